@@ -1,0 +1,201 @@
+"""The Python API: ``Assistant.open()`` then ``assistant.ask(question)``.
+
+The CLI and the TUI are thin layers over this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.answer import extract_span
+from qa.defaults import (
+    DEFAULT_THRESHOLD,
+    DEFAULT_TOP_K,
+    MAX_QUESTION_CHARS,
+    default_index_dir,
+    default_index_is_current,
+    seeds_dir,
+    seeds_fingerprint,
+)
+from qa.errors import BadInputError
+from qa.retrieval import make_retriever
+from qa.store import IndexStore, Sentence
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A retrieved sentence: ``text == document_text[start:end]``."""
+
+    doc: str
+    start: int
+    end: int
+    text: str
+    score: float
+    line: int
+    page: int | None = None
+    title: str | None = None
+
+    def label(self) -> str:
+        """Human-readable source: title or file, line, and page for PDFs."""
+        name = f"{self.title} ({self.doc})" if self.title else self.doc
+        where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
+        return f"{name}, {where}"
+
+    def to_json(self) -> dict:
+        return {"doc": self.doc, "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer: a verbatim span of ``citation``'s sentence (or all of it)."""
+
+    text: str
+    doc: str
+    start: int
+    end: int
+    citation: Citation
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end}
+
+
+@dataclass
+class Result:
+    question: str
+    answer: Answer | None
+    confidence: float
+    citations: list[Citation]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return self.answer is None
+
+    def to_json(self, id: str) -> dict:
+        """The batch format (a contract: keep the fields exactly)."""
+        return {
+            "id": id,
+            "question": self.question,
+            "answer": self.answer.to_json() if self.answer else None,
+            "confidence": round(self.confidence, 6),
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """Validate a question; returns the text to use and notes for the user."""
+    if not isinstance(question, str):
+        raise BadInputError("the question must be a string")
+    notes = []
+    text = _CONTROL.sub(" ", question).strip()
+    if not text:
+        raise BadInputError("the question is empty; ask something, e.g. qa ask \"Who is the deputy mayor?\"")
+    if len(text) > MAX_QUESTION_CHARS:
+        text = text[:MAX_QUESTION_CHARS]
+        notes.append(f"question truncated to its first {MAX_QUESTION_CHARS} characters")
+    return text, notes
+
+
+def ensure_default_index(index_dir: Path | None = None, quiet: bool = False) -> Path:
+    """Build (or rebuild, if the seeds changed) the default index of the bundled seeds."""
+    from qa.indexing import index_paths
+
+    index_dir = index_dir or default_index_dir()
+    if not default_index_is_current(index_dir):
+        if not quiet:
+            print(f"Indexing the bundled seed articles into {index_dir} (first run only)...", file=sys.stderr)
+        index_paths([seeds_dir()], index_dir, extra={"source_fingerprint": seeds_fingerprint()})
+    return index_dir
+
+
+class Assistant:
+    """Answers questions from an index, with citations."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        encoder=None,
+        *,
+        retriever: str = "dense",
+        threshold: float = DEFAULT_THRESHOLD,
+        top_k: int = DEFAULT_TOP_K,
+    ) -> None:
+        self.store = store
+        self._encoder = encoder
+        self.retriever = make_retriever(retriever, store)
+        self.threshold = threshold
+        self.top_k = top_k
+
+    @classmethod
+    def open(
+        cls,
+        index: str | os.PathLike[str] | None = None,
+        *,
+        retriever: str = "dense",
+        threshold: float = DEFAULT_THRESHOLD,
+        top_k: int = DEFAULT_TOP_K,
+        encoder=None,
+    ) -> Assistant:
+        """Open an index directory; with none, the default index of the bundled seeds."""
+        index_dir = Path(index) if index is not None else ensure_default_index()
+        return cls(IndexStore.open(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from embeddings import load_encoder
+
+            self._encoder = load_encoder("onnx")
+        return self._encoder
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def citation(self, sentence: Sentence, score: float) -> Citation:
+        info = self.store.document(sentence.doc)
+        return Citation(
+            doc=sentence.doc,
+            start=sentence.start,
+            end=sentence.end,
+            text=sentence.text,
+            score=score,
+            line=sentence.line,
+            page=sentence.page,
+            title=info.title,
+        )
+
+    def ask(self, question: str, top_k: int | None = None) -> Result:
+        """Answer ``question`` from the index; ``answer`` is None when abstaining."""
+        text, notes = clean_question(question)
+        k = max(1, top_k or self.top_k)
+        query = self.encoder.encode([text])
+        hits = self.retriever.search(text, query, k)
+        sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
+        citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits if h.sentence_id in sentences]
+        confidence = hits[0].cosine if hits else 0.0
+        answer = None
+        if citations and confidence >= self.threshold:
+            answer = self.extract(text, citations[0])
+        return Result(question=question, answer=answer, confidence=confidence, citations=citations, notes=notes)
+
+    def extract(self, question: str, citation: Citation) -> Answer:
+        span = extract_span(question, citation.text)
+        if span is None:
+            return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
+        start, end = citation.start + span.start, citation.start + span.end
+        return Answer(citation.text[span.start : span.end], citation.doc, start, end, citation)
+
+
+__all__ = ["Answer", "Assistant", "Citation", "Result"]

@@ -1,0 +1,1 @@
+"""One module per ``qa`` subcommand (see ``qa.cli``)."""

@@ -1,0 +1,64 @@
+"""qa ask: answer one question, with citations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from qa.commands.common import add_answer_arguments, open_assistant, warn
+
+HELP = "answer one question, with citations"
+DESCRIPTION = """\
+Answer QUESTION from the index: the answer is a verbatim span of the best
+supporting sentence, followed by numbered citations (file or title, line, page
+for PDFs). When nothing answers well enough (confidence below --threshold),
+prints "No answer found in the indexed documents" and the closest sentences.
+"""
+
+NO_ANSWER = "No answer found in the indexed documents"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question", metavar="QUESTION", help="the question, in plain English")
+    add_answer_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object in the batch format")
+
+
+def _style(code: str, text: str, on: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if on else text
+
+
+def render(result, color: bool) -> str:
+    """The human-readable answer: span highlighted in its sentence, then sources."""
+    lines = []
+    if result.answer is None:
+        lines.append(_style("1", NO_ANSWER + ".", color))
+        if result.citations:
+            lines.append("")
+            lines.append("Closest matches:")
+    else:
+        a = result.answer
+        c = a.citation
+        lines.append(_style("1", a.text, color) + f"  [1]  (confidence {result.confidence:.2f})")
+        if (a.start, a.end) != (c.start, c.end):
+            s, e = a.start - c.start, a.end - c.start
+            lines.append("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:])
+        lines.append("")
+        lines.append("Sources:")
+    for n, c in enumerate(result.citations, 1):
+        lines.append(f" [{n}] {c.label()}  (score {c.score:.2f})")
+        lines.append(f"     {_style('2', c.text, color) if n > 1 else c.text}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_assistant(args) as assistant:
+        result = assistant.ask(args.question)
+    for note in result.notes:
+        warn(note)
+    if args.json:
+        print(json.dumps(result.to_json("1"), ensure_ascii=False))
+    else:
+        print(render(result, color=sys.stdout.isatty()))
+    return 0

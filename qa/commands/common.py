@@ -1,0 +1,57 @@
+"""Arguments and output helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qa.defaults import DEFAULT_THRESHOLD, DEFAULT_TOP_K
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def add_index_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        metavar="DIR",
+        type=Path,
+        help="index directory (default: an index of the bundled seed articles, built on first use "
+        "in the user cache directory)",
+    )
+
+
+def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
+    add_index_argument(parser)
+    parser.add_argument(
+        "--top-k",
+        metavar="K",
+        type=positive_int,
+        default=DEFAULT_TOP_K,
+        help=f"number of cited sentences to return (default: {DEFAULT_TOP_K})",
+    )
+    parser.add_argument(
+        "--threshold",
+        metavar="T",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"abstain when the confidence is below T (default: {DEFAULT_THRESHOLD})",
+    )
+
+
+def open_assistant(args: argparse.Namespace):
+    from qa import Assistant
+
+    return Assistant.open(args.index, top_k=args.top_k, threshold=args.threshold)
+
+
+def warn(message: str) -> None:
+    print(f"qa: warning: {message}", file=sys.stderr)

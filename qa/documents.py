@@ -1,0 +1,222 @@
+"""Reading documents from files and folders: text, Markdown, HTML, PDF, JSONL corpora.
+
+A document's id is its path relative to the PATH given (``/``-separated), or the
+record id for JSONL corpora. ``Document.text`` is the text that citation offsets
+index into: the UTF-8 file as is, the JSONL ``text`` field exactly, or the text
+extracted from HTML and PDF (which the index stores).
+
+Bad files never abort reading: each one produces a warning through ``warn``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES
+
+WarnFn = Callable[[str], None]
+
+
+@dataclass
+class Document:
+    id: str
+    text: str
+    path: str
+    title: str | None = None
+    format: str = "text"
+    #: For PDFs: ``(start, end)`` character span of each page in ``text``.
+    pages: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass
+class ReadReport:
+    documents: int = 0
+    skipped: int = 0
+    unsupported: int = 0
+
+
+class SkipFile(Exception):
+    """Raised by a reader to skip one file with a reason."""
+
+
+def _looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def _decode(data: bytes) -> str:
+    if _looks_binary(data):
+        raise SkipFile("binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SkipFile(f"invalid UTF-8 at byte {e.start}") from None
+
+
+def _read_text(path: Path, doc_id: str) -> Iterator[Document]:
+    text = _decode(path.read_bytes())
+    if text.startswith("\ufeff"):  # a BOM is not part of the text a reader sees
+        text = text[1:]
+    yield Document(id=doc_id, text=text, path=str(path), format="text")
+
+
+def _read_html(path: Path, doc_id: str) -> Iterator[Document]:
+    import trafilatura
+
+    html = _decode(path.read_bytes())
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else None
+    yield Document(id=doc_id, text=text or "", path=str(path), title=title, format="html")
+
+
+def _read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(path)
+        parts: list[str] = []
+        pages: list[tuple[int, int]] = []
+        pos = 0
+        for page in reader.pages:
+            page_text = (page.extract_text() or "").strip("\n")
+            if parts:
+                parts.append("\n\n")
+                pos += 2
+            pages.append((pos, pos + len(page_text)))
+            parts.append(page_text)
+            pos += len(page_text)
+        title = None
+        if reader.metadata is not None and reader.metadata.title:
+            title = str(reader.metadata.title)
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        raise SkipFile(f"unreadable PDF ({e})") from None
+    yield Document(id=doc_id, text="".join(parts), path=str(path), title=title, format="pdf", pages=pages)
+
+
+def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
+    seen: set[str] = set()
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                warn(f"{where}: skipped: invalid UTF-8")
+                continue
+            except json.JSONDecodeError as e:
+                warn(f"{where}: skipped: malformed JSON ({e.msg})")
+                continue
+            if not isinstance(record, dict):
+                warn(f"{where}: skipped: expected a JSON object")
+                continue
+            rid = record.get("id", record.get("_id"))
+            text = record.get("text")
+            title = record.get("title")
+            if not isinstance(rid, (str, int)) or isinstance(rid, bool) or str(rid) == "":
+                warn(f"{where}: skipped: missing or invalid \"id\"")
+                continue
+            if not isinstance(text, str):
+                warn(f"{where}: skipped: missing or non-string \"text\"")
+                continue
+            if not text.strip():
+                warn(f"{where}: skipped: empty text")
+                continue
+            rid = str(rid)
+            if rid in seen:
+                warn(f"{where}: skipped: duplicate id {rid!r}")
+                continue
+            seen.add(rid)
+            yield Document(
+                id=rid,
+                text=text,
+                path=str(path),
+                title=title if isinstance(title, str) and title else None,
+                format="jsonl",
+            )
+
+
+def _walk(root: Path, warn: WarnFn) -> Iterator[Path]:
+    """Files under ``root``, sorted, not following symlinked folders (no loops)."""
+
+    def onerror(e: OSError) -> None:
+        warn(f"{e.filename}: skipped: cannot read folder ({e.strerror})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        dirnames.sort()
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def read_documents(
+    paths: Iterable[str | os.PathLike[str]],
+    warn: WarnFn = lambda msg: None,
+    report: ReadReport | None = None,
+) -> Iterator[Document]:
+    """Yield the documents found under ``paths`` (files or folders, walked recursively)."""
+    report = report if report is not None else ReadReport()
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            files = ((p, p.relative_to(root).as_posix()) for p in _walk(root, warn))
+        elif root.exists():
+            files = iter([(root, root.name)])
+        else:
+            raise FileNotFoundError(str(root))
+        for path, doc_id in files:
+            suffix = path.suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                report.unsupported += 1
+                continue
+            yield from _read_one(path, doc_id, suffix, warn, report)
+
+
+def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadReport) -> Iterator[Document]:
+    try:
+        if not path.is_file():
+            raise SkipFile("not a regular file")
+        if suffix in JSONL_SUFFIXES:
+            docs = _read_jsonl(path, doc_id, warn)
+        elif suffix in HTML_SUFFIXES:
+            docs = _read_html(path, doc_id)
+        elif suffix in PDF_SUFFIXES:
+            docs = _read_pdf(path, doc_id)
+        else:
+            docs = _read_text(path, doc_id)
+        found = 0
+        for doc in docs:
+            if not doc.text.strip():
+                if doc.format == "jsonl":
+                    continue
+                raise SkipFile("no text" if path.stat().st_size else "empty file")
+            found += 1
+            report.documents += 1
+            yield doc
+        if suffix in JSONL_SUFFIXES and not found:
+            raise SkipFile("no valid records")
+    except SkipFile as e:
+        report.skipped += 1
+        warn(f"{path}: skipped: {e}")
+    except OSError as e:
+        report.skipped += 1
+        warn(f"{path}: skipped: cannot read ({e.strerror or e})")

@@ -1,0 +1,499 @@
+"""The index on disk: a FAISS file, a SQLite database and a JSON manifest.
+
+Layout of an index directory::
+
+    manifest.json            format version, model, dimension, counts, and the
+                             names of the current generation's files
+    docs-000007.sqlite       documents (id, path, title, sha256, text) and
+                             sentences (id, doc, start, end, line, page)
+    vectors-000007.faiss     one vector per sentence, FAISS id = sentence id
+    .lock                    held by the one writer
+
+Writes never touch the current generation: a writer copies the database into a
+new generation, applies its changes, writes the vectors, syncs both, and then
+commits by atomically replacing ``manifest.json``. A crash at any point leaves
+the previous manifest and the files it names intact. Readers load whatever
+manifest is current, so they see the old index until the new one is committed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.model import DIM, MODEL_NAME, Encoder
+from qa.documents import Document
+from qa.errors import IndexProblem
+from qa.sentences import split_sentences
+
+FORMAT = "citeqa-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+_GEN_FILE = re.compile(r"^(docs|vectors)-(\d{6})\.(sqlite|faiss)$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    title TEXT,
+    format TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc TEXT NOT NULL REFERENCES documents(id),
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    page INTEGER
+);
+CREATE INDEX IF NOT EXISTS sentences_by_doc ON sentences(doc, start);
+"""
+
+
+def rebuild_hint(index_dir: Path | str) -> str:
+    return f"rebuild it with: qa index PATH... --index {index_dir} --rebuild"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    id: int
+    doc: str
+    start: int
+    end: int
+    line: int
+    page: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: str
+    path: str
+    title: str | None
+    format: str
+    sha256: str
+
+
+@dataclass
+class UpdateReport:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    sentences_embedded: int = 0
+    sentences_total: int = 0
+    documents_total: int = 0
+    committed: bool = False
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = index_dir / MANIFEST
+    if not index_dir.exists():
+        raise IndexProblem(f"no index at {index_dir}; build one with: qa index PATH... --index {index_dir}")
+    if not path.exists():
+        raise IndexProblem(
+            f"{index_dir} is not an index (manifest.json is missing); build one with: "
+            f"qa index PATH... --index {index_dir}"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError, OSError) as e:
+        raise IndexProblem(f"{path} is corrupt ({e}); {rebuild_hint(index_dir)}") from None
+    _check_manifest(manifest, index_dir)
+    return manifest
+
+
+def _check_manifest(m: dict, index_dir: Path) -> None:
+    if m.get("format") != FORMAT:
+        raise IndexProblem(f"{index_dir} is not a citeqa index; {rebuild_hint(index_dir)}")
+    if m.get("format_version") != FORMAT_VERSION:
+        raise IndexProblem(
+            f"{index_dir} has index format {m.get('format_version')!r}, this citeqa reads "
+            f"format {FORMAT_VERSION}; {rebuild_hint(index_dir)}"
+        )
+    if m.get("model") != MODEL_NAME or m.get("dim") != DIM:
+        raise IndexProblem(
+            f"{index_dir} was built with model {m.get('model')!r} (dim {m.get('dim')!r}), this "
+            f"citeqa uses {MODEL_NAME} (dim {DIM}); {rebuild_hint(index_dir)}"
+        )
+    files = m.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(files.get(k), str) and _GEN_FILE.match(files[k]) for k in ("db", "vectors")
+    ):
+        raise IndexProblem(f"{index_dir}/manifest.json names no valid files; {rebuild_hint(index_dir)}")
+    for key in ("documents", "sentences", "generation"):
+        if not isinstance(m.get(key), int) or m[key] < 0:
+            raise IndexProblem(f"{index_dir}/manifest.json has an invalid {key!r}; {rebuild_hint(index_dir)}")
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class IndexStore:
+    """A read-only snapshot of an index directory."""
+
+    def __init__(self, index_dir: Path, manifest: dict, db: sqlite3.Connection, vectors) -> None:
+        self.path = index_dir
+        self.manifest = manifest
+        self.db = db
+        self.vectors = vectors  # embeddings.index.VectorIndex
+        self._docs: dict[str, DocumentInfo] = {}
+        self._texts: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, index_dir: str | os.PathLike[str]) -> IndexStore:
+        index_dir = Path(index_dir)
+        for attempt in range(3):  # a writer may replace the generation between reads
+            manifest = read_manifest(index_dir)
+            try:
+                return cls._open_generation(index_dir, manifest)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise IndexProblem(
+                        f"{index_dir}: files named by manifest.json are missing; {rebuild_hint(index_dir)}"
+                    ) from None
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open_generation(cls, index_dir: Path, manifest: dict) -> IndexStore:
+        from embeddings.index import VectorIndex
+
+        db_path = index_dir / manifest["files"]["db"]
+        vec_path = index_dir / manifest["files"]["vectors"]
+        for p in (db_path, vec_path):
+            if not p.is_file():
+                raise FileNotFoundError(p)
+        try:
+            db = _connect_readonly(db_path)
+            n_sent = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
+            n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise IndexProblem(f"{db_path} is corrupt ({e}); {rebuild_hint(index_dir)}") from None
+        try:
+            vectors = VectorIndex.load(vec_path)
+        except RuntimeError as e:
+            msg = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+            raise IndexProblem(f"{vec_path} is corrupt ({msg}); {rebuild_hint(index_dir)}") from None
+        if vectors.dim != DIM:
+            raise IndexProblem(f"{vec_path} holds vectors of dim {vectors.dim}, not {DIM}; {rebuild_hint(index_dir)}")
+        if not (len(vectors) == n_sent == manifest["sentences"] and n_docs == manifest["documents"]):
+            raise IndexProblem(
+                f"{index_dir} is inconsistent ({len(vectors)} vectors, {n_sent} sentences, "
+                f"{n_docs} documents; manifest says {manifest['sentences']} and {manifest['documents']}); "
+                f"{rebuild_hint(index_dir)}"
+            )
+        return cls(index_dir, manifest, db, vectors)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading -----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        if doc_id not in self._docs:
+            row = self.db.execute(
+                "SELECT id, path, title, format, sha256 FROM documents WHERE id = ?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(doc_id)
+            self._docs[doc_id] = DocumentInfo(**dict(row))
+        return self._docs[doc_id]
+
+    def documents(self) -> list[DocumentInfo]:
+        rows = self.db.execute("SELECT id, path, title, format, sha256 FROM documents ORDER BY id")
+        return [DocumentInfo(**dict(r)) for r in rows]
+
+    def text(self, doc_id: str) -> str:
+        """The document text that offsets index into."""
+        if doc_id not in self._texts:
+            row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                raise KeyError(doc_id)
+            if len(self._texts) > 256:
+                self._texts.clear()
+            self._texts[doc_id] = row[0]
+        return self._texts[doc_id]
+
+    def sentences(self, ids: Iterable[int]) -> list[Sentence]:
+        """Sentences by id, in the order asked (unknown ids are left out)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {
+            r["id"]: r
+            for r in self.db.execute(
+                f"SELECT id, doc, start, end, line, page FROM sentences WHERE id IN ({marks})", ids
+            )
+        }
+        out = []
+        for i in ids:
+            r = rows.get(i)
+            if r is not None:
+                text = self.text(r["doc"])[r["start"] : r["end"]]
+                out.append(Sentence(r["id"], r["doc"], r["start"], r["end"], r["line"], r["page"], text))
+        return out
+
+    def document_sentences(self, doc_id: str) -> list[Sentence]:
+        rows = self.db.execute(
+            "SELECT id FROM sentences WHERE doc = ? ORDER BY start", (doc_id,)
+        ).fetchall()
+        return self.sentences(r[0] for r in rows)
+
+    def iter_sentences(self) -> Iterator[Sentence]:
+        """Every sentence, in id order (for building lexical indexes)."""
+        rows = self.db.execute("SELECT id, doc, start, end, line, page FROM sentences ORDER BY id")
+        for r in rows:
+            text = self.text(r["doc"])[r["start"] : r["end"]]
+            yield Sentence(r["id"], r["doc"], r["start"], r["end"], r["line"], r["page"], text)
+
+    def neighbours(self, sentence: Sentence, before: int = 1, after: int = 1) -> list[Sentence]:
+        """The sentence with up to ``before``/``after`` neighbours from the same document."""
+        prev = self.db.execute(
+            "SELECT id FROM sentences WHERE doc = ? AND start < ? ORDER BY start DESC LIMIT ?",
+            (sentence.doc, sentence.start, before),
+        ).fetchall()
+        nxt = self.db.execute(
+            "SELECT id FROM sentences WHERE doc = ? AND start > ? ORDER BY start LIMIT ?",
+            (sentence.doc, sentence.start, after),
+        ).fetchall()
+        ids = [r[0] for r in reversed(prev)] + [sentence.id] + [r[0] for r in nxt]
+        return self.sentences(ids)
+
+
+# -- writing ---------------------------------------------------------------
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync_file(path)
+
+
+def _write_manifest(index_dir: Path, manifest: dict) -> None:
+    tmp = index_dir / f".{MANIFEST}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / MANIFEST)
+    _fsync_dir(index_dir)
+
+
+def _cleanup(index_dir: Path, keep: set[str]) -> None:
+    """Remove generation files and temp files that the current manifest does not name."""
+    for p in index_dir.iterdir():
+        if (_GEN_FILE.match(p.name) and p.name not in keep) or (
+            p.name.startswith(f".{MANIFEST}.") and p.name.endswith(".tmp")
+        ):
+            with contextlib.suppress(OSError):
+                p.unlink()
+        elif p.name.endswith(("-journal", "-wal", "-shm")) and p.name.split(".sqlite")[0] + ".sqlite" not in keep:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path, wait: float, notify: Callable[[str], None]) -> Iterator[None]:
+    """Hold the index's writer lock; wait up to ``wait`` seconds for another writer."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        notify(f"another process is writing to {index_dir}; waiting for it to finish (up to {wait:.0f} s)")
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise IndexProblem(
+                f"{index_dir} is still being written by another process after {wait:.0f} s; "
+                "try again when it has finished"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [m.end() for m in re.finditer("\n", text)]
+
+
+def update_index(
+    index_dir: str | os.PathLike[str],
+    documents: Iterable[Document],
+    load_encoder: Callable[[], Encoder],
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int], Callable[[int], None] | None] = lambda total: None,
+    notify: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    lock_wait: float = 600.0,
+    batch_size: int = 64,
+    extra: dict | None = None,
+) -> UpdateReport:
+    """Make the index at ``index_dir`` hold exactly ``documents``, embedding only what changed.
+
+    ``load_encoder`` is called only if something needs embedding. ``progress(total)``
+    returns a callback that receives the number of sentences embedded so far.
+    """
+    from embeddings.index import VectorIndex
+
+    index_dir = Path(index_dir)
+    report = UpdateReport()
+    with write_lock(index_dir, lock_wait, notify):
+        old = None
+        if not rebuild and (index_dir / MANIFEST).exists():
+            old = IndexStore.open(index_dir)
+        generation = (old.manifest["generation"] if old else _max_generation(index_dir)) + 1
+        db_name = f"docs-{generation:06d}.sqlite"
+        vec_name = f"vectors-{generation:06d}.faiss"
+        db_path, vec_path = index_dir / db_name, index_dir / vec_name
+        for p in (db_path, vec_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+        db = sqlite3.connect(db_path)
+        try:
+            if old is not None:
+                old.db.backup(db)
+                vectors = old.vectors
+                old_docs = {d.id: d.sha256 for d in old.documents()}
+                old.close()
+            else:
+                vectors = VectorIndex(DIM)
+                old_docs = {}
+            db.executescript(SCHEMA)
+
+            seen: set[str] = set()
+            pending_ids: list[int] = []
+            pending_texts: list[str] = []
+            dropped: list[int] = []
+            for doc in documents:
+                if doc.id in seen:
+                    notify(f"{doc.path}: skipped: duplicate document id {doc.id!r}")
+                    continue
+                seen.add(doc.id)
+                sha = doc.sha256
+                if old_docs.get(doc.id) == sha:
+                    report.unchanged += 1
+                    db.execute(
+                        "UPDATE documents SET path = ?, title = ? WHERE id = ?", (doc.path, doc.title, doc.id)
+                    )
+                    continue
+                if doc.id in old_docs:
+                    report.changed += 1
+                    dropped += _delete_document(db, doc.id)
+                else:
+                    report.added += 1
+                db.execute(
+                    "INSERT INTO documents (id, path, title, format, sha256, text, pages) VALUES (?,?,?,?,?,?,?)",
+                    (doc.id, doc.path, doc.title, doc.format, sha, doc.text, json.dumps(doc.pages)),
+                )
+                lines = _line_starts(doc.text)
+                page_starts = [s for s, _ in doc.pages]
+                for start, end in split_sentences(doc.text):
+                    line = bisect.bisect_right(lines, start)
+                    page = bisect.bisect_right(page_starts, start) if page_starts else None
+                    cur = db.execute(
+                        "INSERT INTO sentences (doc, start, end, line, page) VALUES (?,?,?,?,?)",
+                        (doc.id, start, end, line, page),
+                    )
+                    pending_ids.append(cur.lastrowid)
+                    pending_texts.append(doc.text[start:end])
+            for doc_id in set(old_docs) - seen:
+                report.removed += 1
+                dropped += _delete_document(db, doc_id)
+
+            if not (report.added or report.changed or report.removed) and old is not None and not rebuild:
+                db.close()
+                db = None
+                for p in (db_path, vec_path):
+                    with contextlib.suppress(FileNotFoundError):
+                        p.unlink()
+                report.sentences_total = len(vectors)
+                report.documents_total = report.unchanged
+                return report
+
+            vectors.remove(np.array(dropped, dtype=np.int64))
+            if pending_texts:
+                encoder = load_encoder()
+                vecs = encoder.encode(pending_texts, batch_size=batch_size, progress=progress(len(pending_texts)))
+                vectors.add(vecs, np.array(pending_ids, dtype=np.int64))
+            report.sentences_embedded = len(pending_texts)
+            db.commit()
+            n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            n_sent = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
+            db.close()
+            db = None
+            if n_sent != len(vectors):
+                raise IndexProblem(f"internal error: {n_sent} sentences but {len(vectors)} vectors; index not changed")
+            vectors.save(vec_path)
+            _fsync_file(vec_path)
+            _fsync_file(db_path)
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "model": MODEL_NAME,
+                "dim": DIM,
+                "documents": n_docs,
+                "sentences": n_sent,
+                "generation": generation,
+                "files": {"db": db_name, "vectors": vec_name},
+                "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                **(extra or {}),
+            }
+            _write_manifest(index_dir, manifest)
+            report.committed = True
+            report.sentences_total = n_sent
+            report.documents_total = n_docs
+        finally:
+            if db is not None:
+                db.close()
+        _cleanup(index_dir, {db_name, vec_name})
+    return report
+
+
+def _delete_document(db: sqlite3.Connection, doc_id: str) -> list[int]:
+    ids = [r[0] for r in db.execute("SELECT id FROM sentences WHERE doc = ?", (doc_id,))]
+    db.execute("DELETE FROM sentences WHERE doc = ?", (doc_id,))
+    db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+    return ids
+
+
+def _max_generation(index_dir: Path) -> int:
+    gens = [int(m.group(2)) for p in index_dir.iterdir() if (m := _GEN_FILE.match(p.name))]
+    return max(gens, default=0)
