@@ -65,6 +65,14 @@ class Answer:
         return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end}
 
 
+@dataclass(frozen=True)
+class Corroboration:
+    """One answer variant and the citations (from distinct documents) that support it."""
+
+    text: str
+    citations: list[Citation]
+
+
 @dataclass
 class Result:
     question: str
@@ -72,6 +80,9 @@ class Result:
     confidence: float
     citations: list[Citation]
     notes: list[str] = field(default_factory=list)
+    #: Answer variants found across the cited sentences: the first supports ``answer``
+    #: ("2 sources"); further ones disagree with it (another number, another spelling).
+    corroboration: list[Corroboration] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -176,12 +187,22 @@ class Assistant:
             title=info.title,
         )
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
-        """Answer ``question`` from the index; ``answer`` is None when abstaining."""
+    def conversation(self):
+        """A conversation: follow-up questions resolved against earlier turns."""
+        from qa.conversation import Conversation
+
+        return Conversation(self)
+
+    def ask(self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None) -> Result:
+        """Answer ``question`` from the index; ``answer`` is None when abstaining.
+
+        ``exclude_docs`` leaves those documents out of retrieval (used to test
+        abstention: a question asked without the document that answers it).
+        """
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
         query = self.encoder.encode([text])
-        hits = self.retriever.search(text, query, k)
+        hits = self.retriever.search(text, query, k, exclude_docs=exclude_docs or set())
         sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
         citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits if h.sentence_id in sentences]
         confidence = hits[0].cosine if hits else 0.0

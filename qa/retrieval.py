@@ -28,11 +28,19 @@ class DenseRetriever:
     def __init__(self, store: IndexStore) -> None:
         self.store = store
 
-    def search(self, question: str, query_vector: np.ndarray, k: int) -> list[Hit]:
-        scores, ids = self.store.vectors.search(query_vector, k)
-        return [
-            Hit(int(i), float(s), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0
-        ]
+    def search(
+        self, question: str, query_vector: np.ndarray, k: int, exclude_docs: set[str] = frozenset()
+    ) -> list[Hit]:
+        depth = k
+        while True:
+            scores, ids = self.store.vectors.search(query_vector, depth)
+            hits = [Hit(int(i), float(s), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+            if exclude_docs:
+                keep = {s.id for s in self.store.sentences(h.sentence_id for h in hits) if s.doc not in exclude_docs}
+                hits = [h for h in hits if h.sentence_id in keep]
+            if len(hits) >= k or depth >= len(self.store):
+                return hits[:k]
+            depth *= 4
 
 
 RETRIEVERS = {"dense": DenseRetriever}
