@@ -37,8 +37,6 @@ def _cap(start: int, end: int, text: str) -> list[tuple[int, int]]:
             cut = start + MAX_CHARS
         spans.append((start, cut))
         start = cut
-        while start < end and text[start].isspace():
-            start += 1
     if start < end:
         spans.append((start, end))
     return spans
@@ -54,6 +52,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         base = m.start()
         for s, e in _line_sentences(line):
             for cs, ce in _cap(base + s, base + e, text):
-                if text[cs:ce].strip():
+                while cs < ce and text[cs].isspace():
+                    cs += 1
+                while ce > cs and text[ce - 1].isspace():
+                    ce -= 1
+                if ce > cs:
                     spans.append((cs, ce))
     return spans

@@ -1,0 +1,106 @@
+"""Reading documents: formats, ids, offsets, and bad files skipped with a warning."""
+
+from __future__ import annotations
+
+import json
+
+from make_pdf import write_pdf
+
+from qa.documents import ReadReport, read_documents
+
+
+def read_all(*paths):
+    warnings: list[str] = []
+    report = ReadReport()
+    docs = list(read_documents(paths, warn=warnings.append, report=report))
+    return docs, warnings, report
+
+
+def test_folder_ids_are_relative_posix_paths(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.txt").write_text("Deep text.", encoding="utf-8")
+    (tmp_path / "top.md").write_text("# Title\n\nSome *markdown*.", encoding="utf-8")
+    docs, warnings, _ = read_all(tmp_path)
+    assert sorted(d.id for d in docs) == ["a/b/deep.txt", "top.md"]
+    assert warnings == []
+
+
+def test_single_file_id_is_its_name(tmp_path):
+    f = tmp_path / "note.txt"
+    f.write_text("Hello.\r\nWorld.\n", encoding="utf-8")
+    (doc,) = read_all(f)[0]
+    assert doc.id == "note.txt"
+    assert doc.text == "Hello.\r\nWorld.\n"  # newlines untouched
+
+
+def test_text_is_exactly_the_decoded_file(tmp_path):
+    raw = "Zürich — “quoted” text\n\nand more.\n"
+    (tmp_path / "x.txt").write_bytes(raw.encode("utf-8"))
+    (doc,) = read_all(tmp_path)[0]
+    assert doc.text == raw
+
+
+def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
+    (tmp_path / "good.txt").write_text("A good sentence.", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n")
+    docs, warnings, report = read_all(tmp_path)
+    assert [d.id for d in docs] == ["good.txt"]
+    assert len(warnings) == 3
+    assert any("empty.txt" in w and "empty" in w for w in warnings)
+    assert any("binary.txt" in w and "binary" in w for w in warnings)
+    assert any("latin1.txt" in w and "UTF-8" in w for w in warnings)
+    assert report.skipped == 3 and report.unsupported == 1 and report.documents == 1
+
+
+def test_jsonl_corpus_records_and_malformed_lines(tmp_path):
+    lines = [
+        json.dumps({"id": "d1", "title": "One", "text": "First document."}),
+        "{not json",
+        json.dumps({"_id": 7, "text": "Second document."}),
+        json.dumps({"id": "d3"}),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": "d1", "text": "duplicate id"}),
+    ]
+    (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs, warnings, _ = read_all(tmp_path / "corpus.jsonl")
+    assert [(d.id, d.title, d.text) for d in docs] == [("d1", "One", "First document."), ("7", None, "Second document.")]
+    assert len(warnings) == 4
+    assert all("corpus.jsonl:" in w for w in warnings)
+    assert any(":2:" in w and "malformed" in w for w in warnings)
+    assert any(":4:" in w for w in warnings)
+
+
+def test_html_article_text_and_title(tmp_path):
+    html = """<html><head><title>Harbour report</title></head><body>
+    <nav>Home | About | Contact</nav>
+    <article><h1>Harbour report</h1>
+    <p>The harbour reopened on Monday after three weeks of repairs to the northern pier.</p>
+    <p>Officials said 42 ships were waiting to dock when the gates opened in the morning.</p>
+    </article><footer>Copyright 2024</footer></body></html>"""
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    (doc,) = read_all(tmp_path)[0]
+    assert doc.title == "Harbour report"
+    assert "42 ships were waiting to dock" in doc.text
+    assert "<p>" not in doc.text
+
+
+def test_pdf_text_with_page_spans(tmp_path):
+    write_pdf(
+        tmp_path / "report.pdf",
+        [["The treaty was signed in Geneva.", "It had 12 articles."], ["The second page mentions Oslo."]],
+        title="Treaty Notes",
+    )
+    (doc,) = read_all(tmp_path)[0]
+    assert doc.title == "Treaty Notes"
+    assert len(doc.pages) == 2
+    s, e = doc.pages[1]
+    assert "Oslo" in doc.text[s:e] and "Geneva" not in doc.text[s:e]
+
+
+def test_corrupt_pdf_is_skipped(tmp_path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    docs, warnings, _ = read_all(tmp_path)
+    assert docs == [] and len(warnings) == 1 and "broken.pdf" in warnings[0]
