@@ -55,7 +55,7 @@ def assistant(seeds_index):
 
 @pytest.fixture
 def seeds_copy(tmp_path) -> Path:
-    """A writable copy of the seeds index folder's sources (the two articles)."""
+    """A writable copy of the bundled seed articles."""
     dest = tmp_path / "docs"
     shutil.copytree(SEEDS, dest)
     return dest

@@ -1,0 +1,64 @@
+"""The Python API: Assistant.open / ask, exact citations, abstention, bad questions."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SEEDS
+
+from qa import Assistant, BadInputError
+
+
+def source(doc: str) -> str:
+    return (SEEDS / doc).read_text(encoding="utf-8")
+
+
+def test_answer_and_citations_reproduce_the_source(assistant):
+    r = assistant.ask("Who is the deputy mayor of Mariupol?", top_k=5)
+    assert len(r.citations) == 5
+    assert [c.score for c in r.citations] == sorted((c.score for c in r.citations), reverse=True)
+    for c in r.citations:
+        assert source(c.doc)[c.start : c.end] == c.text
+        assert c.line == source(c.doc).count("\n", 0, c.start) + 1
+    assert any("Serhiy Orlov" in c.text for c in r.citations)
+    if r.answer is not None:
+        a = r.answer
+        assert source(a.doc)[a.start : a.end] == a.text
+        assert a.citation.start <= a.start < a.end <= a.citation.end
+
+
+def test_top_k_and_json_contract(assistant):
+    r = assistant.ask("What did Lavrov lash out at the West for?", top_k=3)
+    j = r.to_json("q1")
+    assert list(j) == ["id", "question", "answer", "confidence", "citations"]
+    assert j["id"] == "q1" and j["question"] == "What did Lavrov lash out at the West for?"
+    assert len(j["citations"]) == 3
+    assert all(list(c) == ["doc", "start", "end", "text", "score"] for c in j["citations"])
+    if j["answer"] is not None:
+        assert list(j["answer"]) == ["text", "doc", "start", "end"]
+
+
+def test_abstains_below_threshold_but_still_cites(seeds_index):
+    with Assistant.open(seeds_index, threshold=1.01) as a:
+        r = a.ask("Who is the deputy mayor of Mariupol?")
+    assert r.answer is None and r.abstained
+    assert r.citations and r.to_json("x")["answer"] is None
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "\x00\x01"])
+def test_empty_questions_are_refused(assistant, question):
+    with pytest.raises(BadInputError, match="empty"):
+        assistant.ask(question)
+
+
+def test_huge_question_is_truncated_with_a_note(assistant):
+    r = assistant.ask("Mariupol deputy mayor " * 20000)
+    assert r.notes and "truncated" in r.notes[0]
+    assert r.citations
+
+
+def test_default_index_is_built_from_the_bundled_seeds():
+    with Assistant.open() as a:
+        docs = {d.id for d in a.store.documents()}
+        assert docs == {p.name for p in SEEDS.glob("*.txt")}
+        r = a.ask("How many bodies have officials removed from the streets of Mariupol?")
+        assert r.citations

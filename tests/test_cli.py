@@ -1,0 +1,125 @@
+"""The qa command line: index, ask, batch; output contract, errors and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, SEEDS
+
+from qa.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_answer_and_numbered_sources(capsys, seeds_index):
+    code, out, err = run(capsys, "ask", "Who is the deputy mayor of Mariupol?", "--index", seeds_index)
+    assert code == 0
+    assert "[1]" in out and ("Sources:" in out or "Closest matches:" in out)
+    assert ".txt, line " in out
+
+
+def test_ask_json_is_one_batch_object(capsys, seeds_index):
+    code, out, _ = run(capsys, "ask", "What kinds of stores were looted?", "--index", seeds_index, "--json", "--top-k", "2")
+    assert code == 0
+    obj = json.loads(out)
+    assert set(obj) == {"id", "question", "answer", "confidence", "citations"}
+    assert len(obj["citations"]) == 2
+    for c in obj["citations"]:
+        assert (SEEDS / c["doc"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["text"]
+
+
+def test_ask_abstains_plainly(capsys, seeds_index):
+    code, out, _ = run(capsys, "ask", "Who won the 1986 World Cup?", "--index", seeds_index, "--threshold", "0.99")
+    assert code == 0
+    assert "No answer found in the indexed documents" in out and "Closest matches:" in out
+
+
+def test_empty_question_is_exit_2_one_line(capsys, seeds_index):
+    code, out, err = run(capsys, "ask", "   ", "--index", seeds_index)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("qa: error:")
+
+
+def test_missing_index_is_exit_3_with_the_command_to_fix_it(capsys, tmp_path):
+    code, _, err = run(capsys, "ask", "anything?", "--index", tmp_path / "nope")
+    assert code == 3
+    assert err.count("\n") == 1 and "qa index" in err
+
+
+def test_batch_jsonl_in_order_with_ids_and_a_bad_line(capsys, seeds_index, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "question": "Who is Sasha Volkov?", "answers": ["ignored"]}),
+                "{broken",
+                json.dumps({"question": "What has NATO ruled out?"}),
+                json.dumps({"id": "c", "question": ""}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out_file = tmp_path / "answers.jsonl"
+    code, out, err = run(capsys, "batch", questions, "-o", out_file, "--index", seeds_index, "--top-k", "3")
+    assert code == 2  # some lines were skipped
+    rows = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a", "3"]
+    assert all(len(r["citations"]) == 3 for r in rows)
+    assert "line 2" in err and "line 4" in err
+
+
+def test_batch_plain_lines_from_stdin(capsys, monkeypatch, seeds_index):
+    stdin = io.TextIOWrapper(io.BytesIO("Who is Sasha Volkov?\n\nWhat has NATO ruled out?\n".encode()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, out, _ = run(capsys, "batch", "--index", seeds_index)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3"]
+    assert rows[0]["question"] == "Who is Sasha Volkov?"
+
+
+def test_batch_missing_input_file(capsys, seeds_index, tmp_path):
+    code, _, err = run(capsys, "batch", tmp_path / "missing.jsonl", "--index", seeds_index)
+    assert code == 2 and "cannot read" in err
+
+
+def test_index_command_reports_and_skips_bad_files(capsys, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The lighthouse keeper lit the lamp at dusk. Ships passed safely.", encoding="utf-8")
+    (docs / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
+    code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
+    assert code == 0
+    assert "bad.txt" in err and "1 documents" in err
+    code, out, _ = run(capsys, "ask", "Who lit the lamp?", "--index", tmp_path / "idx", "--json")
+    assert json.loads(out)["citations"][0]["doc"] == "a.txt"
+    # a second run finds nothing to do
+    code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
+    assert code == 0 and "already up to date" in err
+
+
+def test_index_missing_path_is_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "index", tmp_path / "missing", "--index", tmp_path / "idx")
+    assert code == 2 and "no such file" in err
+
+
+def test_python_m_qa_help():
+    proc = subprocess.run([sys.executable, "-m", "qa", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0
+    for command in ("index", "ask", "batch"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["ask"], ["batch", "--top-k", "0"], ["frobnicate"]])
+def test_usage_errors_exit_2(argv):
+    proc = subprocess.run([sys.executable, "-m", "qa", *argv], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
