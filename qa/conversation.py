@@ -1,0 +1,328 @@
+"""Follow-up questions: a ``Conversation`` resolves a question against earlier turns.
+
+"What death toll did he give?" after "Who is the deputy mayor of Mariupol?"
+(answered "Serhiy Orlov") is asked as "What death toll did Serhiy Orlov give?".
+The rules are generic and work on the text alone:
+
+- a personal pronoun (he, she, his, her, him, they...) is replaced by the most
+  recent person-like name of the conversation: the previous answer when it is
+  one, then names in the previous (resolved) question, then in the previous
+  answer's sentence;
+- "it", "this", "that"... are replaced by the previous answer when that answer
+  is a short span (not a whole sentence);
+- an elliptical question ("And in Kyiv?", "What about Kharkiv?") takes the
+  previous question with its last name swapped for the new one;
+- a pronoun that cannot be resolved leaves the question as it is, followed by
+  the previous question, so retrieval still leans towards the same topic.
+
+A question without such words is asked as it is. The ``Result`` keeps the
+user's own question and says how it was understood in ``notes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from qa.assistant import Result
+
+#: Pronouns that refer to a person (or people) mentioned before.
+_PERSON_PRONOUNS = {
+    "he": "{name}",
+    "him": "{name}",
+    "his": "{name}'s",
+    "she": "{name}",
+    "hers": "{name}'s",
+    "himself": "{name}",
+    "herself": "{name}",
+}
+#: "her" is object or possessive: possessive when a noun follows (guessed: not a verb-ish end).
+_THING_PRONOUNS = {"it", "its", "this", "that", "these", "those", "they", "them", "their", "there"}
+_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+#: Runs of capitalised words, allowing "of", "the", "de" inside ("Bank of England").
+_NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:(?:of|the|de|al|von|van)\s+)*[A-Z][\w’'-]*)*")
+_POSSESSIVE = re.compile(r"[’']s?$")
+_TITLECASE = re.compile(r"^[A-Z][a-z’'-]+$")
+#: Words that make a capitalised run an organisation, place or title rather than a person.
+_NOT_PERSON = set(
+    "committee cross nations union council ministry army forces party bank company corporation university street "
+    "city republic kingdom states agency organization organisation news times post office department court house "
+    "parliament government federation institute association church square river sea ocean mountain county state "
+    "province region airport station hospital school college club league group foundation fund service centre "
+    "center revolution war crisis treaty agreement act airlines times monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december".split()
+)
+#: Capitalised words that open questions or sentences rather than name anything.
+_OPENERS = set(
+    "who whom whose what which when where why how is are was were do does did can could will would should has have "
+    "had and but or the a an in on at for from to of by with as after before during while if then so speaking "
+    "according however also yet still".split()
+)
+_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
+_PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
+#: Candidates pooled from each way of asking a follow-up.
+_POOL = 20
+#: A sentence naming the person a pronoun points to (or just after one) is about them.
+_MENTION_BONUS = 0.1
+_MENTION_WINDOW = 2
+#: Follow-ups are usually answered near the previous answer.
+_NEAR_BONUS = 0.05
+_NEAR_SENTENCES = 3
+#: An answer longer than this many words is a sentence, not something a pronoun points to.
+_SHORT_ANSWER_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of the conversation: as asked, as resolved, and its result."""
+
+    question: str
+    resolved: str
+    result: Result
+
+
+def names(text: str) -> list[str]:
+    """Capitalised runs of ``text`` that may name something, in order of appearance."""
+    out = []
+    for m in _NAME.finditer(text):
+        words = m.group().split()
+        while words and words[0].lower() in _OPENERS:  # "Speaking to", "Who"
+            words = words[1:]
+        while words and words[-1].lower() in {"of", "the", "de", "al", "von", "van"}:
+            words = words[:-1]
+        if words:
+            out.append(_POSSESSIVE.sub("", " ".join(words)))
+    return out
+
+
+def is_person_name(name: str) -> bool:
+    """A guess from the shape alone: two or more title-case words, none of them an
+    organisation or place word ("Serhiy Orlov" yes; "NATO", "Red Cross", "Mariupol" no)."""
+    words = name.split()
+    if len(words) < 2 or any(w.lower() in {"of", "the", "de"} for w in words):
+        return False
+    words = [_POSSESSIVE.sub("", w) for w in words]
+    if any(w.lower() in _NOT_PERSON for w in words):
+        return False
+    return all(_TITLECASE.match(w) for w in words)
+
+
+def _mentions_person(question: str) -> bool:
+    return any(m.group().lower() in _PERSON_PRONOUNS or m.group().lower() == "her" for m in _WORD.finditer(question))
+
+
+def _is_short_span(answer_text: str) -> bool:
+    return 0 < len(answer_text.split()) <= _SHORT_ANSWER_WORDS
+
+
+class Conversation:
+    """Questions asked in sequence, each resolved against the earlier ones.
+
+    ``conversation.ask(question)`` returns the ``Result`` of ``assistant.ask``
+    on the resolved question; ``reset()`` starts a new topic.
+    """
+
+    def __init__(self, assistant) -> None:
+        self.assistant = assistant
+        self.turns: list[Turn] = []
+        self._doc_sentences: dict[str, list] = {}
+        self._doc_order: dict[str, dict[int, int]] = {}
+
+    def reset(self) -> None:
+        self.turns.clear()
+
+    def ask(self, question: str, top_k: int | None = None) -> Result:
+        resolved = self.resolve(question)
+        if not self.turns or not self.is_follow_up(question):
+            result = self.assistant.ask(question, top_k=top_k)
+        else:
+            result = self._ask_in_context(question, resolved, top_k)
+        self.turns.append(Turn(question, resolved, result))
+        return result
+
+    # -- answering with context --------------------------------------------
+
+    def _ask_in_context(self, question: str, resolved: str, top_k: int | None) -> Result:
+        """Ask the question as it is and together with the previous question, pool the
+        cited sentences, and rank them by their mean score plus a bonus for being about
+        the conversation's subject (the name a pronoun points to, or next to the
+        previous answer). The result asked with the winning sentence on top is returned."""
+        k = max(top_k or self.assistant.top_k, _POOL)
+        previous = self.turns[-1]
+        variants = [question]
+        context = f"{question} {previous.resolved}"
+        variants.append(context)
+        if resolved != question:
+            variants.append(resolved)
+        results = [self.assistant.ask(v, top_k=k) for v in variants]
+        pool: dict[tuple[str, int], object] = {}
+        scores: list[dict[tuple[str, int], float]] = []
+        for r in results:
+            scores.append({(c.doc, c.start): c.score for c in r.citations})
+            for c in r.citations:
+                pool.setdefault((c.doc, c.start), c)
+        floors = [min(s.values(), default=0.0) for s in scores]
+        person = self._antecedent_person() if _mentions_person(question) else None
+        anchor = previous.result.answer.citation if previous.result.answer else None
+
+        def rank(key) -> float:
+            base = sum(s.get(key, floor) for s, floor in zip(scores, floors, strict=True)) / len(scores)
+            return base + self._context_bonus(pool[key], person, anchor)
+
+        best_key = max(pool, key=rank) if pool else None
+        chosen = results[0]
+        for r in results:
+            if best_key is not None and r.citations and (r.citations[0].doc, r.citations[0].start) == best_key:
+                chosen = r
+                break
+        else:
+            if best_key is not None:
+                chosen = self._with_top(results[0], pool[best_key], resolved)
+        k_out = max(1, top_k or self.assistant.top_k)
+        notes = [n for n in chosen.notes if not n.startswith("question truncated")] + (
+            [f"understood as: {resolved}"] if resolved != question else [f"asked after: {previous.resolved}"]
+        )
+        return dataclasses.replace(chosen, question=question, citations=chosen.citations[:k_out], notes=notes)
+
+    def _with_top(self, result: Result, citation, resolved: str) -> Result:
+        """``result`` with ``citation`` moved to the top and the answer taken from it."""
+        citations = [citation] + [c for c in result.citations if (c.doc, c.start) != (citation.doc, citation.start)]
+        answer = result.answer
+        if answer is not None:  # keep the assistant's decision to answer or abstain
+            answer = self.assistant.extract(resolved, citation)
+        return dataclasses.replace(result, answer=answer, citations=citations, corroboration=[])
+
+    def _context_bonus(self, citation, person: str | None, anchor) -> float:
+        bonus = 0.0
+        order = self._sentence_order(citation.doc)
+        here = order.get(citation.start)
+        if person and here is not None:
+            sentences = self._doc_sentences[citation.doc]
+            window = " ".join(s.text for s in sentences[max(0, here - _MENTION_WINDOW) : here + 1])
+            surname = person.split()[-1]
+            if re.search(rf"\b{re.escape(surname)}\b", window):
+                bonus += _MENTION_BONUS
+        if anchor is not None and anchor.doc == citation.doc and here is not None:
+            there = order.get(anchor.start)
+            if there is not None and abs(here - there) <= _NEAR_SENTENCES:
+                bonus += _NEAR_BONUS
+        return bonus
+
+    def _sentence_order(self, doc: str) -> dict[int, int]:
+        if doc not in self._doc_order:
+            sentences = self.assistant.store.document_sentences(doc)
+            self._doc_sentences[doc] = sentences
+            self._doc_order[doc] = {s.start: i for i, s in enumerate(sentences)}
+        return self._doc_order[doc]
+
+    def is_follow_up(self, question: str) -> bool:
+        """Whether the question leans on earlier turns (a pronoun, or "And in Kyiv?")."""
+        if _ELLIPSIS.match(question) and len(_ELLIPSIS.match(question).group("rest").split()) <= 6:
+            return True
+        tokens = list(_WORD.finditer(question))
+        for i, m in enumerate(tokens):
+            w = m.group().lower()
+            if w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS - {"this", "that"}:
+                return True
+            if w in {"this", "that"} and self._is_pronoun(tokens, i):
+                return True
+        return False
+
+    # -- resolving ---------------------------------------------------------
+
+    def resolve(self, question: str) -> str:
+        """The question to ask the index: pronouns and ellipsis filled from earlier turns."""
+        question = question.strip()
+        if not self.turns:
+            return question
+        ellipsis = self._resolve_ellipsis(question)
+        if ellipsis is not None:
+            return ellipsis
+        words = [m.group().lower() for m in _WORD.finditer(question)]
+        if not any(w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS for w in words):
+            return question
+        unresolved = False
+        person = self._antecedent_person()
+        thing = self._antecedent_thing()
+        out: list[str] = []
+        pos = 0
+        tokens = list(_WORD.finditer(question))
+        for i, m in enumerate(tokens):
+            word = m.group().lower()
+            replacement = None
+            if word in _PERSON_PRONOUNS or word == "her":
+                if person:
+                    if word == "her":
+                        following = tokens[i + 1].group().lower() if i + 1 < len(tokens) else ""
+                        possessive = following and following not in _OPENERS and not following.endswith(("ed", "ing"))
+                        replacement = f"{person}'s" if possessive and i + 1 < len(tokens) else person
+                    else:
+                        replacement = _PERSON_PRONOUNS[word].format(name=person)
+                else:
+                    unresolved = True
+            elif word in {"it", "its"} or (word in {"this", "that"} and self._is_pronoun(tokens, i)):
+                if thing:
+                    replacement = thing if word != "its" else f"{thing}'s"
+                else:
+                    unresolved = True
+            elif word in {"they", "them", "their", "there", "these", "those"}:
+                unresolved = True
+            if replacement is not None:
+                out.append(question[pos : m.start()])
+                out.append(replacement)
+                pos = m.end()
+        out.append(question[pos:])
+        resolved = "".join(out)
+        if unresolved:
+            previous = self.turns[-1].resolved
+            resolved = f"{resolved} {previous}" if previous not in resolved else resolved
+        return resolved
+
+    @staticmethod
+    def _is_pronoun(tokens: list[re.Match], i: int) -> bool:
+        """"this"/"that" alone ("Who asked for this?"), not a determiner ("this week") or a conjunction."""
+        if i + 1 >= len(tokens):
+            return True
+        nxt = tokens[i + 1].group().lower()
+        prev = tokens[i - 1].group().lower() if i else ""
+        return nxt in _OPENERS and prev not in {"said", "says", "say", "think", "know", "believe", "so"}
+
+    def _antecedent_person(self) -> str | None:
+        for turn in reversed(self.turns):
+            answer = turn.result.answer
+            candidates = []
+            if answer is not None and _is_short_span(answer.text):
+                candidates += names(answer.text)
+            candidates += names(turn.resolved)
+            if answer is not None:
+                candidates += names(answer.citation.text)
+            for name in candidates:
+                if is_person_name(name):
+                    return name
+        return None
+
+    def _antecedent_thing(self) -> str | None:
+        last = self.turns[-1]
+        answer = last.result.answer
+        if answer is not None and _is_short_span(answer.text) and not names(answer.text):
+            return answer.text.strip(" .,;:")
+        return None
+
+    def _resolve_ellipsis(self, question: str) -> str | None:
+        m = _ELLIPSIS.match(question)
+        if not m or not m.group("rest"):
+            return None
+        rest = m.group("rest")
+        if len(rest.split()) > 6:  # "And who ordered the strike?" is a full question
+            return None
+        fragment = _PREPOSITION.sub("", rest)
+        previous = self.turns[-1].resolved
+        old = names(previous)
+        new = names(fragment)
+        if old and new:
+            return previous.replace(old[-1], new[0]) if old[-1] in previous else f"{previous} {fragment}"
+        return f"{previous.rstrip('?')} {rest}?"
+
+
+__all__ = ["Conversation", "Turn", "is_person_name", "names"]
