@@ -2,15 +2,68 @@
 
 Vectors carry caller-chosen int64 ids, so rows can be added and removed
 without renumbering. Saved in FAISS's own format (no pickle).
+
+The kind of index follows the collection's size (``choose_kind``):
+
+* ``flat`` (exact search, float32) below ``EXACT_MAX`` vectors;
+* ``ivf`` above it: an inverted file over ``nlist`` k-means cells whose codes
+  are 8-bit scalar-quantised (IVF-SQ8, 1 byte per dimension: ~0.4 GB at 1M
+  vectors of dimension 384). A query scans the ``nprobe`` nearest cells.
+
+Adding vectors costs time proportional to the vectors added in both kinds
+(IVF assigns them to their cell). Removing scans the stored ids once (a tight
+loop: milliseconds at 1M) and never re-encodes anything. ``fit_to_size``
+switches kind when a collection crosses the thresholds; that retrains, so it
+is done only when the size has changed a lot (see ``needs_rebuild``).
+
+``load(mmap=True)`` memory-maps what FAISS can map (the IVF inverted lists,
+the flat codes), so opening a large index is quick and pages are read as
+searched.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+#: Exact search up to this many vectors; approximate (IVF-SQ8) above.
+EXACT_MAX = 150_000
+#: An approximate index falls back to exact below this (hysteresis).
+EXACT_BACK = 100_000
+#: Retrain an IVF index when its size moves this many times away from the size it was trained at.
+RETRAIN_FACTOR = 4.0
+#: k-means training points per cell (FAISS wants >= 39).
+TRAIN_PER_CELL = 64
+#: Share of the cells a query scans (at least ``MIN_NPROBE``).
+NPROBE_SHARE = 1 / 16
+MIN_NPROBE = 16
+
+
+def choose_kind(n: int, current: str | None = None) -> str:
+    """``"flat"`` or ``"ivf"`` for a collection of ``n`` vectors."""
+    if current == "ivf":
+        return "ivf" if n >= EXACT_BACK else "flat"
+    return "ivf" if n > EXACT_MAX else "flat"
+
+
+def choose_nlist(n: int) -> int:
+    """Number of IVF cells: about sqrt(n), a power of two, 256..16384."""
+    return int(min(16384, max(256, 2 ** round(math.log2(max(1.0, math.sqrt(n)))))))
+
+
+def choose_nprobe(nlist: int) -> int:
+    return int(min(nlist, max(MIN_NPROBE, round(nlist * NPROBE_SHARE))))
+
+
+def _as_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        raise ValueError(f"expected vectors of shape (n, {dim}), got {vectors.shape}")
+    return vectors
 
 
 class VectorIndex:
@@ -18,20 +71,79 @@ class VectorIndex:
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
+    # -- construction ------------------------------------------------------
+
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray) -> VectorIndex:
-        index = cls(vectors.shape[1])
+    def build(cls, vectors: np.ndarray, ids: np.ndarray, kind: str = "auto", seed: int = 1234) -> VectorIndex:
+        """An index of ``vectors``; ``kind`` is ``"flat"``, ``"ivf"`` or ``"auto"`` (by size)."""
+        vectors = _as_vectors(vectors, vectors.shape[1] if np.ndim(vectors) == 2 else -1)
+        dim = vectors.shape[1]
+        if kind == "auto":
+            kind = choose_kind(len(vectors))
+        if kind == "flat":
+            index = cls(dim)
+        elif kind == "ivf":
+            index = cls(dim, cls._trained_ivf(vectors, seed))
+        else:
+            raise ValueError(f"unknown index kind {kind!r}; choose from auto, flat, ivf")
         index.add(vectors, ids)
         return index
+
+    @staticmethod
+    def _trained_ivf(vectors: np.ndarray, seed: int) -> faiss.Index:
+        n, dim = vectors.shape
+        nlist = min(choose_nlist(n), max(1, n // 39))
+        rng = np.random.default_rng(seed)
+        sample = vectors
+        if n > nlist * TRAIN_PER_CELL:
+            sample = vectors[np.sort(rng.choice(n, nlist * TRAIN_PER_CELL, replace=False))]
+        quantizer = faiss.IndexFlatIP(dim)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        ivf.cp.seed = seed
+        ivf.cp.niter = 10
+        ivf.train(np.ascontiguousarray(sample))
+        ivf.nprobe = choose_nprobe(nlist)
+        quantizer.this.disown()  # owned by the IVF index from now on
+        ivf.own_fields = True
+        return ivf
+
+    # -- what it is ----------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return "ivf" if isinstance(self._ivf, faiss.IndexIVF) else "flat"
+
+    @property
+    def _ivf(self):
+        return faiss.try_extract_index_ivf(self._index)
+
+    @property
+    def nprobe(self) -> int | None:
+        ivf = self._ivf
+        return int(ivf.nprobe) if ivf is not None else None
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        ivf = self._ivf
+        if ivf is not None:
+            ivf.nprobe = int(max(1, min(value, ivf.nlist)))
+
+    def describe(self) -> str:
+        ivf = self._ivf
+        if ivf is None:
+            return f"flat (exact), {len(self)} vectors"
+        return f"IVF{ivf.nlist},SQ8 nprobe={ivf.nprobe}, {len(self)} vectors"
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    # -- changes -------------------------------------------------------------
+
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = _as_vectors(vectors, self.dim)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         if len(vectors) != len(ids):
             raise ValueError("vectors and ids differ in length")
         if len(ids):
@@ -41,11 +153,46 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if not len(ids):
             return 0
+        ivf = self._ivf
+        if ivf is not None and ivf.direct_map.type == faiss.DirectMap.Hashtable:
+            # with the id hash, removal is O(removed) but FAISS wants an IDSelectorArray
+            return int(ivf.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids))))
         return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+
+    def needs_rebuild(self) -> bool:
+        """Whether the size has moved far enough from what this index was built for to change it."""
+        n = len(self)
+        ivf = self._ivf
+        if choose_kind(n, self.kind) != self.kind:
+            return True
+        if ivf is None:
+            return False
+        trained_for = ivf.nlist**2  # nlist ~ sqrt(n at training)
+        return n > trained_for * RETRAIN_FACTOR**2 or n * RETRAIN_FACTOR**2 < trained_for
+
+    def fit_to_size(self) -> VectorIndex:
+        """This index, or a rebuilt one of the kind its size calls for (same ids and vectors)."""
+        if not self.needs_rebuild():
+            return self
+        ids = self.ids()
+        return VectorIndex.build(self.reconstruct(ids), ids, kind=choose_kind(len(ids), self.kind))
+
+    # -- reading -------------------------------------------------------------
 
     def ids(self) -> np.ndarray:
         """All stored ids (in storage order)."""
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        ivf = self._ivf
+        if ivf is None:
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        invlists = ivf.invlists
+        parts = []
+        for list_no in range(ivf.nlist):
+            size = invlists.list_size(list_no)
+            if size:
+                ptr = invlists.get_ids(list_no)
+                parts.append(faiss.rev_swig_ptr(ptr, size).copy())
+                invlists.release_ids(list_no, ptr)
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k ``(scores, ids)`` per query, best first; missing slots have id -1."""
@@ -57,14 +204,31 @@ class VectorIndex:
         return self._index.search(queries, k)
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
-        """Stored vectors for the given ids."""
+        """Stored vectors for the given ids (decoded: approximate for IVF-SQ8)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return np.zeros((0, self.dim), np.float32)
+        ivf = self._ivf
+        if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # id -> (cell, offset), built on first use
         return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
 
+    # -- files ----------------------------------------------------------------
+
     def save(self, path: str | Path) -> None:
+        ivf = self._ivf
+        if ivf is not None and ivf.direct_map.type:
+            ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # rebuilt on demand; keeps the file small
         faiss.write_index(self._index, os.fspath(path))
 
     @classmethod
     def load(cls, path: str | Path, mmap: bool = False) -> VectorIndex:
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        """Read an index; with ``mmap`` the big arrays stay in the file (read-only: no add/remove)."""
+        flags = 0
+        if mmap:
+            with open(path, "rb") as f:
+                fourcc = f.read(4)
+            # IVF: inverted lists mapped as read-only on-disk lists; flat: codes mapped in place
+            flags = faiss.IO_FLAG_READ_ONLY | (faiss.IO_FLAG_MMAP if fourcc.startswith(b"Iw") else faiss.IO_FLAG_MMAP_IFC)
         index = faiss.read_index(os.fspath(path), flags)
         return cls(index.d, index)
