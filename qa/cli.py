@@ -19,6 +19,7 @@ COMMANDS = {
     "index": "index",
     "ask": "ask",
     "batch": "batch",
+    "eval": "eval",
 }
 
 DESCRIPTION = """\

@@ -1,0 +1,180 @@
+"""qa eval: measure retrieval, answers and abstention on a question set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qa.commands.common import add_answer_arguments, positive_int, warn
+from qa.errors import BadInputError
+
+HELP = "measure retrieval, answers and abstention on a question set"
+DESCRIPTION = """\
+Ask every question of QUESTIONS through the normal pipeline and print:
+retrieval measures with trec_eval semantics (R@1/3/5/10 = share of questions
+with a relevant sentence in the top k, MRR@10, nDCG@10, MAP over the top
+--depth sentences), answer accuracy (a gold answer contained in the answer),
+SQuAD exact match and F1, abstention on unanswerable and answerable questions,
+and the same by question kind. A sentence is relevant when its span overlaps a
+gold quote in the same document, or, for evidence without a quote, when it
+belongs to a gold document.
+
+QUESTIONS is JSONL in the format of eval/README.md ({"id", "question",
+"answers", "evidence": [{"doc", "quote"?}], "kind"}); conversation lines
+({"id", "turns": [{"question", "answers"}]}) are scored turn by turn. With
+--qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
+id/_id and question/text) and the qrels give document-level evidence.
+
+Malformed lines and questions whose evidence is not in the index are skipped
+with a warning, and the exit code is then 2.
+"""
+
+EPILOG = """\
+examples:
+  qa eval questions.jsonl                              # on the bundled seeds
+  qa eval questions.jsonl --corpus corpus.jsonl        # index the corpus once (cached), then evaluate
+  qa eval questions.jsonl --index DIR --run dense.trec --report misses.txt
+  qa eval questions.jsonl --index DIR --retriever hybrid --compare dense.trec
+  qa eval questions.jsonl --index DIR --exclude-gold   # abstention benchmark
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument("questions", metavar="QUESTIONS", help="question set (JSONL), or a queries file with --qrels")
+    add_answer_arguments(parser)
+    parser.add_argument(
+        "--corpus",
+        metavar="PATH",
+        type=Path,
+        help="index PATH (a file or folder) into a cached index first and evaluate on it; re-runs reuse it",
+    )
+    parser.add_argument(
+        "--retriever",
+        metavar="NAME",
+        default=None,
+        help="retriever to rank sentences with (default: the pipeline's own); see qa.retrieval.RETRIEVERS",
+    )
+    parser.add_argument(
+        "--depth",
+        metavar="N",
+        type=positive_int,
+        default=100,
+        help="ranking depth for MAP/nDCG (asked separately; answers use the normal pipeline; default: 100)",
+    )
+    parser.add_argument("--qrels", metavar="FILE", type=Path, help="TREC qrels (QID ITER DOCNO REL) for QUESTIONS")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        type=Path,
+        help="write a per-question report (ranks, answers, misses): JSONL if FILE ends in .jsonl, else text",
+    )
+    parser.add_argument("--run", metavar="FILE", type=Path, help="write the ranking as a TREC run file")
+    parser.add_argument(
+        "--compare",
+        metavar="RUN",
+        type=Path,
+        help="compare with a TREC run file (e.g. an earlier --run) question by question, with paired tests",
+    )
+    parser.add_argument(
+        "--exclude-gold",
+        action="store_true",
+        help="abstention benchmark: also ask each answerable question with its own gold documents "
+        "excluded, and report how often it abstains",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _open(args: argparse.Namespace):
+    from qa import Assistant
+    from qa.retrieval import RETRIEVERS
+
+    if args.index is not None and args.corpus is not None:
+        raise BadInputError("give --index or --corpus, not both")
+    if args.retriever is not None and args.retriever not in RETRIEVERS:
+        raise BadInputError(f"unknown retriever {args.retriever!r}; choose from {', '.join(sorted(RETRIEVERS))}")
+    index = args.index
+    if args.corpus is not None:
+        from qa.evaluation.corpus import ensure_corpus_index
+
+        index = ensure_corpus_index(args.corpus)
+    kwargs = {"top_k": args.top_k, "threshold": args.threshold}
+    if args.retriever is not None:
+        kwargs["retriever"] = args.retriever
+    return Assistant.open(index, **kwargs)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qa.evaluation import evaluate, load_question_set
+    from qa.evaluation.report import render_comparison, render_conversations, render_summary, write_report
+
+    qset = load_question_set(args.questions, qrels=args.qrels)
+    for note in qset.notes:
+        warn(note)
+    other_run = None
+    if args.compare is not None:
+        from qa.evaluation.trec import read_run
+
+        other_run = read_run(args.compare)
+    problems = list(qset.problems)
+    progress = False if args.no_progress else None
+    with _open(args) as assistant:
+        retriever = getattr(assistant.retriever, "name", None) or args.retriever or "default"
+        settings = {"questions": str(args.questions), "index": str(assistant.store.path), "retriever": retriever}
+        ev = None
+        if qset.questions:
+            ev = evaluate(
+                assistant,
+                qset.questions,
+                top_k=args.top_k,
+                depth=args.depth,
+                exclude_gold=args.exclude_gold,
+                progress=progress,
+                settings=settings,
+            )
+            problems += ev.problems
+        conversations = None
+        if qset.conversations:
+            from qa.evaluation.conversations import evaluate_conversations
+
+            conversations = evaluate_conversations(assistant, qset.conversations, problems)
+    comparison = None
+    if other_run is not None and ev is not None:
+        from qa.evaluation.compare import compare_runs
+
+        comparison = compare_runs(ev, other_run)
+    if args.run is not None and ev is not None:
+        from qa.evaluation.trec import write_run
+
+        write_run(args.run, ev.run, tag=retriever)
+    if args.report is not None and ev is not None:
+        write_report(args.report, ev, conversations)
+    for p in problems:
+        warn(p)
+    if args.json:
+        out = {}
+        if ev is not None:
+            out.update(ev.summary())
+        if conversations is not None:
+            out["conversations"] = conversations["summary"]
+        if comparison is not None:
+            out["compare"] = {"run": str(args.compare), **comparison}
+        if problems:
+            out["problems"] = problems
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        parts = []
+        if ev is not None:
+            parts.append(render_summary(ev.summary(), f"qa eval {args.questions}"))
+        if conversations is not None:
+            parts.append(render_conversations(conversations))
+        if comparison is not None:
+            parts.append(render_comparison(comparison, str(args.compare)))
+        print("\n\n".join(parts))
+    sys.stdout.flush()
+    if problems:
+        raise BadInputError(f"{len(problems)} question(s) or line(s) skipped (see warnings above)")
+    return 0

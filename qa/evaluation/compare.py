@@ -1,0 +1,39 @@
+"""``--compare RUN``: score a saved TREC run against this run's judgements, question by question."""
+
+from __future__ import annotations
+
+from qa.evaluation.metrics import MEASURES, mean, per_query
+from qa.evaluation.runner import EvalRun, extend_qrels
+from qa.evaluation.significance import paired_tests
+
+
+def compare_runs(current: EvalRun, other_run: dict[str, dict[str, float]], resamples: int = 10000) -> dict:
+    """Per measure: this run's mean, the other run's, the difference and paired p-values.
+
+    Both runs are scored with the same qrels (spans of the other run that overlap
+    a gold quote count as relevant, as for this run) over the questions both judged;
+    a judged question the other run lacks scores 0 there.
+    """
+    qids = [q for q in current.scores]
+    qrels = {}
+    for q in qids:
+        units = [u for u, _ in current.run.get(q, [])] + list(other_run.get(q, {}))
+        qrels[q] = extend_qrels(current.judged[q], units)
+    mine = per_query(qrels, {q: dict(current.run.get(q, [])) for q in qids})
+    theirs = per_query(qrels, {q: other_run.get(q, {}) for q in qids})
+    missing = sum(1 for q in qids if not other_run.get(q))
+    rows = {}
+    for m in MEASURES:
+        a = [mine[q][m] for q in qids]
+        b = [theirs[q][m] for q in qids]
+        p = paired_tests(a, b, resamples=resamples)
+        rows[m] = {
+            "this": mean(a),
+            "other": mean(b),
+            "delta": (mean(a) - mean(b)) if qids else None,
+            "p_t_test": p["t_test"],
+            "p_randomisation": p["randomisation"],
+            "better": sum(x > y for x, y in zip(a, b, strict=True)),
+            "worse": sum(x < y for x, y in zip(a, b, strict=True)),
+        }
+    return {"questions": len(qids), "missing_in_other": missing, "measures": rows}

@@ -1,0 +1,63 @@
+"""Scoring conversations: each turn asked in order through ``assistant.conversation()``.
+
+A turn is correct when a gold answer is contained in its answer text (the
+answer measure of question sets); EM and F1 are reported too.
+"""
+
+from __future__ import annotations
+
+from qa.errors import BadInputError
+from qa.evaluation.answers import score_answer
+from qa.evaluation.metrics import mean
+from qa.evaluation.questions import Conversation
+
+
+def evaluate_conversations(assistant, conversations: list[Conversation], problems: list[str]) -> dict:
+    """``{"summary": ..., "turns": [per-turn records]}``."""
+    try:
+        session = assistant.conversation()
+    except ImportError:
+        raise BadInputError("this build cannot hold conversations (qa.conversation is missing)") from None
+    turns = []
+    for conv in conversations:
+        session.reset()
+        for n, turn in enumerate(conv.turns, 1):
+            try:
+                result = session.ask(turn.question)
+            except BadInputError as e:
+                problems.append(f"conversation {conv.id} turn {n}: skipped: {e}")
+                continue
+            answer = result.answer.text if result.answer is not None else None
+            record = {"conversation": conv.id, "turn": n, "question": turn.question,
+                      "gold_answers": list(turn.answers), "answer": answer, "abstained": answer is None}
+            if any(a.strip() for a in turn.answers):
+                try:
+                    record["answer_scores"] = score_answer(answer, turn.answers)
+                except ValueError:
+                    pass
+            turns.append(record)
+    return {"summary": summarize_turns(turns), "turns": turns}
+
+
+def summarize_turns(turns: list[dict]) -> dict:
+    scored = [t for t in turns if "answer_scores" in t]
+    by_conv: dict[str, list[dict]] = {}
+    for t in scored:
+        by_conv.setdefault(t["conversation"], []).append(t)
+
+    def acc(rows, m="contains"):
+        return mean(r["answer_scores"][m] for r in rows)
+
+    return {
+        "conversations": len({t["conversation"] for t in turns}),
+        "turns": len(turns),
+        "scored_turns": len(scored),
+        "turn_accuracy": acc(scored),
+        "em": acc(scored, "em"),
+        "f1": acc(scored, "f1"),
+        "first_turn_accuracy": acc([t for t in scored if t["turn"] == 1]),
+        "follow_up_accuracy": acc([t for t in scored if t["turn"] > 1]),
+        "conversations_all_correct": mean(
+            float(all(t["answer_scores"]["contains"] for t in rows)) for rows in by_conv.values()
+        ),
+    }
