@@ -62,3 +62,19 @@ def test_default_index_is_built_from_the_bundled_seeds():
         assert docs == {p.name for p in SEEDS.glob("*.txt")}
         r = a.ask("How many bodies have officials removed from the streets of Mariupol?")
         assert r.citations
+
+
+def test_default_index_is_rebuilt_when_the_seeds_change(monkeypatch, tmp_path, seeds_copy):
+    import qa.assistant
+    import qa.defaults
+
+    monkeypatch.setattr(qa.defaults, "seeds_dir", lambda: seeds_copy)
+    monkeypatch.setattr(qa.assistant, "seeds_dir", lambda: seeds_copy)
+    index_dir = tmp_path / "default"
+    qa.assistant.ensure_default_index(index_dir, quiet=True)
+    assert qa.defaults.default_index_is_current(index_dir)
+    (seeds_copy / "late-news.txt").write_text("The lighthouse reopened on Sunday.", encoding="utf-8")
+    assert not qa.defaults.default_index_is_current(index_dir)
+    qa.assistant.ensure_default_index(index_dir, quiet=True)
+    with Assistant.open(index_dir) as a:
+        assert "late-news.txt" in {d.id for d in a.store.documents()}
