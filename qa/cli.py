@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 
-from qa.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CiteQAError
+from qa.errors import EXIT_FAILURE, EXIT_INDEX, EXIT_INTERRUPTED, CiteQAError
 
 #: subcommand name -> module under qa.commands
 COMMANDS = {
@@ -81,6 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except sqlite3.DatabaseError as e:  # damage in the index database found while reading it
+        where = getattr(args, "index", None) or "DIR"
+        print(
+            f"qa: error: the index database is damaged ({e}); check it with: qa index --check {where}, "
+            f"then rebuild it with: qa index PATH... --index {where} --rebuild",
+            file=sys.stderr,
+        )
+        return EXIT_INDEX
     except BrokenPipeError:
         # the reader went away (e.g. `qa batch | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

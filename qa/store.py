@@ -189,11 +189,16 @@ class IndexStore:
             n_sent = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
             n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
         except sqlite3.DatabaseError as e:
+            if not db_path.exists():  # a writer replaced this generation meanwhile: retry
+                raise FileNotFoundError(db_path) from None
             raise IndexProblem(f"{db_path} is corrupt ({e}); {rebuild_hint(index_dir)}") from None
         try:
             vectors = VectorIndex.load(vec_path)
-        except RuntimeError as e:
+        except (RuntimeError, MemoryError) as e:
+            if not vec_path.exists():  # a writer replaced this generation meanwhile: retry
+                raise FileNotFoundError(vec_path) from None
             msg = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+            msg = msg.rsplit("Error: ", 1)[-1][:160]  # FAISS's assertion, without its C++ location
             raise IndexProblem(f"{vec_path} is corrupt ({msg}); {rebuild_hint(index_dir)}") from None
         if vectors.dim != DIM:
             raise IndexProblem(f"{vec_path} holds vectors of dim {vectors.dim}, not {DIM}; {rebuild_hint(index_dir)}")
@@ -446,6 +451,8 @@ def update_index(
                         p.unlink()
                 report.sentences_total = len(vectors)
                 report.documents_total = report.unchanged
+                # leftovers of a writer killed after its commit go now, not at the next change
+                _cleanup(index_dir, {n for n in old.manifest["files"].values() if isinstance(n, str)})
                 return report
 
             vectors.remove(np.array(dropped, dtype=np.int64))

@@ -1,0 +1,288 @@
+"""SIGKILL the indexer at random points; the index must stay whole.
+
+Each trial copies a committed index of corpus A, runs ``qa index`` (the real
+command line, in a subprocess) to turn it into corpus B, and kills it with
+SIGKILL either just before its N-th write event (SQLite statement or commit,
+FAISS write, fsync, rename, unlink, encoder batch: see ``helpers_robust``) or
+after a random delay. After each kill:
+
+* ``qa.check.check_index`` finds nothing wrong (vectors == sentence rows, content
+  hashes, spans, manifest);
+* the index opens and answers, with exact citations;
+* it holds exactly the complete old (A) or the complete new (B) content;
+* re-running the indexer completes, holds B, and leaves no stray files.
+
+The fast trials use a hashing encoder (cheap); a few slow trials use the real model.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers_robust import (
+    HashEncoder,
+    build_index,
+    corpus_b,
+    hashes,
+    index_contents,
+    qa_command,
+    qa_env,
+    run_qa,
+    write_corpus,
+)
+
+from qa import Assistant
+from qa.check import check_index
+from qa.errors import IndexProblem
+from qa.store import IndexStore
+
+FAST_TRIALS = 8
+SLOW_TRIALS = 60
+REAL_MODEL_TRIALS = 3
+QUESTION = "Who opened the northern gate of the harbour?"
+_GEN = re.compile(r"^[a-z0-9]+-(\d{6})(\.[a-z]+)?$")  # generation files and folders
+
+
+@dataclass
+class Setup:
+    root: Path
+    docs_b: Path
+    index_a: Path
+    old: dict[str, str]
+    new: dict[str, str]
+    events: dict[str, int]  # scenario -> write events in an uninterrupted run
+    commit: dict[str, int]  # scenario -> number of the event that commits (the manifest rename)
+    seconds: dict[str, float]  # scenario -> wall time of an uninterrupted run
+
+
+SCENARIOS = ("update", "rebuild", "first")
+
+
+def _args(scenario: str, setup: Setup, index_dir: Path) -> list[str]:
+    args = ["index", str(setup.docs_b), "--index", str(index_dir), "-q"]
+    return args + (["--rebuild"] if scenario == "rebuild" else [])
+
+
+def _prepare(scenario: str, setup: Setup, index_dir: Path) -> None:
+    if scenario != "first":
+        shutil.copytree(setup.index_a, index_dir)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> Setup:
+    root = tmp_path_factory.mktemp("crash")
+    docs_a, docs_b = root / "A", root / "B"
+    old = hashes(write_corpus(docs_a))
+    new = hashes(corpus_b(docs_b))
+    assert old != new
+    index_a = root / "index-A"
+    build_index(index_a, docs_a)
+    assert index_contents(index_a) == old
+    s = Setup(root, docs_b, index_a, old, new, {}, {}, {})
+    for scenario in SCENARIOS:
+        probe = root / f"probe-{scenario}"
+        _prepare(scenario, s, probe)
+        count_file = root / f"events-{scenario}"
+        t0 = time.monotonic()
+        proc = run_qa(*_args(scenario, s, probe), CITEQA_TEST_EVENTS=str(count_file))
+        s.seconds[scenario] = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        assert index_contents(probe) == new
+        names = count_file.read_text().split()
+        s.events[scenario] = len(names)
+        s.commit[scenario] = max(i for i, name in enumerate(names, 1) if name == "os.replace")
+    return s
+
+
+def _verify(index_dir: Path, setup: Setup, scenario: str) -> str:
+    """Check the index after a kill; returns which content it holds: old, new or none."""
+    if scenario == "first" and not (index_dir / "manifest.json").exists():
+        # nothing was committed: the folder is not an index yet, and opening it says so clearly
+        with pytest.raises(IndexProblem, match="qa index"):
+            IndexStore.open(index_dir)
+        state = "none"
+    else:
+        report = check_index(index_dir)
+        assert report.sound, report.problems
+        contents = index_contents(index_dir)
+        old = None if scenario == "first" else setup.old
+        assert contents in (old, setup.new), "the index holds a mix of old and new content"
+        state = "new" if contents == setup.new else "old"
+        with Assistant.open(index_dir, encoder=HashEncoder(), threshold=0.0) as assistant:
+            result = assistant.ask(QUESTION)
+            assert result.answer is not None and result.citations
+            for c in result.citations:
+                assert assistant.store.text(c.doc)[c.start : c.end] == c.text
+    # the next run recovers: completes, holds the new content, leaves no stray files
+    build_index(index_dir, setup.docs_b)
+    assert index_contents(index_dir) == setup.new
+    assert check_index(index_dir).sound
+    _assert_no_stray_files(index_dir)
+    return state
+
+
+def _assert_no_stray_files(index_dir: Path) -> None:
+    import json
+
+    generation = json.loads((index_dir / "manifest.json").read_text())["generation"]
+    for p in index_dir.iterdir():
+        assert not p.name.endswith((".tmp", "-journal", "-wal")), f"stray file {p.name}"
+        m = _GEN.match(p.name)
+        if m:
+            assert int(m.group(1)) == generation, f"stray file of another generation: {p.name}"
+
+
+def _kill_at_event(setup: Setup, scenario: str, index_dir: Path, event: int) -> bool:
+    """Run the indexer until just before write event ``event``; True if it was killed."""
+    proc = run_qa(*_args(scenario, setup, index_dir), CITEQA_TEST_KILL_AT=str(event))
+    assert proc.returncode in (0, -signal.SIGKILL), proc.stderr
+    return proc.returncode == -signal.SIGKILL
+
+
+def _kill_after(setup: Setup, scenario: str, index_dir: Path, delay: float) -> bool:
+    """Run the indexer and SIGKILL it after ``delay`` seconds; True if it was killed."""
+    proc = subprocess.Popen(
+        qa_command(*_args(scenario, setup, index_dir)),
+        env=qa_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, -signal.SIGKILL), err.decode(errors="replace")
+    return proc.returncode == -signal.SIGKILL
+
+
+def _plan(n: int, setup: Setup, seed: int) -> list[tuple[str, str, float]]:
+    """``n`` trials: (scenario, "event"|"time", kill point), half by event, half by time.
+
+    Event trials are spread over the whole run and, more densely, around the
+    commit (writing vectors, syncing, renaming the manifest, cleaning up)."""
+    rng = random.Random(seed)
+    plan = []
+    for i in range(n):
+        scenario = SCENARIOS[i % len(SCENARIOS)] if i >= 2 else "update"
+        total = setup.events[scenario]
+        if i % 2 == 0:
+            tail = i % 4 == 0
+            commit = setup.commit[scenario]
+            point = rng.randint(max(1, commit - 12), min(total, commit + 12)) if tail else rng.randint(1, total)
+            plan.append((scenario, "event", point))
+        else:
+            plan.append((scenario, "time", rng.uniform(0.05, setup.seconds[scenario] * 1.1)))
+    return plan
+
+
+def _run_trials(plan, setup: Setup, tmp_path: Path) -> dict[str, int]:
+    tally = {"old": 0, "new": 0, "none": 0, "killed": 0}
+    for n, (scenario, how, point) in enumerate(plan):
+        index_dir = tmp_path / f"trial-{n}"
+        _prepare(scenario, setup, index_dir)
+        if how == "event":
+            killed = _kill_at_event(setup, scenario, index_dir, int(point))
+        else:
+            killed = _kill_after(setup, scenario, index_dir, point)
+        tally["killed"] += killed
+        try:
+            tally[_verify(index_dir, setup, scenario)] += 1
+        except AssertionError as e:
+            raise AssertionError(f"trial {n} ({scenario}, kill by {how} at {point}): {e}") from e
+        shutil.rmtree(index_dir)
+    return tally
+
+
+def test_kill_trials_fast(setup, tmp_path):
+    # always run: two kills at fixed points (before anything is written, and at the
+    # very last write event) and six random ones
+    plan = [("update", "event", 1), ("update", "event", setup.events["update"])] + _plan(6, setup, seed=1)[0:6]
+    tally = _run_trials(plan, setup, tmp_path)
+    assert tally["killed"] >= 2
+    assert tally["old"] >= 1  # killed before the commit: old content
+
+
+@pytest.mark.slow
+def test_kill_trials_many(setup, tmp_path):
+    seed = int(os.environ.get("CITEQA_KILL_SEED", "20261122"))
+    tally = _run_trials(_plan(SLOW_TRIALS, setup, seed), setup, tmp_path)
+    print(f"\n{SLOW_TRIALS} kill trials (seed {seed}): {tally}")
+    assert tally["killed"] >= SLOW_TRIALS // 2
+    assert tally["old"] >= 1 and tally["new"] >= 1
+
+
+def test_kill_just_before_and_after_commit(setup, tmp_path):
+    """Kill at each of the last write events: before the manifest rename -> old, after -> new."""
+    commit = setup.commit["update"]
+    states = []
+    for event in range(max(1, commit - 5), commit + 4):
+        index_dir = tmp_path / f"tail-{event}"
+        _prepare("update", setup, index_dir)
+        assert _kill_at_event(setup, "update", index_dir, event)
+        states.append(_verify(index_dir, setup, "update"))
+    assert states == sorted(states, key=["old", "new"].index), states  # old ... old new ... new
+    assert states[0] == "old" and states[-1] == "new"
+
+
+def test_check_command_after_kill(setup, tmp_path):
+    index_dir = tmp_path / "killed"
+    _prepare("update", setup, index_dir)
+    assert _kill_at_event(setup, "update", index_dir, setup.events["update"] // 2)
+    proc = run_qa("index", "--check", str(index_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "sound" in proc.stdout
+
+
+@pytest.mark.slow
+def test_kill_trials_real_model(seeds_index, tmp_path):
+    """A few kills of the real indexer (sentence-transformers) at random times."""
+    from conftest import SEEDS
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    first = sorted(docs.glob("*.txt"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\nThe ferry to the island leaves at noon.\n", encoding="utf-8")
+    (docs / "extra.txt").write_text("The lighthouse keeper is named Orla Byrne.\n", encoding="utf-8")
+    old = index_contents(seeds_index)
+
+    reference = tmp_path / "reference"
+    shutil.copytree(seeds_index, reference)
+    t0 = time.monotonic()
+    proc = run_qa("index", str(docs), "--index", str(reference), "-q", fake=False)
+    seconds = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    new = index_contents(reference)
+    assert new != old
+
+    rng = random.Random(7)
+    for n in range(REAL_MODEL_TRIALS):
+        index_dir = tmp_path / f"real-{n}"
+        shutil.copytree(seeds_index, index_dir)
+        p = subprocess.Popen(
+            qa_command("index", str(docs), "--index", str(index_dir), "-q"),
+            env=qa_env(fake=False),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            p.wait(timeout=rng.uniform(0.3, 1.0) * seconds)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        assert check_index(index_dir).sound
+        assert index_contents(index_dir) in (old, new)
+        with Assistant.open(index_dir) as assistant:  # the real query encoder
+            result = assistant.ask("Who is the deputy mayor of Mariupol?")
+            assert result.citations
+            for c in result.citations:
+                assert assistant.store.text(c.doc)[c.start : c.end] == c.text
