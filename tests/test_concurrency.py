@@ -1,0 +1,159 @@
+"""Two writers on one index, and readers during a write.
+
+* A second ``qa index`` on the same index waits for the first, saying so, and
+  then applies its own update; with a short ``--wait`` it fails with one clear
+  line and exit 3.
+* Readers see the old index until the new one is committed, and an index opened
+  before a write keeps answering after the writer has replaced its files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from helpers_robust import (
+    ROOT,
+    TESTS,
+    HashEncoder,
+    assert_clean_failure,
+    build_index,
+    corpus_b,
+    hashes,
+    index_contents,
+    qa_command,
+    qa_env,
+    run_qa,
+    write_corpus,
+)
+
+from qa import Assistant
+from qa.check import check_index
+from qa.store import IndexStore
+
+QUESTION = "Who opened the northern gate of the harbour?"
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    root = tmp_path_factory.mktemp("conc")
+    a = hashes(write_corpus(root / "A"))
+    b = hashes(corpus_b(root / "B"))
+    build_index(root / "index-A", root / "A")
+    return root, a, b
+
+
+def _slow_writer(docs: Path, index: Path, delay: float = 0.4) -> subprocess.Popen:
+    """``qa index`` that sleeps ``delay`` s per encoder batch (7 batches here), holding the lock."""
+    return subprocess.Popen(
+        qa_command("index", str(docs), "--index", str(index), "-q"),
+        env=qa_env(CITEQA_TEST_ENCODE_DELAY=str(delay)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_new_generation(index: Path, proc: subprocess.Popen, generation: int, timeout: float = 60) -> None:
+    """Wait until the writer holds the lock and has started generation ``generation``."""
+    name = f"docs-{generation:06d}.sqlite"
+    deadline = time.monotonic() + timeout
+    while not (index / name).exists():
+        assert proc.poll() is None, proc.communicate()[1].decode(errors="replace")
+        assert time.monotonic() < deadline, "the writer never started"
+        time.sleep(0.02)
+
+
+def test_second_writer_waits_then_applies(corpora, tmp_path):
+    root, a, b = corpora
+    index = tmp_path / "index"
+    shutil.copytree(root / "index-A", index)
+    first = _slow_writer(root / "B", index)
+    _wait_for_new_generation(index, first, 2)
+    # the second writer indexes A again: it must wait for the first, then undo its change
+    second = run_qa("index", str(root / "A"), "--index", str(index), "-q")
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err.decode(errors="replace")
+    assert second.returncode == 0, second.stderr
+    assert "another process is writing" in second.stderr and "waiting" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert index_contents(index) == a
+    assert check_index(index).sound
+
+
+def test_second_writer_gives_up_clearly(corpora, tmp_path):
+    root, a, b = corpora
+    index = tmp_path / "index"
+    shutil.copytree(root / "index-A", index)
+    first = _slow_writer(root / "B", index)
+    _wait_for_new_generation(index, first, 2)
+    second = run_qa("index", str(root / "A"), "--index", str(index), "--wait", "0.5")
+    assert_clean_failure(second, 3, "another process", "try again")
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert index_contents(index) == b  # the first writer's update, untouched by the second
+    assert check_index(index).sound
+
+
+def test_readers_see_old_index_until_commit(corpora, tmp_path):
+    root, a, b = corpora
+    index = tmp_path / "index"
+    shutil.copytree(root / "index-A", index)
+    early = Assistant.open(index, encoder=HashEncoder(), threshold=0.0)  # opened before the write
+    writer = _slow_writer(root / "B", index, delay=0.6)
+    _wait_for_new_generation(index, writer, 2)
+    # during the write: the API and the CLI both read the old, committed index
+    assert index_contents(index) == a
+    during = run_qa("ask", QUESTION, "--index", str(index), "--json")
+    assert during.returncode == 0, during.stderr
+    assert writer.poll() is None, "the writer finished too early for this test to mean anything"
+    _, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err.decode(errors="replace")
+    # after the commit: new readers see the new index ...
+    assert index_contents(index) == b
+    # ... and the reader opened before keeps answering from its snapshot, though its files are gone
+    assert not (index / early.store.manifest["files"]["db"]).exists()
+    result = early.ask(QUESTION)
+    assert result.answer is not None
+    for c in result.citations:
+        assert early.store.text(c.doc)[c.start : c.end] == c.text
+    early.close()
+
+
+WRITER_LOOP = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from helpers_robust import build_index
+for i in range({rounds}):
+    build_index(Path({index!r}), Path({a!r}) if i % 2 else Path({b!r}))
+"""
+
+
+def test_readers_never_see_a_partial_index_while_writes_commit(corpora, tmp_path):
+    """Open the index again and again while a writer commits A and B alternately:
+    every open succeeds and holds exactly A or B."""
+    root, a, b = corpora
+    index = tmp_path / "index"
+    shutil.copytree(root / "index-A", index)
+    code = WRITER_LOOP.format(tests=str(TESTS), rounds=7, index=str(index), a=str(root / "A"), b=str(root / "B"))
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, stderr=subprocess.PIPE)
+    seen = {"A": 0, "B": 0}
+    opens = 0
+    while writer.poll() is None or opens == 0:
+        store = IndexStore.open(index)
+        try:
+            contents = {d.id: d.sha256 for d in store.documents()}
+            assert len(store.vectors) == store.manifest["sentences"]
+        finally:
+            store.close()
+        assert contents in (a, b), "a reader saw a mix of two generations"
+        seen["A" if contents == a else "B"] += 1
+        opens += 1
+    assert writer.returncode == 0, writer.stderr.read().decode(errors="replace")
+    assert index_contents(index) == b
+    assert opens >= 5 and seen["B"] >= 1, (opens, seen)
