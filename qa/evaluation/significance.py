@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 
 def paired_tests(a: list[float], b: list[float], resamples: int = 10000, seed: int = 0) -> dict[str, float]:
@@ -20,7 +21,9 @@ def paired_tests(a: list[float], b: list[float], resamples: int = 10000, seed: i
     diff = x - y
     if len(diff) < 2 or not np.any(diff):
         return {"t_test": 1.0, "randomisation": 1.0}
-    t = stats.ttest_rel(x, y)
+    with warnings.catch_warnings():  # near-constant differences: scipy warns, the p-value is still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t = stats.ttest_rel(x, y)
     p_t = float(t.pvalue) if not math.isnan(t.pvalue) else 1.0
     perm = stats.permutation_test(
         (x, y),

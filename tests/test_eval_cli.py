@@ -1,0 +1,192 @@
+"""qa eval end to end on the seeds: summary, report, run file, --compare, --corpus, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import DATA, SEEDS
+
+from qa.cli import main
+from qa.evaluation.relevance import parse_unit
+
+QUESTIONS = DATA / "seeds-dev.jsonl"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def evaluated(seeds_index, tmp_path_factory):
+    """One dense evaluation of the seeds set with a JSONL report and a run file."""
+    from qa.cli import main as cli
+
+    tmp = tmp_path_factory.mktemp("eval")
+    report, trec, out = tmp / "report.jsonl", tmp / "dense.trec", tmp / "summary.json"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = cli(["eval", str(QUESTIONS), "--index", str(seeds_index), "--retriever", "dense", "--json",
+                    "--report", str(report), "--run", str(trec), "--no-progress"])
+    out.write_text(buf.getvalue())
+    return code, json.loads(buf.getvalue()), [json.loads(x) for x in report.read_text().splitlines()], trec
+
+
+def gold_spans(record):
+    return [(g["doc"], g["start"], g["end"]) for g in record["gold"]]
+
+
+def overlaps(c, spans):
+    return any(c["doc"] == d and c["start"] < e and s < c["end"] for d, s, e in spans)
+
+
+def test_summary_counts_and_ranges(evaluated):
+    code, summary, records, _ = evaluated
+    assert code == 0
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (33, 29, 4)
+    assert summary["citations"]["wrong"] == 0 and summary["citations"]["checked"] > 33
+    r = summary["retrieval"]
+    assert 0 <= r["R@1"] <= r["R@3"] <= r["R@5"] <= r["R@10"] <= 1
+    assert r["MRR@10"] >= r["R@1"]
+    assert set(summary["by_kind"]) >= {"lexical", "unanswerable"}
+    assert summary["by_kind"]["unanswerable"]["retrieval"]["R@1"] is None
+
+
+def test_recall_agrees_with_ranks_recomputed_from_the_report(evaluated):
+    _, summary, records, _ = evaluated
+    answerable = [r for r in records if r["answerable"]]
+    for k in (1, 3, 5, 10):
+        share = sum(r["rank"] is not None and r["rank"] <= k for r in answerable) / len(answerable)
+        assert summary["retrieval"][f"R@{k}"] == pytest.approx(share)
+    mrr = sum(1 / r["rank"] for r in answerable if r["rank"] and r["rank"] <= 10) / len(answerable)
+    assert summary["retrieval"]["MRR@10"] == pytest.approx(mrr)
+    # the rank is the first cited sentence overlapping a gold quote (checked independently here)
+    for r in answerable:
+        first = next((i for i, c in enumerate(r["citations"], 1) if overlaps(c, gold_spans(r))), None)
+        if r["rank"] is not None and r["rank"] <= len(r["citations"]):
+            assert first == r["rank"], r["id"]
+        else:
+            assert first is None, r["id"]
+
+
+def test_answer_and_abstention_rates_agree_with_the_report(evaluated):
+    _, summary, records, _ = evaluated
+    scored = [r for r in records if "answer_scores" in r]
+    assert len(scored) == summary["with_gold_answers"]
+    assert summary["answers"]["contains"] == pytest.approx(
+        sum(r["answer_scores"]["contains"] for r in scored) / len(scored))
+    unans = [r for r in records if not r["answerable"]]
+    assert summary["abstention"]["abstained_when_unanswerable"] == pytest.approx(
+        sum(r["abstained"] for r in unans) / len(unans))
+    for r in records:  # answers are verbatim document text
+        if r["answer"] is not None:
+            assert any(r["answer"] in (SEEDS / c["doc"]).read_text(encoding="utf-8") for c in r["citations"])
+
+
+def test_run_file_and_compare_with_itself(evaluated, seeds_index, capsys):
+    _, summary, _, trec = evaluated
+    lines = trec.read_text().splitlines()
+    assert lines and all(len(x.split()) == 6 for x in lines)
+    assert all(parse_unit(x.split()[2]) is not None for x in lines)
+    code, out, _ = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--retriever", "dense",
+                       "--compare", trec, "--json", "--no-progress")
+    assert code == 0
+    cmp = json.loads(out)["compare"]
+    assert cmp["questions"] == 29 and cmp["missing_in_other"] == 0
+    for m, row in cmp["measures"].items():
+        assert row["delta"] == pytest.approx(0) and row["p_t_test"] == 1.0, m
+        assert row["this"] == pytest.approx(summary["retrieval"][m])
+
+
+def test_compare_detects_a_worse_run(evaluated, seeds_index, tmp_path, capsys):
+    _, summary, _, trec = evaluated
+    worse = tmp_path / "reversed.trec"
+    by_q: dict[str, list[str]] = {}
+    for line in trec.read_text().splitlines():
+        q, _, unit, _, _, _ = line.split()
+        by_q.setdefault(q, []).append(unit)
+    worse.write_text("".join(f"{q} Q0 {u} {i} {float(i)} rev\n" for q, us in by_q.items() for i, u in enumerate(us, 1)))
+    code, out, _ = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--retriever", "dense",
+                       "--compare", worse, "--no-progress")
+    assert code == 0
+    assert "Compared with" in out and "p (t-test)" in out
+    section = out.split("Compared with", 1)[1]
+    row = next(x for x in section.splitlines() if x.strip().startswith("R@1 "))
+    assert "+0." in row and "-0." not in row  # this run is better at R@1 than its own ranking reversed
+
+
+def test_readable_table_and_text_report(seeds_index, tmp_path, capsys):
+    report = tmp_path / "report.txt"
+    subset = tmp_path / "q.jsonl"  # a few answerable and the unanswerable ones (the default pipeline is slower)
+    lines = QUESTIONS.read_text().splitlines(keepends=True)
+    subset.write_text("".join(lines[:5] + [x for x in lines if '"unanswerable"' in x]))
+    code, out, _ = run(capsys, "eval", subset, "--index", seeds_index, "--report", report, "--no-progress")
+    assert code == 0
+    for heading in ("Retrieval", "Answers", "Abstention", "By kind", "Citations:", "MRR@10", "nDCG@10", "MAP"):
+        assert heading in out
+    text = report.read_text()
+    assert "Retrieval misses" in text and "dev-001" in text
+
+
+def test_conversations_are_scored_turn_by_turn(seeds_index, capsys):
+    code, out, _ = run(capsys, "eval", DATA / "conversations-dev.jsonl", "--index", seeds_index, "--json")
+    assert code == 0
+    conv = json.loads(out)["conversations"]
+    assert conv["conversations"] == 3 and conv["scored_turns"] == 7
+    assert 0 <= conv["turn_accuracy"] <= 1
+
+
+def test_exclude_gold_reports_abstention_without_the_documents(seeds_index, tmp_path, capsys):
+    subset = tmp_path / "q.jsonl"
+    subset.write_text("".join(QUESTIONS.read_text().splitlines(keepends=True)[:6]))
+    code, out, _ = run(capsys, "eval", subset, "--index", seeds_index, "--exclude-gold", "--json")
+    assert code == 0
+    rate = json.loads(out)["abstention"]["abstained_without_gold_docs"]
+    assert 0 <= rate <= 1
+
+
+def test_bad_input_exits_2_with_one_line(seeds_index, tmp_path, capsys):
+    code, out, err = run(capsys, "eval", tmp_path / "missing.jsonl", "--index", seeds_index)
+    assert code == 2 and err.startswith("qa: error: cannot read") and len(err.splitlines()) == 1
+    code, _, err = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--corpus", SEEDS)
+    assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--retriever", "nope")
+    assert code == 2 and "unknown retriever" in err
+
+
+def test_unknown_documents_are_reported(seeds_index, tmp_path, capsys):
+    q = tmp_path / "q.jsonl"
+    good = QUESTIONS.read_text().splitlines()[0]
+    q.write_text(good + "\n" + json.dumps({"id": "x", "question": "Who?", "evidence": [{"doc": "nowhere.txt"}]})
+                 + "\n{oops\n")
+    code, out, err = run(capsys, "eval", q, "--index", seeds_index, "--json")
+    assert code == 2
+    assert "question x: skipped: unknown document 'nowhere.txt'" in err and "line 3" in err
+    assert json.loads(out)["questions"] == 1  # the good question is still scored
+    q.write_text(json.dumps({"id": "x", "question": "Who?", "evidence": [{"doc": "nowhere.txt"}]}) + "\n")
+    code, out, err = run(capsys, "eval", q, "--index", seeds_index)
+    assert code == 2 and "right --index or --corpus" in err and out == ""
+
+
+def test_corpus_is_indexed_once_then_reused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "seeds"
+    shutil.copytree(SEEDS, corpus)
+    subset = tmp_path / "q.jsonl"
+    subset.write_text("".join(QUESTIONS.read_text().splitlines(keepends=True)[:3]))
+    code, out, _ = run(capsys, "eval", subset, "--corpus", corpus, "--json")
+    assert code == 0 and json.loads(out)["retrieval"]["R@10"] is not None
+    from qa.evaluation.corpus import corpus_index_dir
+
+    index = corpus_index_dir(corpus)
+    assert index.is_relative_to(tmp_path / "cache")
+    manifest = (index / "manifest.json").read_text()
+    code, out, err = run(capsys, "eval", subset, "--corpus", corpus, "--json")
+    assert code == 0
+    assert (index / "manifest.json").read_text() == manifest  # nothing re-indexed
