@@ -21,6 +21,7 @@ COMMANDS = {
     "ask": "ask",
     "batch": "batch",
     "eval": "eval",
+    "chat": "chat",
 }
 
 DESCRIPTION = """\

@@ -1,22 +1,26 @@
-"""Follow-up questions: a ``Conversation`` resolves a question against earlier turns.
+"""Follow-up questions: a ``Conversation`` answers a question in the light of earlier turns.
 
-"What death toll did he give?" after "Who is the deputy mayor of Mariupol?"
-(answered "Serhiy Orlov") is asked as "What death toll did Serhiy Orlov give?".
-The rules are generic and work on the text alone:
+"What death toll did he give?" after "Who is the deputy mayor of Mariupol?" needs
+the conversation: on its own, "he" could be anyone. Generic rules, on text alone:
 
-- a personal pronoun (he, she, his, her, him, they...) is replaced by the most
-  recent person-like name of the conversation: the previous answer when it is
-  one, then names in the previous (resolved) question, then in the previous
-  answer's sentence;
-- "it", "this", "that"... are replaced by the previous answer when that answer
-  is a short span (not a whole sentence);
-- an elliptical question ("And in Kyiv?", "What about Kharkiv?") takes the
-  previous question with its last name swapped for the new one;
-- a pronoun that cannot be resolved leaves the question as it is, followed by
-  the previous question, so retrieval still leans towards the same topic.
+1. Resolving. A personal pronoun (he, she, his, her, him) is replaced by the most
+   recent person-like name: the previous answer when it is one, then names in the
+   previous (resolved) question, then in the previous answer's sentence. "it",
+   "its", a lone "this"/"that" are replaced by the previous answer when it is a
+   short span. An elliptical question ("And in Kyiv?", "What about Kharkiv?")
+   becomes the previous question with its last name swapped for the new one.
+2. Retrieving. Substituting a name often hurts retrieval, because documents say
+   "he" too ("He spoke via a satellite phone"). So a follow-up is asked several
+   ways: as typed, as typed followed by the previous question, and as resolved.
+   The cited sentences of all three are pooled and ranked by their mean score,
+   plus a bonus when the sentence (or one of the two before it) names the person
+   a pronoun points to, and a smaller one when it is near the previous answer.
+3. Answering. The result whose top citation is the winner is returned (the
+   assistant's own answer, confidence and corroboration); when no way of asking
+   put it on top, its answer span is extracted from it with the resolved question.
 
-A question without such words is asked as it is. The ``Result`` keeps the
-user's own question and says how it was understood in ``notes``.
+A question that leans on nothing is asked as it is. The ``Result`` keeps the
+user's question, and its ``notes`` say how it was understood.
 """
 
 from __future__ import annotations
@@ -181,7 +185,7 @@ class Conversation:
                 chosen = self._with_top(results[0], pool[best_key], resolved)
         k_out = max(1, top_k or self.assistant.top_k)
         notes = [n for n in chosen.notes if not n.startswith("question truncated")] + (
-            [f"understood as: {resolved}"] if resolved != question else [f"asked after: {previous.resolved}"]
+            [f"understood as: {resolved}"] if resolved != question else [f"read after: {previous.resolved}"]
         )
         return dataclasses.replace(chosen, question=question, citations=chosen.citations[:k_out], notes=notes)
 
@@ -232,7 +236,9 @@ class Conversation:
     # -- resolving ---------------------------------------------------------
 
     def resolve(self, question: str) -> str:
-        """The question to ask the index: pronouns and ellipsis filled from earlier turns."""
+        """The question with its pronouns (or ellipsis) filled in from earlier turns, where
+        they can be resolved; otherwise the question as it is. Retrieval for a follow-up
+        also uses the previous question (see ``_ask_in_context``)."""
         question = question.strip()
         if not self.turns:
             return question
@@ -242,7 +248,6 @@ class Conversation:
         words = [m.group().lower() for m in _WORD.finditer(question)]
         if not any(w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS for w in words):
             return question
-        unresolved = False
         person = self._antecedent_person()
         thing = self._antecedent_thing()
         out: list[str] = []
@@ -259,25 +264,15 @@ class Conversation:
                         replacement = f"{person}'s" if possessive and i + 1 < len(tokens) else person
                     else:
                         replacement = _PERSON_PRONOUNS[word].format(name=person)
-                else:
-                    unresolved = True
             elif word in {"it", "its"} or (word in {"this", "that"} and self._is_pronoun(tokens, i)):
                 if thing:
                     replacement = thing if word != "its" else f"{thing}'s"
-                else:
-                    unresolved = True
-            elif word in {"they", "them", "their", "there", "these", "those"}:
-                unresolved = True
             if replacement is not None:
                 out.append(question[pos : m.start()])
                 out.append(replacement)
                 pos = m.end()
         out.append(question[pos:])
-        resolved = "".join(out)
-        if unresolved:
-            previous = self.turns[-1].resolved
-            resolved = f"{resolved} {previous}" if previous not in resolved else resolved
-        return resolved
+        return "".join(out)
 
     @staticmethod
     def _is_pronoun(tokens: list[re.Match], i: int) -> bool:

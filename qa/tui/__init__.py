@@ -1,0 +1,3 @@
+"""The Textual chat app (``qa chat``). The only part of citeqa that imports Textual."""
+
+from __future__ import annotations

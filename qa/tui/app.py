@@ -1,0 +1,441 @@
+"""The chat app: ask questions, read cited answers, follow citations, ask follow-ups.
+
+The window paints at once; the model and index load in a thread worker while
+the user types. Questions asked before the index is ready wait, and are
+answered as soon as it is. Every query runs in a thread worker, one at a time,
+in the order asked, so the UI never blocks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+
+from qa.tui.commands import CiteQACommands
+from qa.tui.messages import (
+    AnswerFailed,
+    AnswerReady,
+    AssistantFailed,
+    AssistantLoaded,
+    CitationChosen,
+    IndexingFailed,
+    IndexingFinished,
+    IndexingProgress,
+)
+from qa.tui.screens import PathPrompt
+from qa.tui.widgets.conversation_view import AnswerCard, CitationList, ConversationView, Notice, QuestionBubble
+from qa.tui.widgets.question_input import QuestionInput
+from qa.tui.widgets.render import answer_clipboard, markdown
+from qa.tui.widgets.sources import SourcesPanel
+from qa.tui.widgets.status import StatusLine
+
+WHAT_TO_DO = (
+    "Open another index with ctrl+p → “Open another index”, or index a folder with "
+    "ctrl+p → “Index a folder” (on the command line: qa index PATH --index DIR)."
+)
+
+
+def open_assistant(index: Path | None, status: Callable[[str], None]):
+    """Open ``index`` (the default seeds index when None) and load the query model."""
+    from qa import Assistant
+    from qa.assistant import ensure_default_index
+    from qa.defaults import default_index_is_current
+
+    if index is None and not default_index_is_current():
+        status("Indexing the bundled seed articles (first run only)…")
+        index = ensure_default_index(quiet=True)
+    status("Opening the index…")
+    assistant = Assistant.open(index)
+    status("Loading the model…")
+    assistant.encoder.encode(["warm up"])
+    return assistant
+
+
+def describe(assistant) -> str:
+    store = assistant.store
+    return f"{store.path} · {len(store.documents())} documents, {len(store)} sentences"
+
+
+def error_message(error: BaseException) -> str:
+    from qa.errors import CiteQAError
+
+    if isinstance(error, CiteQAError):
+        return str(error)
+    return f"unexpected error: {type(error).__name__}: {error}"
+
+
+class CiteQAApp(App):
+    """citeqa chat: extractive answers with citations, in the terminal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "citeqa"
+    SUB_TITLE = "answers quoted from your documents"
+    COMMANDS = App.COMMANDS | {CiteQACommands}
+    BINDINGS = [
+        Binding("ctrl+n", "new_topic", "New topic"),
+        Binding("escape", "focus_citations", "Citations"),
+        Binding("ctrl+o", "open_document", "Whole doc"),
+        Binding("d", "open_document", "Whole doc", show=False),
+        Binding("c", "show_context", "Context", show=False),
+        Binding("f2", "toggle_sources", "Sources"),
+        Binding("ctrl+y", "copy_answer", "Copy"),
+        Binding("ctrl+l", "clear", "Clear"),
+        *[Binding(str(n), f"cite({n})", f"Citation {n}", show=False) for n in range(1, 10)],
+    ]
+
+    def __init__(
+        self,
+        index: str | os.PathLike[str] | None = None,
+        *,
+        opener: Callable[[Path | None, Callable[[str], None]], object] = open_assistant,
+    ) -> None:
+        super().__init__()
+        self.index = Path(index) if index is not None else None
+        self.opener = opener
+        self.assistant = None
+        self.conversation = None
+        self.loading = False
+        self._queue: deque[tuple[AnswerCard, str]] = deque()
+        self._asking = False
+        self._ids = itertools.count(1)
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="chat"):
+                yield ConversationView(id="conversation")
+                yield StatusLine(id="status")
+                yield QuestionInput(id="question")
+            yield SourcesPanel(id="sources")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QuestionInput).focus()
+        self.conversation_view.add(
+            Notice(
+                Text.assemble(
+                    ("Ask a question about the indexed documents. ", "bold"),
+                    ("Answers are quoted from the sources, with numbered citations: Escape then 1–9 shows one "
+                     "in context, d its whole document. Follow-ups (“What did he say?”) use the conversation.",
+                     "dim"),
+                ),
+                classes="welcome",
+            )
+        )
+        self.start_loading(self.index)
+
+    @property
+    def conversation_view(self) -> ConversationView:
+        return self.query_one(ConversationView)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def sources(self) -> SourcesPanel:
+        return self.query_one(SourcesPanel)
+
+    # -- loading the model and index ---------------------------------------
+
+    def start_loading(self, index: Path | None) -> None:
+        self.loading = True
+        self.status.set("Loading the model and index…")
+        self.load_assistant(index)
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_assistant(self, index: Path | None) -> None:
+        def status(text: str) -> None:
+            self.call_from_thread(self.status.set, text)
+
+        try:
+            assistant = self.opener(index, status)
+        except Exception as e:  # shown in the app: it never crashes on a bad index
+            self.post_message(AssistantFailed(error_message(e)))
+            return
+        try:
+            description = describe(assistant)
+        except Exception:
+            description = str(index or "the default index")
+        self.post_message(AssistantLoaded(assistant, description))
+
+    def on_assistant_loaded(self, message: AssistantLoaded) -> None:
+        old = self.assistant
+        self.assistant = message.assistant
+        self.conversation = self.assistant.conversation()
+        self.loading = False
+        self.status.set(f"Ready · {message.description}")
+        if old is not None and not self._asking:
+            old.close()
+        self._ask_next()
+
+    def on_assistant_failed(self, message: AssistantFailed) -> None:
+        self.loading = False
+        self.status.set("No index open")
+        self.conversation_view.add(
+            Notice(Text.assemble(("Could not open the index: ", "bold red"), message.error, "\n", (WHAT_TO_DO, "dim")),
+                   classes="error")
+        )
+        while self._queue:
+            card, _ = self._queue.popleft()
+            card.show_error("Not answered: no index is open.")
+
+    # -- asking --------------------------------------------------------------
+
+    @on(QuestionInput.Submitted)
+    def submit_question(self, event: QuestionInput.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            return
+        box = self.query_one(QuestionInput)
+        box.remember(question)
+        box.value = ""
+        self.ask(question)
+
+    def ask(self, question: str) -> AnswerCard:
+        n = next(self._ids)
+        card = AnswerCard(question, id=f"answer-{n}", classes="answer")
+        self.conversation_view.add(QuestionBubble(question, classes="question"), card)
+        if self.assistant is None and not self.loading:
+            card.show_error("Not answered: no index is open. " + WHAT_TO_DO)
+            return card
+        self._queue.append((card, question))
+        if self.assistant is None:
+            self.call_after_refresh(card.set_waiting, "Waiting for the model and index to load…")
+        self._ask_next()
+        return card
+
+    def _ask_next(self) -> None:
+        if self._asking or self.assistant is None or self.loading or not self._queue:
+            return
+        card, question = self._queue.popleft()
+        self._asking = True
+        self.status.set("Searching…")
+        self.answer_question(card.id, question, self.conversation)
+
+    @work(thread=True, group="ask")
+    def answer_question(self, card_id: str, question: str, conversation) -> None:
+        try:
+            result = conversation.ask(question)
+        except Exception as e:
+            self.post_message(AnswerFailed(card_id, error_message(e)))
+            return
+        self.post_message(AnswerReady(card_id, result))
+
+    async def on_answer_ready(self, message: AnswerReady) -> None:
+        self._asking = False
+        card = self._card(message.card_id)
+        if card is not None:
+            await card.show_result(message.result)
+            self.conversation_view.call_after_refresh(self.conversation_view.scroll_end, animate=False)
+            if message.result.citations:
+                self.post_message(CitationChosen(message.result.citations[0], message.result.answer))
+        self._after_answer()
+
+    def on_answer_failed(self, message: AnswerFailed) -> None:
+        self._asking = False
+        card = self._card(message.card_id)
+        if card is not None:
+            card.show_error(f"Could not answer: {message.error}")
+        self._after_answer()
+
+    def _after_answer(self) -> None:
+        if self.assistant is not None and not self.loading:
+            self.status.set(f"Ready · {describe(self.assistant)}")
+        self._ask_next()
+
+    def _card(self, card_id: str) -> AnswerCard | None:
+        found = self.conversation_view.query(f"#{card_id}")
+        return found.first() if found else None
+
+    # -- citations and the sources panel -----------------------------------
+
+    def on_citation_chosen(self, message: CitationChosen) -> None:
+        if self.assistant is None:
+            return
+        try:
+            self.sources.show_context(self.assistant.store, message.citation, message.answer)
+        except Exception as e:
+            self.sources.show_message(f"Cannot show this source: {error_message(e)}")
+
+    def _citation_list(self) -> CitationList | None:
+        focused = self.focused
+        if isinstance(focused, CitationList):
+            return focused
+        card = self.conversation_view.latest_answered()
+        return card.citation_list() if card is not None else None
+
+    def action_focus_citations(self) -> None:
+        """Escape: from the input to the latest answer's citations, and back."""
+        if isinstance(self.focused, CitationList) or not isinstance(self.focused, QuestionInput):
+            self.query_one(QuestionInput).focus()
+            return
+        citations = self._citation_list()
+        if citations is not None:
+            citations.focus()
+            if citations.highlighted is None:
+                citations.highlighted = 0
+
+    def action_cite(self, n: int) -> None:
+        citations = self._citation_list()
+        if citations is None or n > len(citations.result.citations):
+            self.bell()
+            return
+        citations.highlighted = n - 1
+        citations.choose(n - 1)
+
+    def action_open_document(self) -> None:
+        if not self.sources.display:
+            self.sources.display = True
+        if not self.sources.show_document():
+            self.notify("Select a citation first (Escape, then a number).", severity="warning")
+
+    def action_show_context(self) -> None:
+        if self.sources.citation is not None and self.assistant is not None:
+            self.sources.show_context(self.assistant.store, self.sources.citation, self.sources.answer)
+
+    def action_toggle_sources(self) -> None:
+        self.sources.display = not self.sources.display
+
+    # -- conversation --------------------------------------------------------
+
+    def action_new_topic(self) -> None:
+        if self.conversation is not None:
+            self.conversation.reset()
+        self.conversation_view.add(Notice(Text("── New topic: earlier questions no longer apply ──", style="dim"),
+                                          classes="topic"))
+
+    def action_clear(self) -> None:
+        if self.conversation is not None:
+            self.conversation.reset()
+        for child in list(self.conversation_view.children):
+            if not isinstance(child, AnswerCard) or child.result is not None or child.error is not None:
+                child.remove()
+        self.sources.show_message("Select a citation to see it in context.")
+
+    def turns(self) -> list[tuple[str, object | None, str | None]]:
+        return [(card.question, card.result, card.error) for card in self.conversation_view.cards()]
+
+    def action_copy_answer(self) -> None:
+        card = self.conversation_view.latest_answered()
+        if card is None:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.copy_to_clipboard(answer_clipboard(card.result))
+        self.notify("Answer and citation copied to the clipboard.")
+
+    def action_export_markdown(self) -> None:
+        default = f"citeqa-conversation-{datetime.now():%Y%m%d-%H%M%S}.md"
+        self.push_screen(PathPrompt("Export the conversation as Markdown to:", value=default), self._export)
+
+    def _export(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            target = Path(path).expanduser()
+            target.write_text(markdown(self.turns()), encoding="utf-8")
+        except OSError as e:
+            self.notify(f"Could not write {path}: {e.strerror or e}", severity="error")
+            return
+        self.notify(f"Conversation written to {target}")
+
+    # -- other indexes -------------------------------------------------------
+
+    def action_open_index(self) -> None:
+        self.push_screen(PathPrompt("Open the index folder:", placeholder="path to a folder made by qa index"),
+                         self._open_index)
+
+    def _open_index(self, path: str | None) -> None:
+        if not path:
+            return
+        self.index = Path(path).expanduser()
+        if self.conversation is not None:
+            self.conversation.reset()
+        self.conversation_view.add(Notice(Text(f"Opening {self.index}…", style="dim"), classes="topic"))
+        self.start_loading(self.index)
+
+    def action_index_folder(self) -> None:
+        self.push_screen(PathPrompt("Index the documents in folder:", placeholder="a folder of .txt .md .html .pdf"),
+                         self._index_folder)
+
+    def _index_folder(self, path: str | None) -> None:
+        if not path:
+            return
+        folder = Path(path).expanduser()
+        from qa.defaults import cache_dir
+
+        target = cache_dir() / "indexes" / (folder.resolve().name or "root")
+        self.status.set(f"Indexing {folder} into {target}…")
+        self.index_folder(folder, target)
+
+    @work(thread=True, exclusive=True, group="index")
+    def index_folder(self, folder: Path, target: Path) -> None:
+        from qa.indexing import index_paths
+
+        warnings: list[str] = []
+
+        def progress(total: int):
+            done = 0
+            self.post_message(IndexingProgress(0, total))
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                self.post_message(IndexingProgress(done, total))
+
+            return step
+
+        try:
+            report, read = index_paths([folder], target, warn=warnings.append, progress=progress)
+        except Exception as e:
+            self.post_message(IndexingFailed(error_message(e)))
+            return
+        if report.documents_total == 0:
+            self.post_message(IndexingFailed(
+                f"nothing readable in {folder} ({len(warnings)} file(s) skipped); it needs .txt, .md, .html, .pdf "
+                "or .jsonl files"
+            ))
+            return
+        summary = (f"indexed {report.documents_total} documents, {report.sentences_total} sentences"
+                   + (f"; {read.skipped} file(s) skipped" if read.skipped else ""))
+        self.post_message(IndexingFinished(str(target), summary))
+
+    def on_indexing_progress(self, message: IndexingProgress) -> None:
+        self.status.progress(message.done, message.total)
+
+    def on_indexing_finished(self, message: IndexingFinished) -> None:
+        self.status.hide_progress()
+        self.notify(message.summary)
+        self._open_index(message.index_dir)
+
+    def on_indexing_failed(self, message: IndexingFailed) -> None:
+        self.status.hide_progress()
+        self.status.set("Indexing failed" + (f" · {describe(self.assistant)}" if self.assistant else ""))
+        self.conversation_view.add(
+            Notice(Text.assemble(("Could not index: ", "bold red"), message.error), classes="error")
+        )
+
+    def on_unmount(self) -> None:
+        if self.assistant is not None:
+            try:
+                self.assistant.close()
+            except Exception:
+                pass
+
+
+def run(index: str | os.PathLike[str] | None = None) -> int:
+    CiteQAApp(index).run()
+    return 0

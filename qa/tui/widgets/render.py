@@ -1,0 +1,122 @@
+"""Rich ``Text`` for results: the answer span highlighted in its sentence, citations, corroboration.
+
+Pure functions of the public ``Result``/``Citation``/``Answer``/``Corroboration``
+fields, shared by the answer cards, the sources panel and the Markdown export.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+NO_ANSWER = "No answer found in the indexed documents"
+
+
+def citation_number(result, citation) -> int | None:
+    for n, c in enumerate(result.citations, 1):
+        if (c.doc, c.start, c.end) == (citation.doc, citation.start, citation.end):
+            return n
+    return None
+
+
+def sources_summary(result) -> str:
+    """"2 sources" when several documents agree; the variants when they disagree."""
+    groups = [g for g in (getattr(result, "corroboration", None) or []) if g.citations]
+    if not groups:
+        return ""
+    if len(groups) == 1:
+        n = len(groups[0].citations)
+        return f"{n} sources agree" if n > 1 else ""
+    parts = []
+    for g in groups:
+        refs = ", ".join(f"[{citation_number(result, c)}]" for c in g.citations if citation_number(result, c))
+        parts.append(f"“{g.text}” {refs}".strip())
+    return "sources differ: " + " vs ".join(parts)
+
+
+def highlighted_sentence(sentence: str, span: tuple[int, int] | None, base: str = "", mark: str = "bold reverse") -> Text:
+    """``sentence`` with ``span`` (offsets into it) marked."""
+    text = Text(sentence, style=base)
+    if span is not None and 0 <= span[0] < span[1] <= len(sentence):
+        text.stylize(mark, span[0], span[1])
+    return text
+
+
+def answer_text(result) -> Text:
+    """The body of an answer card."""
+    out = Text()
+    if result.answer is None:
+        out.append(NO_ANSWER, style="bold")
+        if result.citations:
+            out.append("\nClosest matches below.", style="dim")
+    else:
+        a = result.answer
+        c = a.citation
+        out.append(a.text, style="bold")
+        n = citation_number(result, c) or 1
+        out.append(f"  [{n}]", style="bold cyan")
+        if (a.start, a.end) != (c.start, c.end):
+            out.append("\n")
+            out.append_text(highlighted_sentence(c.text, (a.start - c.start, a.end - c.start), mark="bold black on yellow"))
+    meta = [f"confidence {result.confidence:.2f}"]
+    summary = sources_summary(result)
+    if summary:
+        meta.insert(0, summary)
+    out.append("\n" + " · ".join(meta), style="dim")
+    for note in result.notes:
+        out.append(f"\n{note}", style="dim italic")
+    return out
+
+
+def shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def citation_line(n: int, citation, width: int = 64) -> Text:
+    """One citation in an answer card: number, source, and the start of the sentence."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"[{n}] ", style="bold cyan")
+    line.append(citation.label())
+    line.append("\n    " + shorten(citation.text, width), style="dim")
+    return line
+
+
+def markdown(turns: list[tuple[str, object | None, str | None]]) -> str:
+    """The conversation as Markdown: (question, result or None, error or None) per turn."""
+    lines = ["# citeqa conversation", ""]
+    for question, result, error in turns:
+        lines.append(f"## {question}")
+        lines.append("")
+        if error:
+            lines.append(f"_Error: {error}_")
+        elif result is None:
+            lines.append("_(no answer yet)_")
+        else:
+            lines.append(answer_markdown(result))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def answer_markdown(result) -> str:
+    lines = []
+    if result.answer is None:
+        lines.append(f"**{NO_ANSWER}.**")
+        if result.citations:
+            lines += ["", "Closest matches:"]
+    else:
+        lines.append(f"**{result.answer.text}** [1] (confidence {result.confidence:.2f})")
+        summary = sources_summary(result)
+        if summary:
+            lines.append(f"_{summary}_")
+    lines.append("")
+    for n, c in enumerate(result.citations, 1):
+        lines.append(f"{n}. {c.label()}: “{c.text}” (chars {c.start}–{c.end})")
+    return "\n".join(lines)
+
+
+def answer_clipboard(result) -> str:
+    """The answer with its citation, for the clipboard."""
+    if result.answer is None:
+        return f"{NO_ANSWER}."
+    c = result.answer.citation
+    return f"{result.answer.text} — “{c.text}” ({c.label()})"

@@ -1,0 +1,83 @@
+"""The sources panel: a cited sentence in context, or its whole document scrolled to it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, Static, TextArea
+from textual.widgets.text_area import Selection
+
+#: Sentences shown before and after the cited one.
+CONTEXT = 2
+
+
+def location(text: str, offset: int) -> tuple[int, int]:
+    """(row, column) of a character offset, as TextArea counts them."""
+    row = text.count("\n", 0, offset)
+    return row, offset - (text.rfind("\n", 0, offset) + 1)
+
+
+class SourcesPanel(Vertical):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "Sources"
+        self.citation = None
+        self.answer = None
+        self.store = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Select a citation to see it in context.", style="dim"), id="source-title")
+        with ContentSwitcher(initial="source-context", id="source-switcher"):
+            with VerticalScroll(id="source-context"):
+                yield Static(id="source-context-text")
+            yield TextArea(id="source-document", read_only=True, soft_wrap=True, show_line_numbers=True)
+
+    def show_context(self, store, citation, answer=None) -> None:
+        """The cited sentence, highlighted, with its neighbours."""
+        self.store, self.citation, self.answer = store, citation, answer
+        sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
+        around = store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
+        text = Text()
+        if not around:
+            text.append(citation.text, style="bold black on yellow")
+        for s in around:
+            if text:
+                text.append(" ")
+            if s.start == citation.start:
+                piece = Text(s.text, style="bold underline")
+                if answer is not None and answer.doc == s.doc and s.start <= answer.start < answer.end <= s.end:
+                    piece.stylize("black on yellow", answer.start - s.start, answer.end - s.start)
+                else:
+                    piece.stylize("reverse")
+                text.append_text(piece)
+            else:
+                text.append(s.text, style="dim")
+        self.query_one("#source-title", Static).update(
+            Text.assemble((citation.label(), "bold"), ("\nd: whole document", "dim"))
+        )
+        self.query_one("#source-context-text", Static).update(text)
+        self.query_one(ContentSwitcher).current = "source-context"
+        self.query_one("#source-context", VerticalScroll).scroll_home(animate=False)
+
+    def show_document(self) -> bool:
+        """The whole document, scrolled to the cited sentence (selected). False when nothing is cited yet."""
+        if self.citation is None or self.store is None:
+            return False
+        text = self.store.text(self.citation.doc)
+        area = self.query_one("#source-document", TextArea)
+        area.load_text(text)
+        self.query_one(ContentSwitcher).current = "source-document"
+        # selected from the end back to the start, so that the cursor (kept in view) is at the start
+        area.selection = Selection(location(text, self.citation.end), location(text, self.citation.start))
+        self.call_after_refresh(area.scroll_cursor_visible, center=True, animate=False)
+        self.query_one("#source-title", Static).update(
+            Text.assemble((self.citation.label(), "bold"), ("\nwhole document · c: back to the context", "dim"))
+        )
+        return True
+
+    def show_message(self, message: str) -> None:
+        self.citation = None
+        self.query_one("#source-title", Static).update(Text(message, style="dim"))
+        self.query_one("#source-context-text", Static).update("")
+        self.query_one(ContentSwitcher).current = "source-context"

@@ -1,0 +1,123 @@
+"""A stand-in assistant with fixed answers, so app snapshots do not move when the model or
+the answer pipeline changes. Built from the real public types (Result, Citation, Answer)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qa.assistant import Answer, Citation, Corroboration, Result
+from qa.store import Sentence
+
+DOCS = {
+    "harbour.txt": (
+        "The harbour opened in 1871.\n"
+        "Its first harbour master was Ada Quill, who kept the logbook for thirty years.\n"
+        "She recorded 412 ships in the first winter.\n"
+        "The logbook is now kept in the town museum.\n"
+    ),
+    "museum.md": (
+        "# The town museum\n"
+        "The museum holds the harbour logbook.\n"
+        "Visitors can read a copy of the 412 entries from the first winter.\n"
+    ),
+}
+TITLES = {"harbour.txt": None, "museum.md": "The town museum"}
+
+
+def _sentences() -> dict[str, list[Sentence]]:
+    out, n = {}, 0
+    for doc, text in DOCS.items():
+        out[doc] = []
+        pos = 0
+        for line_no, line in enumerate(text.splitlines(keepends=True), 1):
+            stripped = line.rstrip("\n")
+            if stripped:
+                out[doc].append(Sentence(n, doc, pos, pos + len(stripped), line_no, None, stripped))
+                n += 1
+            pos += len(line)
+    return out
+
+
+class FakeStore:
+    path = Path("/indexes/harbour")
+
+    def __init__(self) -> None:
+        self.by_doc = _sentences()
+        self.closed = False
+
+    def documents(self):
+        return list(DOCS)
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.by_doc.values())
+
+    def text(self, doc: str) -> str:
+        return DOCS[doc]
+
+    def document_sentences(self, doc: str) -> list[Sentence]:
+        return list(self.by_doc[doc])
+
+    def neighbours(self, sentence: Sentence, before: int = 1, after: int = 1) -> list[Sentence]:
+        doc = self.by_doc[sentence.doc]
+        i = [s.start for s in doc].index(sentence.start)
+        return doc[max(0, i - before) : i + after + 1]
+
+    def close(self) -> None:
+        self.closed = True
+
+    def sentence(self, doc: str, needle: str) -> Sentence:
+        return next(s for s in self.by_doc[doc] if needle in s.text)
+
+
+class FakeAssistant:
+    """Answers three questions; abstains on anything else."""
+
+    top_k = 5
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        self.asked: list[str] = []
+
+    def citation(self, doc: str, needle: str, score: float) -> Citation:
+        s = self.store.sentence(doc, needle)
+        return Citation(s.doc, s.start, s.end, s.text, score, s.line, None, TITLES[doc])
+
+    def answer(self, citation: Citation, span: str) -> Answer:
+        offset = citation.text.index(span)
+        return Answer(span, citation.doc, citation.start + offset, citation.start + offset + len(span), citation)
+
+    def ask(self, question: str, top_k: int | None = None) -> Result:
+        self.asked.append(question)
+        q = question.lower()
+        if re.search(r"\bships?\b", q):
+            c1 = self.citation("harbour.txt", "412 ships", 0.66)
+            c2 = self.citation("museum.md", "412 entries", 0.52)
+            return Result(
+                question, self.answer(c1, "412"), 0.66, [c1, c2], corroboration=[Corroboration("412", [c1, c2])]
+            )
+        if "harbour master" in q:
+            c1 = self.citation("harbour.txt", "Ada Quill", 0.71)
+            c2 = self.citation("museum.md", "holds the harbour", 0.40)
+            return Result(question, self.answer(c1, "Ada Quill"), 0.71, [c1, c2])
+        if "opened" in q:
+            c1 = self.citation("harbour.txt", "opened", 0.62)
+            return Result(question, self.answer(c1, "1871"), 0.62, [c1])
+        c1 = self.citation("museum.md", "Visitors", 0.21)
+        c2 = self.citation("harbour.txt", "now kept", 0.18)
+        return Result(question, None, 0.21, [c1, c2])
+
+    def conversation(self):
+        from qa.conversation import Conversation
+
+        return Conversation(self)
+
+    def extract(self, question: str, citation: Citation) -> Answer:
+        return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def fake_opener(index, status):
+    return FakeAssistant()
