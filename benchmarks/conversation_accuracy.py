@@ -2,9 +2,11 @@
 
 A turn is correct when one of its gold answers occurs in the answer text
 (case-insensitive); an abstention is correct only when the turn has no answers.
+For follow-ups, also whether the top cited sentence holds a gold answer (what the
+conversation's retrieval decides, apart from span extraction and abstention).
 Compared with asking every question on its own (no conversation context).
 
-    python benchmarks/conversation_accuracy.py [CONVERSATIONS.jsonl] [--index DIR] [-v]
+    python benchmarks/conversation_accuracy.py [CONVERSATIONS.jsonl ...] [--index DIR] [-v]
 """
 
 from __future__ import annotations
@@ -27,16 +29,24 @@ def correct(result, answers: list[str]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("conversations", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("conversations", nargs="*", type=Path, default=[DEFAULT])
     parser.add_argument("--index", type=Path, help="index directory (default: the seeds index)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every turn")
     args = parser.parse_args()
     from qa import Assistant
 
-    conversations = [json.loads(line) for line in args.conversations.read_text(encoding="utf-8").splitlines() if line]
     with Assistant.open(args.index) as assistant:
+        for path in args.conversations:
+            report(assistant, path, args.verbose)
+    return 0
+
+
+def report(assistant, path: Path, verbose: bool) -> None:
+    conversations = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if True:
         totals = {"conversation": [0, 0], "standalone": [0, 0]}
         followups = {"conversation": [0, 0], "standalone": [0, 0]}
+        in_top = {"conversation": [0, 0], "standalone": [0, 0]}
         for conv in conversations:
             chat = assistant.conversation()
             for n, turn in enumerate(conv["turns"]):
@@ -49,18 +59,21 @@ def main() -> int:
                     if n:
                         followups[mode][0] += ok
                         followups[mode][1] += 1
-                if args.verbose:
+                        top = result.citations[0].text.lower() if result.citations else ""
+                        in_top[mode][0] += any(a.lower() in top for a in turn["answers"])
+                        in_top[mode][1] += 1
+                if verbose:
                     got = with_context.answer.text if with_context.answer else None
                     mark = "ok " if correct(with_context, turn["answers"]) else "MISS"
                     print(f"{mark} {conv['id']} #{n + 1}: {turn['question']!r} -> {chat.turns[-1].resolved!r}", file=sys.stderr)
-                    print(f"       answer {got!r}; gold {turn['answers']}", file=sys.stderr)
-    print(f"{args.conversations.name}: {len(conversations)} conversations")
-    print(f"| mode | all turns | follow-up turns |")
-    print(f"|---|---|---|")
+                    top = with_context.citations[0].text[:100] if with_context.citations else None
+                    print(f"       answer {got!r}; gold {turn['answers']}; top {top!r}", file=sys.stderr)
+    print(f"\n{path.name}: {len(conversations)} conversations")
+    print("| mode | answer, all turns | answer, follow-ups | top sentence holds a gold answer, follow-ups |")
+    print("|---|---|---|---|")
     for mode in ("conversation", "standalone"):
-        (a, n), (fa, fn) = totals[mode], followups[mode]
-        print(f"| {mode} | {a}/{n} = {a / max(n, 1):.3f} | {fa}/{fn} = {fa / max(fn, 1):.3f} |")
-    return 0
+        cells = [f"{a}/{n} = {a / max(n, 1):.3f}" for a, n in (totals[mode], followups[mode], in_top[mode])]
+        print(f"| {mode} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

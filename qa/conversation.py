@@ -68,10 +68,10 @@ _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
 #: Candidates pooled from each way of asking a follow-up.
 _POOL = 20
 #: A sentence naming the person a pronoun points to (or just after one) is about them.
-_MENTION_BONUS = 0.1
+_MENTION_BONUS = 0.25
 _MENTION_WINDOW = 2
-#: Follow-ups are usually answered near the previous answer.
-_NEAR_BONUS = 0.05
+#: A follow-up without a person to follow ("Who asked for it?") is usually answered near the previous answer.
+_NEAR_BONUS = 0.1
 _NEAR_SENTENCES = 3
 #: An answer longer than this many words is a sentence, not something a pronoun points to.
 _SHORT_ANSWER_WORDS = 8
@@ -84,6 +84,9 @@ class Turn:
     question: str
     resolved: str
     result: Result
+    #: The people this turn is about, most likely first: the one its pronoun pointed
+    #: to, then person-like names of its answer, its question and its cited sentence.
+    people: tuple[str, ...] = ()
 
 
 def names(text: str) -> list[str]:
@@ -110,6 +113,43 @@ def is_person_name(name: str) -> bool:
     if any(w.lower() in _NOT_PERSON for w in words):
         return False
     return all(_TITLECASE.match(w) for w in words)
+
+
+def _people_in(question: str, result: Result) -> list[str]:
+    """Person-like names of the answer span, the question, then the cited sentence (those
+    sharing words with the question first: "Who is the Ukrainian foreign minister?")."""
+    answer = result.answer
+    candidates = []
+    if answer is not None and _is_short_span(answer.text):
+        candidates += names(answer.text)
+    candidates += names(question)
+    top = _anchor(result)
+    if top is not None:
+        asked = {w.lower() for w in _WORD.findall(question)}
+        in_sentence = names(top.text)
+        candidates += sorted(in_sentence, key=lambda n: -len({w.lower() for w in n.split()} & asked))
+    out: list[str] = []
+    for name in candidates:
+        if is_person_name(name) and name not in out:
+            out.append(name)
+    return out
+
+
+def _normalised(scores: dict) -> dict:
+    """Scores mapped onto 0..1 within one ranking (retrievers' scales differ: cosines, fused z-scores)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low < 1e-9:
+        return {k: 1.0 for k in scores}
+    return {k: (v - low) / (high - low) for k, v in scores.items()}
+
+
+def _anchor(result: Result):
+    """Where the previous turn was answered: its answer's sentence, or its closest match."""
+    if result.answer is not None:
+        return result.answer.citation
+    return result.citations[0] if result.citations else None
 
 
 def _mentions_person(question: str) -> bool:
@@ -142,7 +182,9 @@ class Conversation:
             result = self.assistant.ask(question, top_k=top_k)
         else:
             result = self._ask_in_context(question, resolved, top_k)
-        self.turns.append(Turn(question, resolved, result))
+        person = self._antecedent_person(question) if _mentions_person(question) else None
+        people = ([person] if person else []) + [p for p in _people_in(question, result) if p != person]
+        self.turns.append(Turn(question, resolved, result, tuple(people)))
         return result
 
     # -- answering with context --------------------------------------------
@@ -163,15 +205,14 @@ class Conversation:
         pool: dict[tuple[str, int], object] = {}
         scores: list[dict[tuple[str, int], float]] = []
         for r in results:
-            scores.append({(c.doc, c.start): c.score for c in r.citations})
+            scores.append(_normalised({(c.doc, c.start): c.score for c in r.citations}))
             for c in r.citations:
                 pool.setdefault((c.doc, c.start), c)
-        floors = [min(s.values(), default=0.0) for s in scores]
-        person = self._antecedent_person() if _mentions_person(question) else None
-        anchor = previous.result.answer.citation if previous.result.answer else None
+        person = self._antecedent_person(question) if _mentions_person(question) else None
+        anchor = _anchor(previous.result)
 
         def rank(key) -> float:
-            base = sum(s.get(key, floor) for s, floor in zip(scores, floors, strict=True)) / len(scores)
+            base = sum(s.get(key, 0.0) for s in scores) / len(scores)
             return base + self._context_bonus(pool[key], person, anchor)
 
         best_key = max(pool, key=rank) if pool else None
@@ -207,7 +248,8 @@ class Conversation:
             surname = person.split()[-1]
             if re.search(rf"\b{re.escape(surname)}\b", window):
                 bonus += _MENTION_BONUS
-        if anchor is not None and anchor.doc == citation.doc and here is not None:
+        elif anchor is not None and anchor.doc == citation.doc and here is not None:
+            # without a person to follow, the previous answer's place is the context
             there = order.get(anchor.start)
             if there is not None and abs(here - there) <= _NEAR_SENTENCES:
                 bonus += _NEAR_BONUS
@@ -248,7 +290,7 @@ class Conversation:
         words = [m.group().lower() for m in _WORD.finditer(question)]
         if not any(w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS for w in words):
             return question
-        person = self._antecedent_person()
+        person = self._antecedent_person(question)
         thing = self._antecedent_thing()
         out: list[str] = []
         pos = 0
@@ -283,24 +325,20 @@ class Conversation:
         prev = tokens[i - 1].group().lower() if i else ""
         return nxt in _OPENERS and prev not in {"said", "says", "say", "think", "know", "believe", "so"}
 
-    def _antecedent_person(self) -> str | None:
+    def _antecedent_person(self, question: str) -> str | None:
+        """The person "he"/"she" in ``question`` points to: the most recent one the conversation
+        was about, other than someone the question names itself ("Where did he meet Lavrov?")."""
+        named = {w.lower() for w in _WORD.findall(question)}
         for turn in reversed(self.turns):
-            answer = turn.result.answer
-            candidates = []
-            if answer is not None and _is_short_span(answer.text):
-                candidates += names(answer.text)
-            candidates += names(turn.resolved)
-            if answer is not None:
-                candidates += names(answer.citation.text)
-            for name in candidates:
-                if is_person_name(name):
-                    return name
+            for person in turn.people:
+                if person.split()[-1].lower() not in named:
+                    return person
         return None
 
     def _antecedent_thing(self) -> str | None:
         last = self.turns[-1]
         answer = last.result.answer
-        if answer is not None and _is_short_span(answer.text) and not names(answer.text):
+        if answer is not None and _is_short_span(answer.text) and not is_person_name(answer.text):
             return answer.text.strip(" .,;:")
         return None
 

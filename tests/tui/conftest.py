@@ -1,41 +1,10 @@
-"""Helpers for driving the chat app with Pilot."""
+"""Fixtures for the chat app's tests (async tests run on anyio's asyncio backend)."""
 
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("textual")
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0, step: float = 0.05) -> None:
-    """Let the app run until ``predicate()`` holds (workers run in threads)."""
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {predicate.__doc__ or predicate}")
-        await pilot.pause(step)
-        waited += step
-    await pilot.pause()
-
-
-def answered(app, n: int):
-    def check() -> bool:
-        """n answer cards done"""
-        from qa.tui.widgets.conversation_view import AnswerCard
-
-        cards = list(app.query(AnswerCard))
-        return len(cards) >= n and all(c.result is not None or c.error is not None for c in cards[:n])
-
-    return check
-
-
-def no_blink(app) -> None:
-    from textual.widgets import Input, TextArea
-
-    for widget in app.query(Input):
-        widget.cursor_blink = False
-    for widget in app.query(TextArea):
-        widget.cursor_blink = False
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from qa.tui.app import CiteQAApp
 from qa.tui.widgets.conversation_view import AnswerCard, CitationList, Notice, QuestionBubble
 from qa.tui.widgets.question_input import QuestionInput
 from qa.tui.widgets.render import NO_ANSWER
-from tests.tui.conftest import answered, wait_for
+from tests.tui.helpers import answered, wait_for
 from tests.tui.fakes import FakeAssistant, fake_opener
 
 SIZE = (120, 36)

@@ -1,0 +1,48 @@
+"""The chat app on the real seeds index and model: an answer with its citation, a follow-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.tui.app import CiteQAApp
+from qa.tui.widgets.conversation_view import AnswerCard
+from tests.tui.helpers import answered, wait_for
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def opener(seeds_index, assistant):
+    from qa import Assistant
+
+    def open_seeds(index, status):  # a fresh store per app; the loaded model is shared
+        return Assistant.open(seeds_index, encoder=assistant.encoder)
+
+    return open_seeds
+
+
+async def test_real_answer_cites_the_sentence_it_quotes(opener):
+    app = CiteQAApp(opener=opener)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.press(*"How many bodies were buried in a mass grave?", "enter")
+        await wait_for(pilot, answered(app, 1))
+        result = app.query_one(AnswerCard).result
+        assert result.citations, "a cited sentence"
+        top = result.citations[0]
+        store = app.assistant.store
+        assert store.text(top.doc)[top.start : top.end] == top.text
+        assert "47" in top.text
+        assert top.label() in str(app.query_one("#source-title").content)
+
+
+async def test_real_follow_up_with_he(opener):
+    app = CiteQAApp(opener=opener)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.press(*"Who is Sasha Volkov?", "enter")
+        await pilot.press(*"How did he send his message?", "enter")
+        await wait_for(pilot, answered(app, 2))
+        follow_up = app.query(AnswerCard)[1].result
+        assert any("Sasha Volkov" in note for note in follow_up.notes)
+        assert "satellite phone" in follow_up.citations[0].text or "audio message" in follow_up.citations[0].text

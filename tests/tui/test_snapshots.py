@@ -1,0 +1,54 @@
+"""Snapshots of the chat app at 120x36 with the cursor blink off, on the stand-in assistant
+(fixed answers), so they change only when the interface does.
+
+Update after a deliberate change of the interface: pytest tests/tui --snapshot-update
+"""
+
+from __future__ import annotations
+
+from qa.tui.app import CiteQAApp
+from tests.tui.fakes import fake_opener
+from tests.tui.helpers import answered, no_blink, wait_for
+
+SIZE = (120, 36)
+
+
+async def _ready(pilot) -> None:
+    await wait_for(pilot, lambda: pilot.app.assistant is not None)
+    no_blink(pilot.app)
+
+
+async def _asked(pilot, *questions: str) -> None:
+    await _ready(pilot)
+    for q in questions:
+        await pilot.press(*q, "enter")
+    await wait_for(pilot, answered(pilot.app, len(questions)))
+    no_blink(pilot.app)
+
+
+def test_start(snap_compare):
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=_ready)
+
+
+def test_answer_and_follow_up(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "Who was the first harbour master?", "How many ships did she record?")
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+def test_abstention(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "What colour is the lighthouse?")
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+def test_whole_document(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "Who was the first harbour master?")
+        await pilot.press("escape", "1", "d")
+        await pilot.pause()
+        no_blink(pilot.app)
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
