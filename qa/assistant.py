@@ -26,6 +26,7 @@ from qa.retrieval import make_retriever
 from qa.store import IndexStore, Sentence
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (undecodable argv bytes, JSON escapes)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     if not isinstance(question, str):
         raise BadInputError("the question must be a string")
     notes = []
-    text = _CONTROL.sub(" ", question).strip()
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", question)).strip()
     if not text:
         raise BadInputError("the question is empty; ask something, e.g. qa ask \"Who is the deputy mayor?\"")
     if len(text) > MAX_QUESTION_CHARS:

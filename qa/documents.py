@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,9 @@ def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
             except json.JSONDecodeError as e:
                 warn(f"{where}: skipped: malformed JSON ({e.msg})")
                 continue
+            except RecursionError:
+                warn(f"{where}: skipped: malformed JSON (nested too deeply)")
+                continue
             if not isinstance(record, dict):
                 warn(f"{where}: skipped: expected a JSON object")
                 continue
@@ -140,7 +144,8 @@ def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
             if not text.strip():
                 warn(f"{where}: skipped: empty text")
                 continue
-            rid = str(rid)
+            rid, text = _no_surrogates(str(rid)), _no_surrogates(text)
+            title = _no_surrogates(title) if isinstance(title, str) else title
             if rid in seen:
                 warn(f"{where}: skipped: duplicate id {rid!r}")
                 continue
@@ -152,6 +157,15 @@ def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
                 title=title if isinstance(title, str) and title else None,
                 format="jsonl",
             )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(text: str) -> str:
+    """Lone surrogates (from JSON escapes such as ``\\ud800``) cannot be stored as UTF-8:
+    each becomes U+FFFD, so the text keeps its length and offsets."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _walk(root: Path, warn: WarnFn) -> Iterator[Path]:
@@ -188,7 +202,20 @@ def read_documents(
             if suffix not in SUPPORTED_SUFFIXES:
                 report.unsupported += 1
                 continue
+            if not _is_utf8(str(path)):  # the name holds bytes that are not UTF-8: no id for it
+                report.skipped += 1
+                shown = str(path).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+                warn(f"{shown}: skipped: the file name is not valid UTF-8 (rename the file)")
+                continue
             yield from _read_one(path, doc_id, suffix, warn, report)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadReport) -> Iterator[Document]:

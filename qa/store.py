@@ -335,11 +335,11 @@ def write_lock(index_dir: Path, wait: float, notify: Callable[[str], None]) -> I
     """Hold the index's writer lock; wait up to ``wait`` seconds for another writer."""
     from filelock import FileLock, Timeout
 
-    index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / LOCK))
     try:
+        index_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
-    except Timeout:
+    except Timeout:  # (a subclass of OSError: caught first)
         notify(f"another process is writing to {index_dir}; waiting for it to finish (up to {wait:.0f} s)")
         try:
             lock.acquire(timeout=wait)
@@ -348,6 +348,10 @@ def write_lock(index_dir: Path, wait: float, notify: Callable[[str], None]) -> I
                 f"{index_dir} is still being written by another process after {wait:.0f} s; "
                 "try again when it has finished"
             ) from None
+    except OSError as e:
+        raise IndexProblem(
+            f"cannot write the index at {index_dir} ({e.strerror or e}); choose a folder you can write with --index"
+        ) from None
     try:
         yield
     finally:

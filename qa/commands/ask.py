@@ -54,7 +54,8 @@ def render(result, color: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with open_assistant(args) as assistant:
-        result = assistant.ask(args.question)
+        question = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in args.question)
+        result = assistant.ask(question)  # (lone surrogates: undecodable argv bytes, shown as U+FFFD)
     for note in result.notes:
         warn(note)
     if args.json:

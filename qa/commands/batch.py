@@ -47,12 +47,15 @@ def read_questions(lines, problems: list[str]) -> Iterator[tuple[str, str]]:
         if mode is None:
             mode = "jsonl" if line.lstrip().startswith("{") else "text"
         if mode == "text":
-            yield str(lineno), line.strip()
+            yield str(lineno), _no_surrogates(line.strip())
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             problems.append(f"line {lineno}: skipped: malformed JSON ({e.msg})")
+            continue
+        except RecursionError:
+            problems.append(f"line {lineno}: skipped: malformed JSON (nested too deeply)")
             continue
         if not isinstance(record, dict):
             problems.append(f"line {lineno}: skipped: expected a JSON object")
@@ -65,7 +68,12 @@ def read_questions(lines, problems: list[str]) -> Iterator[tuple[str, str]]:
         if not isinstance(qid, (str, int)) or isinstance(qid, bool):
             problems.append(f'line {lineno}: skipped: "id" must be a string or a number')
             continue
-        yield str(qid), question
+        yield _no_surrogates(str(qid)), _no_surrogates(question)
+
+
+def _no_surrogates(text: str) -> str:
+    """Lone surrogates (JSON escapes such as ``\\ud800``) cannot be written as UTF-8: U+FFFD."""
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def _open_input(name: str):

@@ -19,6 +19,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def add_index_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index",
@@ -41,7 +51,7 @@ def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threshold",
         metavar="T",
-        type=float,
+        type=finite_float,
         default=DEFAULT_THRESHOLD,
         help=f"abstain when the confidence is below T (default: {DEFAULT_THRESHOLD})",
     )

@@ -107,5 +107,5 @@ def run_check(args: argparse.Namespace) -> int:
         print(format_report(report))
         return 0
     for problem in report.problems:
-        print(f"qa: {index_dir}: {problem}", file=sys.stderr)
+        print(f"qa: problem: {problem}", file=sys.stderr)
     raise IndexProblem(f"{index_dir} failed the check ({len(report.problems)} problem(s)); {rebuild_hint(index_dir)}")
