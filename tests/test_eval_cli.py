@@ -190,3 +190,17 @@ def test_corpus_is_indexed_once_then_reused(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "eval", subset, "--corpus", corpus, "--json")
     assert code == 0
     assert (index / "manifest.json").read_text() == manifest  # nothing re-indexed
+
+
+def test_trec_qrels_and_queries_on_the_seeds(seeds_index, tmp_path, capsys):
+    docs = sorted(p.name for p in SEEDS.glob("*.txt"))
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("q1\tHow many bodies were buried in a mass grave?\nq2\tWho won the 1986 World Cup?\n")
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text(f"q1 0 {docs[0]} 1\nq1 0 {docs[1]} 0\nq2 0 {docs[0]} 0\n")
+    code, out, _ = run(capsys, "eval", queries, "--qrels", qrels, "--index", seeds_index, "--json")
+    assert code == 0
+    s = json.loads(out)
+    assert (s["answerable"], s["unanswerable"]) == (1, 1)
+    # document-level evidence: any sentence of the judged document counts
+    assert s["retrieval"]["R@10"] == 1.0

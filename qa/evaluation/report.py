@@ -22,7 +22,9 @@ def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     lines = []
     for i, row in enumerate([header, *rows]):
-        cells = [str(c).ljust(w) if j == 0 else str(c).rjust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            str(c).ljust(w) if j == 0 else str(c).rjust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append(indent + "  ".join(cells).rstrip())
         if i == 0:
             lines.append(indent + "  ".join("-" * w for w in widths))
@@ -64,7 +66,8 @@ def render_summary(summary: dict, title: str) -> str:
         header = ["kind", "n", "R@1", "R@5", "R@10", "MRR@10", "contains", "EM", "F1", "abstained"]
         rows = []
         for kind, k in s["by_kind"].items():
-            ab_rate = k["abstention"]["abstained_when_unanswerable" if not k["answerable"] else "abstained_when_answerable"]
+            which = "abstained_when_answerable" if k["answerable"] else "abstained_when_unanswerable"
+            ab_rate = k["abstention"][which]
             rows.append([kind, str(k["questions"]), *(fmt(k["retrieval"][m]) for m in ("R@1", "R@5", "R@10", "MRR@10")),
                          fmt(k["answers"]["contains"]), fmt(k["answers"]["em"]), fmt(k["answers"]["f1"]), fmt(ab_rate)])
         lines += _table(header, rows)
