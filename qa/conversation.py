@@ -67,6 +67,8 @@ _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how 
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
 #: Candidates pooled from each way of asking a follow-up.
 _POOL = 20
+#: Weight of the question as typed when its pronoun points to a person.
+_TYPED_WEIGHT = 0.5
 #: A sentence naming the person a pronoun points to (or just after one) is about them.
 _MENTION_BONUS = 0.25
 _MENTION_WINDOW = 2
@@ -116,18 +118,21 @@ def is_person_name(name: str) -> bool:
 
 
 def _people_in(question: str, result: Result) -> list[str]:
-    """Person-like names of the answer span, the question, then the cited sentence (those
+    """Person-like names of the answer span, the question, then the answer's sentence (those
     sharing words with the question first: "Who is the Ukrainian foreign minister?")."""
     answer = result.answer
     candidates = []
     if answer is not None and _is_short_span(answer.text):
         candidates += names(answer.text)
     candidates += names(question)
-    top = _anchor(result)
+    top = answer.citation if answer is not None else None  # not a closest match: it may be off topic
     if top is not None:
         asked = {w.lower() for w in _WORD.findall(question)}
         in_sentence = names(top.text)
         candidates += sorted(in_sentence, key=lambda n: -len({w.lower() for w in n.split()} & asked))
+    if _mentions_person(question):  # "Where did he meet Lavrov?" is not about Lavrov
+        named = {w.lower() for w in _WORD.findall(question)}
+        candidates.sort(key=lambda n: n.split()[-1].lower() in named)
     out: list[str] = []
     for name in candidates:
         if is_person_name(name) and name not in out:
@@ -211,8 +216,14 @@ class Conversation:
         person = self._antecedent_person(question) if _mentions_person(question) else None
         anchor = _anchor(previous.result)
 
+        # With a person pronoun resolved, the question as typed matches the documents best
+        # (they say "he" too); the other ways of asking only break ties towards the topic.
+        weights = [_TYPED_WEIGHT] + [(1 - _TYPED_WEIGHT) / (len(scores) - 1)] * (len(scores) - 1)
+        if person is None:
+            weights = [1 / len(scores)] * len(scores)
+
         def rank(key) -> float:
-            base = sum(s.get(key, 0.0) for s in scores) / len(scores)
+            base = sum(w * s.get(key, 0.0) for w, s in zip(weights, scores, strict=True))
             return base + self._context_bonus(pool[key], person, anchor)
 
         best_key = max(pool, key=rank) if pool else None
