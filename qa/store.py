@@ -395,8 +395,9 @@ def update_index(
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 
-        db = sqlite3.connect(db_path)
+        db = None
         try:
+            db = sqlite3.connect(db_path)
             if old is not None:
                 old.db.backup(db)
                 vectors = old.vectors
@@ -491,11 +492,54 @@ def update_index(
             report.committed = True
             report.sentences_total = n_sent
             report.documents_total = n_docs
+        except BaseException as e:
+            if db is not None:
+                db.close()
+                db = None
+            _remove_generation(index_dir, generation)
+            reason = _write_error(e)
+            if reason:
+                raise IndexProblem(
+                    f"cannot write the index at {index_dir} ({reason}); nothing was changed: "
+                    "free some space or fix permissions, then run qa index again"
+                ) from None
+            raise
         finally:
             if db is not None:
                 db.close()
         _cleanup(index_dir, {db_name, vec_name})
     return report
+
+
+def _remove_generation(index_dir: Path, generation: int) -> None:
+    """Delete the files of a generation that a failed or interrupted write left uncommitted."""
+    import shutil
+
+    try:  # the manifest on disk decides (an interrupt may land just after the commit)
+        if json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("generation") == generation:
+            return
+    except (OSError, ValueError, AttributeError):
+        pass
+    own = re.compile(rf"^[a-z0-9]+-{generation:06d}(\.[a-z0-9]+)?(-journal)?$")  # docs-, vectors-, bm25-...
+    for p in index_dir.iterdir():
+        if own.match(p.name):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+def _write_error(e: BaseException) -> str | None:
+    """Why writing failed, when ``e`` is a failure to write (disk full, permissions), else None."""
+    if isinstance(e, OSError):
+        return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+    if isinstance(e, sqlite3.OperationalError) and re.search(r"disk|unable to open|readonly|I/O", str(e)):
+        return str(e)
+    if isinstance(e, RuntimeError) and re.search(r"write error|could not open", str(e)):  # from FAISS
+        m = re.search(r"\(([^()]+)\)\s*$", str(e))
+        return m.group(1) if m else "FAISS could not write its file"
+    return None
 
 
 def _delete_document(db: sqlite3.Connection, doc_id: str) -> list[int]:

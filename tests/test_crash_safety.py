@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from helpers_robust import (
     HashEncoder,
+    assert_clean_failure,
     build_index,
     corpus_b,
     hashes,
@@ -286,3 +287,57 @@ def test_kill_trials_real_model(seeds_index, tmp_path):
             assert result.citations
             for c in result.citations:
                 assert assistant.store.text(c.doc)[c.start : c.end] == c.text
+
+
+@pytest.mark.parametrize("limit", [2_000, 60_000, 150_000, 700_000])
+def test_failed_write_keeps_old_index_and_leaves_nothing(setup, tmp_path, limit):
+    """A write that fails (here: file size limit, as on a full disk) at the SQLite, FAISS or
+    later files: one clear line, exit 3, the old index intact, no files of the failed generation."""
+    import resource
+
+    index_dir = tmp_path / "index"
+    _prepare("update", setup, index_dir)
+    before = sorted(p.name for p in index_dir.iterdir())
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG instead of dying
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        qa_command(*_args("update", setup, index_dir)),
+        env=qa_env(),
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        timeout=120,
+    )
+    assert_clean_failure(proc, 3, "cannot write the index", "nothing was changed")
+    assert sorted(p.name for p in index_dir.iterdir()) == before
+    assert index_contents(index_dir) == setup.old
+    assert check_index(index_dir).sound
+
+
+def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
+    """SIGINT (Ctrl-C) in the middle of a write: "qa: interrupted", exit 130, old index intact,
+    the unfinished generation's files removed."""
+    index_dir = tmp_path / "index"
+    _prepare("update", setup, index_dir)
+    before = sorted(p.name for p in index_dir.iterdir())
+    proc = subprocess.Popen(
+        qa_command(*_args("update", setup, index_dir)),
+        env=qa_env(CITEQA_TEST_ENCODE_DELAY="0.5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not (index_dir / "docs-000002.sqlite").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode(errors="replace")
+    assert proc.returncode == 130, err
+    assert "qa: interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in index_dir.iterdir()) == before
+    assert index_contents(index_dir) == setup.old
