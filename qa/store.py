@@ -238,6 +238,8 @@ class IndexStore:
             row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise KeyError(doc_id)
+            if not isinstance(row[0], str):
+                raise IndexProblem(f"{self.path}: the text of {doc_id!r} is not text; {rebuild_hint(self.path)}")
             if len(self._texts) > 256:
                 self._texts.clear()
             self._texts[doc_id] = row[0]
@@ -259,9 +261,22 @@ class IndexStore:
         for i in ids:
             r = rows.get(i)
             if r is not None:
-                text = self.text(r["doc"])[r["start"] : r["end"]]
-                out.append(Sentence(r["id"], r["doc"], r["start"], r["end"], r["line"], r["page"], text))
+                out.append(self._sentence(r))
         return out
+
+    def _sentence(self, r) -> Sentence:
+        """A sentence row with its text, after checking the row (index files may come from others)."""
+        start, end = r["start"], r["end"]
+        try:
+            text = self.text(r["doc"])
+        except KeyError:
+            text = None
+        if text is None or type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(text):
+            raise IndexProblem(
+                f"{self.path} holds an invalid sentence (id {r['id']!r}: {start!r}..{end!r} in {r['doc']!r}); "
+                f"{rebuild_hint(self.path)}"
+            )
+        return Sentence(r["id"], r["doc"], start, end, r["line"], r["page"], text[start:end])
 
     def document_sentences(self, doc_id: str) -> list[Sentence]:
         rows = self.db.execute(
@@ -273,8 +288,7 @@ class IndexStore:
         """Every sentence, in id order (for building lexical indexes)."""
         rows = self.db.execute("SELECT id, doc, start, end, line, page FROM sentences ORDER BY id")
         for r in rows:
-            text = self.text(r["doc"])[r["start"] : r["end"]]
-            yield Sentence(r["id"], r["doc"], r["start"], r["end"], r["line"], r["page"], text)
+            yield self._sentence(r)
 
     def neighbours(self, sentence: Sentence, before: int = 1, after: int = 1) -> list[Sentence]:
         """The sentence with up to ``before``/``after`` neighbours from the same document."""

@@ -253,3 +253,26 @@ def test_index_files_hold_no_pickle(good_index):
         assert head not in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"), f"{p.name} looks like a pickle"
         if p.suffix == ".npy":
             np.load(p, allow_pickle=False)  # raises if the array holds Python objects
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE sentences SET start = 'abc' WHERE id IN (SELECT id FROM sentences)",
+        "UPDATE sentences SET end = 99999999 WHERE id IN (SELECT id FROM sentences)",
+        "UPDATE sentences SET doc = 'no-such-doc' WHERE id IN (SELECT id FROM sentences)",
+        "UPDATE documents SET text = x'00ff' WHERE id IN (SELECT id FROM documents)",
+    ],
+    ids=["text offset", "offset past the end", "unknown document", "blob text"],
+)
+def test_rows_of_wrong_type_or_range_are_refused(index, sql):
+    """Index files from others: rows are checked before use; one line, exit 3."""
+    import sqlite3
+
+    db = sqlite3.connect(_file(index, "db"))
+    db.execute(sql)
+    db.commit()
+    db.close()
+    proc = run_qa("ask", QUESTION, "--index", str(index))
+    assert_clean_failure(proc, 3, "rebuild")
+    assert not check_index(index).sound
