@@ -193,7 +193,7 @@ class IndexStore:
                 raise FileNotFoundError(db_path) from None
             raise IndexProblem(f"{db_path} is corrupt ({e}); {rebuild_hint(index_dir)}") from None
         try:
-            vectors = VectorIndex.load(vec_path)
+            vectors = VectorIndex.load(vec_path, mmap=True)  # read-only, mapped: quick open
         except (RuntimeError, MemoryError) as e:
             if not vec_path.exists():  # a writer replaced this generation meanwhile: retry
                 raise FileNotFoundError(vec_path) from None
@@ -414,7 +414,8 @@ def update_index(
             db = sqlite3.connect(db_path)
             if old is not None:
                 old.db.backup(db)
-                vectors = old.vectors
+                # a writable in-memory copy (readers map theirs read-only)
+                vectors = VectorIndex.load(index_dir / old.manifest["files"]["vectors"])
                 old_docs = {d.id: d.sha256 for d in old.documents()}
                 old.close()
             else:
@@ -487,6 +488,7 @@ def update_index(
             db = None
             if n_sent != len(vectors):
                 raise IndexProblem(f"internal error: {n_sent} sentences but {len(vectors)} vectors; index not changed")
+            vectors = vectors.fit_to_size()  # exact or approximate, by collection size
             vectors.save(vec_path)
             _fsync_file(vec_path)
             _fsync_file(db_path)
