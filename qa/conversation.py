@@ -54,7 +54,10 @@ _NOT_PERSON = set(
     "city republic kingdom states agency organization organisation news times post office department court house "
     "parliament government federation institute association church square river sea ocean mountain county state "
     "province region airport station hospital school college club league group foundation fund service centre "
-    "center revolution war crisis treaty agreement act airlines times monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "center revolution war crisis treaty agreement act airlines times point bay lake island islands hill hills park "
+    "bridge road avenue lane valley cape port harbour harbor castle tower lighthouse market hall palace cathedral "
+    "mount peninsula coast gulf strait canal desert forest beach airport museum library theatre theater stadium "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december".split()
 )
 #: Capitalised words that open questions or sentences rather than name anything.

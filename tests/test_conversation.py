@@ -77,6 +77,14 @@ def test_he_is_the_previous_answer():
     assert chat.resolve("When did Ada Quill retire?") == "When did Ada Quill retire?"  # nothing to resolve
 
 
+def test_she_is_a_person_of_the_answers_sentence_when_the_answer_is_a_place():
+    chat, _ = _conversation(
+        {"built": ("Gull Point", "The lighthouse on Gull Point was built in 1902 by the engineer Mara Lind.")}
+    )
+    chat.ask("Where was the lighthouse built?")
+    assert chat.resolve("What else did she design?") == "What else did Mara Lind design?"
+
+
 def test_he_is_named_in_the_previous_question_when_the_answer_is_not_a_person():
     chat, _ = _conversation({"Tom Reed": ("a carpenter", "Tom Reed is a carpenter from Leeds.")})
     chat.ask("Who is Tom Reed?")

@@ -64,7 +64,12 @@ def open_assistant(index: Path | None, status: Callable[[str], None]):
 
 def describe(assistant) -> str:
     store = assistant.store
-    return f"{store.path} · {len(store.documents())} documents, {len(store)} sentences"
+    docs, sentences = len(store.documents()), len(store)
+    return f"{store.path} · {_count(docs, 'document')}, {_count(sentences, 'sentence')}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def error_message(error: BaseException) -> str:
@@ -409,7 +414,8 @@ class CiteQAApp(App):
                 "or .jsonl files"
             ))
             return
-        summary = (f"indexed {report.documents_total} documents, {report.sentences_total} sentences"
+        summary = (f"indexed {_count(report.documents_total, 'document')}, "
+                   f"{_count(report.sentences_total, 'sentence')}"
                    + (f"; {read.skipped} file(s) skipped" if read.skipped else ""))
         self.post_message(IndexingFinished(str(target), summary))
 

@@ -46,8 +46,6 @@ def answer_text(result) -> Text:
     out = Text()
     if result.answer is None:
         out.append(NO_ANSWER, style="bold")
-        if result.citations:
-            out.append("\nClosest matches below.", style="dim")
     else:
         a = result.answer
         c = a.citation
@@ -72,7 +70,7 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def citation_line(n: int, citation, width: int = 64) -> Text:
+def citation_line(n: int, citation, width: int = 56) -> Text:
     """One citation in an answer card: number, source, and the start of the sentence."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"[{n}] ", style="bold cyan")

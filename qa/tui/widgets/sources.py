@@ -68,9 +68,15 @@ class SourcesPanel(Vertical):
         area = self.query_one("#source-document", TextArea)
         area.load_text(text)
         self.query_one(ContentSwitcher).current = "source-document"
-        # selected from the end back to the start, so that the cursor (kept in view) is at the start
-        area.selection = Selection(location(text, self.citation.end), location(text, self.citation.start))
-        self.call_after_refresh(area.scroll_cursor_visible, center=True, animate=False)
+        citation = self.citation
+
+        def select() -> None:  # once laid out, so that centring knows the wrapped lines
+            # selected from the end back to the start: the cursor, kept in view, is at the start
+            area.selection = Selection(location(text, citation.end), location(text, citation.start))
+            # after the scroll the selection itself asks for, which only brings it into view
+            area.call_after_refresh(area.scroll_cursor_visible, center=True, animate=False)
+
+        self.call_after_refresh(select)
         self.query_one("#source-title", Static).update(
             Text.assemble((self.citation.label(), "bold"), ("\nwhole document · c: back to the context", "dim"))
         )
