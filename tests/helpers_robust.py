@@ -10,6 +10,8 @@
   - ``CITEQA_TEST_FAKE_ENCODER=1``: ``embeddings.load_encoder`` returns a ``HashEncoder``;
   - ``CITEQA_TEST_ENCODE_DELAY=S``: the ``HashEncoder`` sleeps S seconds per batch
     (a slow writer, to hold the lock or be killed mid-write);
+  - ``CITEQA_TEST_ENCODE_GATE=FILE``: the ``HashEncoder`` waits until FILE exists
+    (a writer held mid-write, holding the lock, until the test lets it go);
   - ``CITEQA_TEST_KILL_AT=N``: the process SIGKILLs itself just before its N-th
     write event (SQLite execute/commit/backup, FAISS write, fsync, replace, unlink,
     encoder batch); ``CITEQA_TEST_EVENTS=FILE`` writes the events' names, one a line;
@@ -46,8 +48,9 @@ class HashEncoder(Encoder):
 
     max_tokens = 256
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, gate: str | None = None) -> None:
         self.delay = delay
+        self.gate = gate
 
     @staticmethod
     def _word_vector(word: str) -> np.ndarray:
@@ -59,6 +62,8 @@ class HashEncoder(Encoder):
         return v / n if n else v
 
     def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        while self.gate and not os.path.exists(self.gate):  # hold the write until the test opens the gate
+            time.sleep(0.01)
         if self.delay:
             time.sleep(self.delay)
         words = [[w.lower() for w in _WORD.findall(t[:20000])][: self.max_tokens] or ["\x00"] for t in texts]
@@ -94,9 +99,10 @@ def _install_fake_encoder() -> None:
     import embeddings.model
 
     delay = float(os.environ.get("CITEQA_TEST_ENCODE_DELAY") or 0)
+    gate = os.environ.get("CITEQA_TEST_ENCODE_GATE") or None
 
     def load_encoder(backend: str = "onnx") -> Encoder:
-        return HashEncoder(delay)
+        return HashEncoder(delay, gate)
 
     embeddings.load_encoder = load_encoder
     embeddings.model.load_encoder = load_encoder

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -48,11 +49,11 @@ def corpora(tmp_path_factory):
     return root, a, b
 
 
-def _slow_writer(docs: Path, index: Path, delay: float = 0.4) -> subprocess.Popen:
-    """``qa index`` that sleeps ``delay`` s per encoder batch (7 batches here), holding the lock."""
+def _held_writer(docs: Path, index: Path, gate: Path) -> subprocess.Popen:
+    """``qa index`` that stops before embedding, holding the lock, until ``gate`` exists."""
     return subprocess.Popen(
         qa_command("index", str(docs), "--index", str(index), "-q"),
-        env=qa_env(CITEQA_TEST_ENCODE_DELAY=str(delay)),
+        env=qa_env(CITEQA_TEST_ENCODE_GATE=str(gate)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -72,16 +73,33 @@ def test_second_writer_waits_then_applies(corpora, tmp_path):
     root, a, b = corpora
     index = tmp_path / "index"
     shutil.copytree(root / "index-A", index)
-    first = _slow_writer(root / "B", index)
+    gate = tmp_path / "gate"
+    first = _held_writer(root / "B", index, gate)
     _wait_for_new_generation(index, first, 2)
     # the second writer indexes A again: it must wait for the first, then undo its change
-    second = run_qa("index", str(root / "A"), "--index", str(index), "-q")
-    _, err = first.communicate(timeout=120)
+    second_err = tmp_path / "second.err"
+    with open(second_err, "wb") as err_file:
+        second = subprocess.Popen(
+            qa_command("index", str(root / "A"), "--index", str(index), "-q"),
+            env=qa_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+        )
+        deadline = time.monotonic() + 120
+        while "waiting" not in second_err.read_text(errors="replace"):
+            assert second.poll() is None, second_err.read_text(errors="replace")
+            assert time.monotonic() < deadline, "the second writer never said it was waiting"
+            time.sleep(0.05)
+        assert first.poll() is None and second.poll() is None  # both alive: the second is waiting
+        gate.touch()
+        _, err = first.communicate(timeout=120)
+        second.wait(timeout=120)
+    second_stderr = second_err.read_text(errors="replace")
     assert first.returncode == 0, err.decode(errors="replace")
-    assert second.returncode == 0, second.stderr
-    assert "another process is writing" in second.stderr and "waiting" in second.stderr
-    assert "Traceback" not in second.stderr
-    assert index_contents(index) == a
+    assert second.returncode == 0, second_stderr
+    assert "another process is writing" in second_stderr
+    assert "Traceback" not in second_stderr
+    assert index_contents(index) == a  # the second update, applied after the first
     assert check_index(index).sound
 
 
@@ -89,10 +107,12 @@ def test_second_writer_gives_up_clearly(corpora, tmp_path):
     root, a, b = corpora
     index = tmp_path / "index"
     shutil.copytree(root / "index-A", index)
-    first = _slow_writer(root / "B", index)
+    gate = tmp_path / "gate"
+    first = _held_writer(root / "B", index, gate)
     _wait_for_new_generation(index, first, 2)
     second = run_qa("index", str(root / "A"), "--index", str(index), "--wait", "0.5")
     assert_clean_failure(second, 3, "another process", "try again")
+    gate.touch()
     first.communicate(timeout=120)
     assert first.returncode == 0
     assert index_contents(index) == b  # the first writer's update, untouched by the second
@@ -104,13 +124,16 @@ def test_readers_see_old_index_until_commit(corpora, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(root / "index-A", index)
     early = Assistant.open(index, encoder=HashEncoder(), threshold=0.0)  # opened before the write
-    writer = _slow_writer(root / "B", index, delay=0.6)
+    gate = tmp_path / "gate"
+    writer = _held_writer(root / "B", index, gate)
     _wait_for_new_generation(index, writer, 2)
     # during the write: the API and the CLI both read the old, committed index
     assert index_contents(index) == a
     during = run_qa("ask", QUESTION, "--index", str(index), "--json")
     assert during.returncode == 0, during.stderr
-    assert writer.poll() is None, "the writer finished too early for this test to mean anything"
+    assert json.loads(during.stdout)["citations"]
+    assert writer.poll() is None
+    gate.touch()
     _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err.decode(errors="replace")
     # after the commit: new readers see the new index ...

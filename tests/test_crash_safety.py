@@ -327,7 +327,7 @@ def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
     before = sorted(p.name for p in index_dir.iterdir())
     proc = subprocess.Popen(
         qa_command(*_args("update", setup, index_dir)),
-        env=qa_env(CITEQA_TEST_ENCODE_DELAY="0.5"),
+        env=qa_env(CITEQA_TEST_ENCODE_GATE=str(tmp_path / "never")),  # held mid-write until interrupted
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -335,7 +335,7 @@ def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
     while not (index_dir / "docs-000002.sqlite").exists():
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(0.3)
+    time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     err = err.decode(errors="replace")
