@@ -150,9 +150,7 @@ def _check_documents(db: sqlite3.Connection, report: CheckReport) -> None:
             elif line != bisect.bisect_right(lines, start):
                 spans.add(f"sentence {sid} of {doc_id!r} has line {line}, expected {bisect.bisect_right(lines, start)}")
     hashes.close()
-    orphans = db.execute(
-        "SELECT count(*) FROM sentences WHERE doc NOT IN (SELECT id FROM documents)"
-    ).fetchone()[0]
+    orphans = db.execute("SELECT count(*) FROM sentences WHERE doc NOT IN (SELECT id FROM documents)").fetchone()[0]
     if orphans:
         spans.add(f"{orphans} sentence(s) belong to no stored document")
     spans.close()

@@ -222,11 +222,11 @@ def qa_env(fake: bool = True, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_qa(*args: str, fake: bool = True, input: bytes | None = None, timeout: float = 300, **env) -> subprocess.CompletedProcess:
+def run_qa(
+    *args: str, fake: bool = True, input: bytes | None = None, timeout: float = 300, **env
+) -> subprocess.CompletedProcess:
     """Run ``qa ARGS`` through the wrapper; stdout/stderr as text (undecodable bytes replaced)."""
-    proc = subprocess.run(
-        qa_command(*args), env=qa_env(fake, **env), input=input, capture_output=True, timeout=timeout
-    )
+    proc = subprocess.run(qa_command(*args), env=qa_env(fake, **env), input=input, capture_output=True, timeout=timeout)
     return subprocess.CompletedProcess(
         proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
     )
@@ -302,9 +302,7 @@ def index_contents(index_dir: Path) -> dict[str, str]:
 
     store = IndexStore.open(index_dir)
     try:
-        return {
-            d.id: hashlib.sha256(store.text(d.id).encode("utf-8")).hexdigest() for d in store.documents()
-        }
+        return {d.id: hashlib.sha256(store.text(d.id).encode("utf-8")).hexdigest() for d in store.documents()}
     finally:
         store.close()
 
@@ -314,9 +312,7 @@ def build_index(index_dir: Path, docs_dir: Path, rebuild: bool = False):
     from qa.documents import read_documents
     from qa.store import update_index
 
-    return update_index(
-        index_dir, read_documents([docs_dir]), HashEncoder, rebuild=rebuild, notify=lambda m: None
-    )
+    return update_index(index_dir, read_documents([docs_dir]), HashEncoder, rebuild=rebuild, notify=lambda m: None)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, str]]:

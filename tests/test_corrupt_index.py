@@ -101,7 +101,7 @@ def _delete_manifest(index: Path) -> None:
 
 
 def _garbage_manifest(index: Path) -> None:
-    (index / "manifest.json").write_bytes(b"{\"format\": \"citeqa-index\", \xff\x00")
+    (index / "manifest.json").write_bytes(b'{"format": "citeqa-index", \xff\x00')
 
 
 def _manifest_bad_types(index: Path) -> None:

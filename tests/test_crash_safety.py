@@ -252,7 +252,9 @@ def test_kill_trials_real_model(seeds_index, tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     first = sorted(docs.glob("*.txt"))[0]
-    first.write_text(first.read_text(encoding="utf-8") + "\nThe ferry to the island leaves at noon.\n", encoding="utf-8")
+    first.write_text(
+        first.read_text(encoding="utf-8") + "\nThe ferry to the island leaves at noon.\n", encoding="utf-8"
+    )
     (docs / "extra.txt").write_text("The lighthouse keeper is named Orla Byrne.\n", encoding="utf-8")
     old = index_contents(seeds_index)
 

@@ -51,7 +51,8 @@ def test_blocker_blocks(tmp_path):
     code = (
         f"import sys; sys.path.insert(0, {str(TESTS)!r}); import helpers_robust; helpers_robust._install_no_network()\n"
         "import urllib.request\n"
-        "try:\n    urllib.request.urlopen('http://127.0.0.1:9/', timeout=2)\nexcept OSError as e:\n    print('blocked', e)\n"
+        "try:\n    urllib.request.urlopen('http://127.0.0.1:9/', timeout=2)\n"
+        "except OSError as e:\n    print('blocked', e)\n"
     )
     env = qa_env(fake=False, CITEQA_TEST_NETLOG=str(netlog))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
