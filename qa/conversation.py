@@ -15,9 +15,10 @@ the conversation: on its own, "he" could be anyone. Generic rules, on text alone
    The cited sentences of all three are pooled and ranked by their mean score,
    plus a bonus when the sentence (or one of the two before it) names the person
    a pronoun points to, and a smaller one when it is near the previous answer.
-3. Answering. The result whose top citation is the winner is returned (the
-   assistant's own answer, confidence and corroboration); when no way of asking
-   put it on top, its answer span is extracted from it with the resolved question.
+3. Answering. Of the results whose top citation is the winner, the one with the
+   highest confidence is returned (the assistant's own answer, confidence and
+   corroboration); when no way of asking put it on top, its answer span is
+   extracted from it with the resolved question.
 
 A question that leans on nothing is asked as it is. The ``Result`` keeps the
 user's question, and its ``notes`` say how it was understood.
@@ -68,6 +69,11 @@ _OPENERS = set(
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
+#: Words that make a question a question; left out when it becomes context for the next.
+_QUESTION_WORDS = set(
+    "who whom whose what which when where why how is are was were do does did has have had can could will would "
+    "many much".split()
+)
 #: Candidates pooled from each way of asking a follow-up.
 _POOL = 20
 #: Weight of the question as typed when its pronoun points to a person.
@@ -143,6 +149,17 @@ def _people_in(question: str, result: Result) -> list[str]:
     return out
 
 
+def with_context(question: str, previous: str) -> str:
+    """The question followed by the previous one's words, without its question words: they
+    steer retrieval to the topic, and mark as known what a span should not repeat, without
+    changing the kind of answer wanted ("What death toll did he give? (the deputy mayor of
+    Mariupol)" still wants a number, not a name)."""
+    words = [w for w in previous.rstrip("?.! ").split() if w.lower().strip(",;:") not in _QUESTION_WORDS]
+    if not words:
+        return question
+    return f"{question.rstrip()} ({' '.join(words)})"
+
+
 def _normalised(scores: dict) -> dict:
     """Scores mapped onto 0..1 within one ranking (retrievers' scales differ: cosines, fused z-scores)."""
     if not scores:
@@ -205,8 +222,7 @@ class Conversation:
         k = max(top_k or self.assistant.top_k, _POOL)
         previous = self.turns[-1]
         variants = [question]
-        context = f"{question} {previous.resolved}"
-        variants.append(context)
+        variants.append(with_context(question, previous.resolved))
         if resolved != question:
             variants.append(resolved)
         results = [self.assistant.ask(v, top_k=k) for v in variants]
@@ -230,19 +246,22 @@ class Conversation:
             return base + self._context_bonus(pool[key], person, anchor)
 
         best_key = max(pool, key=rank) if pool else None
-        chosen = results[0]
-        for r in results:
-            if best_key is not None and r.citations and (r.citations[0].doc, r.citations[0].start) == best_key:
-                chosen = r
-                break
-        else:
-            if best_key is not None:
-                chosen = self._with_top(results[0], pool[best_key], resolved)
+        chosen = self._answer_from(results, best_key, pool, resolved)
         k_out = max(1, top_k or self.assistant.top_k)
         notes = [n for n in chosen.notes if not n.startswith("question truncated")] + (
             [f"understood as: {resolved}"] if resolved != question else [f"read after: {previous.resolved}"]
         )
         return dataclasses.replace(chosen, question=question, citations=chosen.citations[:k_out], notes=notes)
+
+    def _answer_from(self, results: list[Result], best_key, pool: dict, resolved: str) -> Result:
+        """The result to show: of the ways of asking that put the winner on top, the one the
+        assistant is surest of; else the winner moved to the top of the typed question's result."""
+        if best_key is None:
+            return results[0]
+        on_top = [r for r in results if r.citations and (r.citations[0].doc, r.citations[0].start) == best_key]
+        if on_top:
+            return max(on_top, key=lambda r: r.confidence)
+        return self._with_top(results[0], pool[best_key], resolved)
 
     def _with_top(self, result: Result, citation, resolved: str) -> Result:
         """``result`` with ``citation`` moved to the top and the answer taken from it."""
