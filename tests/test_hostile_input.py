@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -226,6 +227,25 @@ def test_long_single_line_is_split_in_bounded_pieces():
     assert covered >= len(line) - len(spans) - 1  # only the cut spaces are left out
 
 
+def _decompression_bomb_pdf() -> bytes:
+    """A valid one-page PDF whose content stream inflates from ~100 kB to 100 MB."""
+    import io
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    stream = StreamObject()
+    stream._data = zlib.compress(b"BT /F1 12 Tf 72 712 Td (" + b"A" * 100_000_000 + b") Tj ET", 9)
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def _make_hostile_folder(root: Path) -> dict[str, str]:
     """A folder of every kind of bad file, plus two good ones; returns {name: kind}."""
     docs = root / "docs"
@@ -257,6 +277,9 @@ def _make_hostile_folder(root: Path) -> dict[str, str]:
     locked_dir.mkdir()
     (locked_dir / "inside.txt").write_text("Hidden text about the orchard.\n", encoding="utf-8")
     locked_dir.chmod(0)
+    (docs / "deep.html").write_text("<html><body>" + "<div>" * 20_000 + "x" + "</div>" * 20_000 + "</body></html>")
+    (docs / "unclosed.html").write_text("<p>" * 20_000 + "An unclosed paragraph about the orchard.")
+    (docs / "bomb.pdf").write_bytes(_decompression_bomb_pdf())
     odd = os.fsencode(str(docs)) + b"/bad-\xff-name.txt"
     with open(odd, "wb") as f:
         f.write(b"Text under an undecodable file name.\n")
@@ -285,7 +308,8 @@ def hostile_folder(tmp_path):
 def test_hostile_folder_api(hostile_folder, tmp_path):
     warnings = _index_and_verify(hostile_folder, tmp_path / "index")
     joined = "\n".join(warnings)
-    for name in ["empty.txt", "blank.md", "binary.txt", "latin1.txt", "fake.pdf", "fifo.txt", "bad-\\udcff-name.txt"]:
+    skipped = ["empty.txt", "blank.md", "binary.txt", "latin1.txt", "fake.pdf", "fifo.txt", "bad-\\udcff-name.txt"]
+    for name in skipped + ["bomb.pdf"]:
         assert name in joined, f"no warning for {name}: {joined}"
     assert "bad.jsonl:5: skipped: malformed JSON (nested too deeply)" in joined
     from qa.store import IndexStore
@@ -457,3 +481,37 @@ def test_hostile_batch_cli(small_index, tmp_path):
     assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == ["ok1", "ok9"]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("qa: warning:")]
     assert [w.split(":")[2].strip() for w in warnings] == [f"line {n}" for n in (2, 3, 4, 5, 6, 7, 8)]
+
+
+def test_hostile_eval_questions_cli(small_index, tmp_path):
+    if run_qa("eval", "--help").returncode != 0:
+        pytest.skip("this citeqa has no qa eval")
+    good = {
+        "id": "1",
+        "question": "Who opened the northern gate?",
+        "answers": ["harbour master"],
+        "evidence": [{"doc": "doc000.txt", "quote": "harbour master"}],
+    }
+    lines = [
+        json.dumps(good).encode(),
+        b"{bad json",
+        b"[1, 2]",
+        b'{"id": "3"}',
+        b'{"id": "4", "question": 5, "answers": "x", "evidence": 7}',
+        b'{"id": "5", "question": "q", "answers": [1, null], "evidence": [{"doc": 3}]}',
+        b'{"id": "6", "turns": "nope"}',
+        b"[" * 50_000,
+        b'{"id": "9", "question": "\\ud800 gate?", "answers": ["x"], "evidence": [{"doc": "doc000.txt"}]}',
+        b"\x00\x01",
+    ]
+    src = tmp_path / "questions.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    proc = run_qa("eval", str(src), "--index", str(small_index), "--no-progress")
+    assert_clean_failure(proc, 2, "skipped")
+    warned = {int(m) for m in re.findall(r"line (\d+): skipped", proc.stderr)}
+    assert warned == {2, 3, 4, 5, 6, 7, 8, 10}, proc.stderr
+    src.write_bytes(b"\n".join(lines) + b"\n\xff\xfe\n")  # invalid UTF-8: the file is refused, in one line
+    assert_clean_failure(run_qa("eval", str(src), "--index", str(small_index)), 2, "UTF-8")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert_clean_failure(run_qa("eval", str(empty), "--index", str(small_index)), 2)

@@ -144,6 +144,9 @@ def _records(path: Path, problems: list[str]):
         except json.JSONDecodeError as e:
             problems.append(f"{path.name} line {lineno}: skipped: malformed JSON ({e.msg})")
             continue
+        except RecursionError:
+            problems.append(f"{path.name} line {lineno}: skipped: malformed JSON (nested too deeply)")
+            continue
         if not isinstance(record, dict):
             problems.append(f"{path.name} line {lineno}: skipped: expected a JSON object")
             continue
