@@ -238,3 +238,49 @@ async def test_index_folder_from_the_app_with_nothing_readable(tmp_path, monkeyp
         error = next(str(n.content) for n in app.query(Notice) if n.has_class("error"))
         assert "nothing readable" in error
         assert app.is_running and app.assistant is not None
+
+
+async def test_copy_answer_with_its_citation():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "Who was the first harbour master?")
+        await wait_for(pilot, answered(app, 1))
+        await pilot.press("ctrl+y")
+        assert app.clipboard.startswith("Ada Quill — “Its first harbour master was Ada Quill")
+        assert app.clipboard.endswith("(harbour.txt, line 2)")
+
+
+async def test_click_on_a_citation_shows_it():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "Who was the first harbour master?")
+        await wait_for(pilot, answered(app, 1))
+        citations = app.query_one(CitationList)
+        await pilot.click(citations, offset=(4, 2))  # the second option (two lines each)
+        await pilot.pause()
+        assert "The town museum (museum.md), line 2" in sources_title(app)
+
+
+async def test_open_another_index_from_the_palette(tmp_path):
+    opened = []
+
+    def opener(index, status):
+        opened.append(index)
+        return FakeAssistant()
+
+    app = CiteQAApp(opener=opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "Who was the first harbour master?")
+        await wait_for(pilot, answered(app, 1))
+        first = app.assistant
+        await pilot.press("ctrl+p", *"open another", "enter")
+        await pilot.pause(0.3)
+        app.screen.query_one("#prompt-input").value = str(tmp_path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.assistant is not first)
+        assert opened == [None, tmp_path]
+        assert first.store.closed  # the old index is closed
+        assert app.conversation.turns == []  # a new index is a new topic
