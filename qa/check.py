@@ -3,7 +3,8 @@
 Reads the index without changing anything and lists what is wrong:
 
 * ``manifest.json``: parses, has the expected format, model, counts and names
-  files of the current generation that exist;
+  files of the current generation that exist (further files, such as token
+  vectors or BM25, included);
 * the SQLite database: passes SQLite's own ``integrity_check``, has the
   expected tables, and as many documents and sentences as the manifest says;
 * the documents: the SHA-256 of each stored text equals its ``sha256`` column;
@@ -78,6 +79,13 @@ def check_index(index_dir: str | Path) -> CheckReport:
     for p in (db_path, vec_path):
         if not p.is_file():
             report.problems.append(f"{p.name} (named by manifest.json) is missing")
+    for key, name in manifest["files"].items():  # further files (token vectors, BM25, ...)
+        if key in ("db", "vectors"):
+            continue
+        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+            report.problems.append(f"manifest.json names an invalid {key!r} file: {name!r}")
+        elif not (index_dir / name).exists():
+            report.problems.append(f"{name} (named by manifest.json as {key!r}) is missing")
     sentence_ids = None
     if db_path.is_file():
         sentence_ids = _check_database(db_path, manifest, report)

@@ -276,3 +276,14 @@ def test_rows_of_wrong_type_or_range_are_refused(index, sql):
     proc = run_qa("ask", QUESTION, "--index", str(index))
     assert_clean_failure(proc, 3, "rebuild")
     assert not check_index(index).sound
+
+
+def test_check_finds_missing_further_files(index):
+    """Files the manifest names besides the database and vectors (token vectors, BM25...)."""
+    m = json.loads((index / "manifest.json").read_text())
+    m["files"]["extra"] = "extra-000001.npy"
+    m["files"]["evil"] = "../outside"
+    (index / "manifest.json").write_text(json.dumps(m))
+    problems = " | ".join(check_index(index).problems)
+    assert "extra-000001.npy" in problems and "missing" in problems
+    assert "invalid 'evil' file" in problems
