@@ -332,13 +332,14 @@ class Conversation:
             word = m.group().lower()
             replacement = None
             if word in _PERSON_PRONOUNS or word == "her":
-                if person:
+                if person:  # the first pronoun only: "How did Ada Quill send her message?"
+                    named, person = person, None
                     if word == "her":
                         following = tokens[i + 1].group().lower() if i + 1 < len(tokens) else ""
                         possessive = following and following not in _OPENERS and not following.endswith(("ed", "ing"))
-                        replacement = f"{person}'s" if possessive and i + 1 < len(tokens) else person
+                        replacement = f"{named}'s" if possessive else named
                     else:
-                        replacement = _PERSON_PRONOUNS[word].format(name=person)
+                        replacement = _PERSON_PRONOUNS[word].format(name=named)
             elif word in {"it", "its"} or (word in {"this", "that"} and self._is_pronoun(tokens, i)):
                 if thing:
                     replacement = thing if word != "its" else f"{thing}'s"

@@ -74,6 +74,9 @@ def test_he_is_the_previous_answer():
     chat.ask("Who was the first harbour master?")
     assert chat.resolve("How many ships did she record?") == "How many ships did Ada Quill record?"
     assert chat.resolve("What was his salary?") == "What was Ada Quill's salary?"
+    assert chat.resolve("Did she keep her logbook?") == "Did Ada Quill keep her logbook?"  # the first one only
+    assert chat.resolve("What did her logbook say?") == "What did Ada Quill's logbook say?"
+    assert chat.resolve("Who paid her?") == "Who paid Ada Quill?"
     assert chat.resolve("When did Ada Quill retire?") == "When did Ada Quill retire?"  # nothing to resolve
 
 

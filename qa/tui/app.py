@@ -83,7 +83,7 @@ def error_message(error: BaseException) -> str:
 class CiteQAApp(App):
     """citeqa chat: extractive answers with citations, in the terminal."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "citeqa"
     SUB_TITLE = "answers quoted from your documents"
     COMMANDS = App.COMMANDS | {CiteQACommands}
