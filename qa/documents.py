@@ -119,7 +119,7 @@ def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))  # (a BOM may lead)
             except UnicodeDecodeError:
                 warn(f"{where}: skipped: invalid UTF-8")
                 continue

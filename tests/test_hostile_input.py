@@ -515,3 +515,20 @@ def test_hostile_eval_questions_cli(small_index, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     assert_clean_failure(run_qa("eval", str(empty), "--index", str(small_index)), 2)
+
+
+def test_byte_order_mark_and_crlf_jsonl(small_index, tmp_path):
+    """JSONL saved by Windows editors: a leading BOM and CRLF line ends, corpus and questions."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_bytes(
+        b'\xef\xbb\xbf{"id": "r1", "text": "The ferry leaves at noon."}\r\n{"id": "r2", "text": "Old bridge."}\r\n'
+    )
+    warnings: list[str] = []
+    docs = list(read_documents([corpus], warn=warnings.append))
+    assert [d.id for d in docs] == ["r1", "r2"] and not warnings
+    assert docs[0].text == "The ferry leaves at noon."
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes(b'\xef\xbb\xbf{"id": "q1", "question": "Who opened the gate?"}\r\n')
+    proc = run_qa("batch", str(questions), "--index", str(small_index))
+    assert_no_traceback(proc, codes=(0,))
+    assert json.loads(proc.stdout)["id"] == "q1"

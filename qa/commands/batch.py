@@ -38,6 +38,8 @@ def read_questions(lines, problems: list[str]) -> Iterator[tuple[str, str]]:
     for lineno, raw in enumerate(lines, 1):
         try:
             line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the question
         except UnicodeDecodeError:
             problems.append(f"line {lineno}: skipped: invalid UTF-8")
             continue
