@@ -48,6 +48,6 @@ def default_index_is_current(index_dir: Path | None = None) -> bool:
     index_dir = index_dir or default_index_dir()
     try:
         manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(manifest, dict) and manifest.get("source_fingerprint") == seeds_fingerprint()

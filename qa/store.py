@@ -41,6 +41,7 @@ FORMAT = "citeqa-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+MAX_MANIFEST_BYTES = 1_000_000  # checked before reading: a manifest is a few hundred bytes
 _GEN_FILE = re.compile(r"^(docs|vectors)-(\d{6})\.(sqlite|faiss)$")
 
 SCHEMA = """
@@ -111,10 +112,12 @@ def read_manifest(index_dir: Path) -> dict:
             f"qa index PATH... --index {index_dir}"
         )
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"{path.stat().st_size} bytes, more than a manifest ever holds")
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not an object")
-    except (ValueError, UnicodeDecodeError, OSError) as e:
+    except (ValueError, UnicodeDecodeError, OSError, RecursionError) as e:
         raise IndexProblem(f"{path} is corrupt ({e}); {rebuild_hint(index_dir)}") from None
     _check_manifest(manifest, index_dir)
     return manifest

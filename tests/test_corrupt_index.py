@@ -122,6 +122,16 @@ def _manifest_wrong_counts(index: Path) -> None:
     (index / "manifest.json").write_text(json.dumps(m))
 
 
+def _nested_manifest(index: Path) -> None:
+    (index / "manifest.json").write_text("[" * 100_000)
+
+
+def _huge_manifest(index: Path) -> None:
+    m = json.loads((index / "manifest.json").read_text())
+    m["padding"] = "x" * 5_000_000
+    (index / "manifest.json").write_text(json.dumps(m))
+
+
 DAMAGE = {
     "truncated FAISS file": _truncate_faiss,
     "empty FAISS file": _empty_faiss,
@@ -135,6 +145,8 @@ DAMAGE = {
     "missing manifest": _delete_manifest,
     "manifest not JSON": _garbage_manifest,
     "manifest with wrong types": _manifest_bad_types,
+    "manifest nested 100000 deep": _nested_manifest,
+    "manifest of 5 MB": _huge_manifest,
     "manifest naming a file outside the index": _manifest_path_escape,
     "manifest counts disagree with the files": _manifest_wrong_counts,
 }
