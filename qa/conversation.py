@@ -9,12 +9,16 @@ the conversation: on its own, "he" could be anyone. Generic rules, on text alone
    "its", a lone "this"/"that" are replaced by the previous answer when it is a
    short span. An elliptical question ("And in Kyiv?", "What about Kharkiv?")
    becomes the previous question with its last name swapped for the new one.
+   A pronoun after a name in the same question refers to that name ("What did
+   Kuleba say he would do?") and is left alone.
 2. Retrieving. Substituting a name often hurts retrieval, because documents say
    "he" too ("He spoke via a satellite phone"). So a follow-up is asked several
-   ways: as typed, as typed followed by the previous question, and as resolved.
-   The cited sentences of all three are pooled and ranked by their mean score,
-   plus a bonus when the sentence (or one of the two before it) names the person
-   a pronoun points to, and a smaller one when it is near the previous answer.
+   ways: as typed, as typed followed by the previous question's words (without
+   its question words), and as resolved. The cited sentences are pooled and
+   ranked by their scores (scaled 0..1 per way of asking; the typed question
+   weighs most when a person pronoun is resolved), plus a bonus when the
+   sentence (or one of the two before it) names the person the pronoun points
+   to, or, with no person to follow, when it is near the previous answer.
 3. Answering. Of the results whose top citation is the winner, the one with the
    highest confidence is returned (the assistant's own answer, confidence and
    corroboration); when no way of asking put it on top, its answer span is
@@ -42,7 +46,7 @@ _PERSON_PRONOUNS = {
     "himself": "{name}",
     "herself": "{name}",
 }
-#: "her" is object or possessive: possessive when a noun follows (guessed: not a verb-ish end).
+#: Pronouns that may refer to a thing, a place or a group mentioned before.
 _THING_PRONOUNS = {"it", "its", "this", "that", "these", "those", "they", "them", "their", "there"}
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
 #: Runs of capitalised words, allowing "of", "the", "de" inside ("Bank of England").
@@ -65,7 +69,7 @@ _NOT_PERSON = set(
 _OPENERS = set(
     "who whom whose what which when where why how is are was were do does did can could will would should has have "
     "had and but or the a an in on at for from to of by with as after before during while if then so speaking "
-    "according however also yet still".split()
+    "according however also yet still tell give describe explain name list show find please".split()
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
@@ -188,8 +192,9 @@ def _is_short_span(answer_text: str) -> bool:
 class Conversation:
     """Questions asked in sequence, each resolved against the earlier ones.
 
-    ``conversation.ask(question)`` returns the ``Result`` of ``assistant.ask``
-    on the resolved question; ``reset()`` starts a new topic.
+    ``conversation.ask(question)`` returns a ``Result`` of ``assistant.ask`` (see
+    the module's docstring for how a follow-up is asked); ``reset()`` starts a new
+    topic; ``turns`` holds the questions so far.
     """
 
     def __init__(self, assistant) -> None:
@@ -207,7 +212,7 @@ class Conversation:
             result = self.assistant.ask(question, top_k=top_k)
         else:
             result = self._ask_in_context(question, resolved, top_k)
-        person = self._antecedent_person(question) if _mentions_person(question) else None
+        person, _ = self._referent(question)
         people = ([person] if person else []) + [p for p in _people_in(question, result) if p != person]
         self.turns.append(Turn(question, resolved, result, tuple(people)))
         return result
@@ -215,10 +220,8 @@ class Conversation:
     # -- answering with context --------------------------------------------
 
     def _ask_in_context(self, question: str, resolved: str, top_k: int | None) -> Result:
-        """Ask the question as it is and together with the previous question, pool the
-        cited sentences, and rank them by their mean score plus a bonus for being about
-        the conversation's subject (the name a pronoun points to, or next to the
-        previous answer). The result asked with the winning sentence on top is returned."""
+        """Ask the question several ways, pool the cited sentences and rank them, with a
+        bonus for being about the conversation's subject (see the module's docstring)."""
         k = max(top_k or self.assistant.top_k, _POOL)
         previous = self.turns[-1]
         variants = [question]
@@ -232,13 +235,13 @@ class Conversation:
             scores.append(_normalised({(c.doc, c.start): c.score for c in r.citations}))
             for c in r.citations:
                 pool.setdefault((c.doc, c.start), c)
-        person = self._antecedent_person(question) if _mentions_person(question) else None
+        person, from_conversation = self._referent(question)
         anchor = _anchor(previous.result)
 
         # With a person pronoun resolved, the question as typed matches the documents best
         # (they say "he" too); the other ways of asking only break ties towards the topic.
         weights = [_TYPED_WEIGHT] + [(1 - _TYPED_WEIGHT) / (len(scores) - 1)] * (len(scores) - 1)
-        if person is None:
+        if not from_conversation:
             weights = [1 / len(scores)] * len(scores)
 
         def rank(key) -> float:
@@ -323,7 +326,9 @@ class Conversation:
         words = [m.group().lower() for m in _WORD.finditer(question)]
         if not any(w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS for w in words):
             return question
-        person = self._antecedent_person(question)
+        person, from_conversation = self._referent(question)
+        if not from_conversation:
+            person = None
         thing = self._antecedent_thing()
         out: list[str] = []
         pos = 0
@@ -358,6 +363,18 @@ class Conversation:
         nxt = tokens[i + 1].group().lower()
         prev = tokens[i - 1].group().lower() if i else ""
         return nxt in _OPENERS and prev not in {"said", "says", "say", "think", "know", "believe", "so"}
+
+    def _referent(self, question: str) -> tuple[str | None, bool]:
+        """Who the question's first personal pronoun refers to, and whether that came from
+        the conversation (rather than a name earlier in the question itself)."""
+        for m in _WORD.finditer(question):
+            if m.group().lower() in _PERSON_PRONOUNS or m.group().lower() == "her":
+                before = [n for n in names(question[: m.start()])]
+                if before:
+                    return before[-1], False
+                person = self._antecedent_person(question)
+                return person, person is not None
+        return None, False
 
     def _antecedent_person(self, question: str) -> str | None:
         """The person "he"/"she" in ``question`` points to: the most recent one the conversation

@@ -78,6 +78,8 @@ def test_he_is_the_previous_answer():
     assert chat.resolve("What did her logbook say?") == "What did Ada Quill's logbook say?"
     assert chat.resolve("Who paid her?") == "Who paid Ada Quill?"
     assert chat.resolve("When did Ada Quill retire?") == "When did Ada Quill retire?"  # nothing to resolve
+    assert chat.resolve("What did Tom Reed say he saw?") == "What did Tom Reed say he saw?"  # "he" is Tom Reed
+    assert chat.resolve("Tell me what she recorded.") == "Tell me what Ada Quill recorded."
 
 
 def test_she_is_a_person_of_the_answers_sentence_when_the_answer_is_a_place():
