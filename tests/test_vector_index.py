@@ -141,3 +141,50 @@ def test_onnx_vectors_agree_with_torch_on_seed_sentences():
     cosines = (onnx * torch).sum(axis=1)
     assert cosines.mean() >= 0.999
     assert cosines.min() >= 0.99
+
+
+class HashEncoder:
+    """Deterministic unit vectors from a text's hash (no model): for store-level tests."""
+
+    dim = 384
+
+    def encode(self, texts, batch_size: int = 64, progress=None) -> np.ndarray:
+        import hashlib
+
+        out = np.stack(
+            [np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:12], 16)).standard_normal(self.dim)
+             for t in texts]
+        ).astype(np.float32) if texts else np.zeros((0, self.dim), np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_store_switches_to_approximate_and_back(monkeypatch, tmp_path: Path):
+    from qa.documents import Document
+    from qa.store import IndexStore, update_index
+
+    monkeypatch.setattr(vindex, "EXACT_MAX", 60)
+    monkeypatch.setattr(vindex, "EXACT_BACK", 40)
+    docs = [Document(f"d{i}", " ".join(f"Sentence {j} of document {i} is here." for j in range(10)), f"d{i}.txt")
+            for i in range(10)]
+    encoder = HashEncoder()
+    update_index(tmp_path, docs[:5], lambda: encoder, notify=lambda m: None)
+    store = IndexStore.open(tmp_path)
+    try:
+        assert store.vectors.kind == "flat" and len(store.vectors) == 50
+    finally:
+        store.close()
+    update_index(tmp_path, docs, lambda: encoder, notify=lambda m: None)  # 100 sentences > 60
+    store = IndexStore.open(tmp_path)
+    try:
+        assert store.vectors.kind == "ivf" and len(store.vectors) == 100
+        probe = encoder.encode(["Sentence 3 of document 7 is here."])
+        _, ids = store.vectors.search(probe, 1)
+        assert store.sentences([int(ids[0, 0])])[0].text == "Sentence 3 of document 7 is here."
+    finally:
+        store.close()
+    update_index(tmp_path, docs[:3], lambda: encoder, notify=lambda m: None)  # 30 sentences < 40
+    store = IndexStore.open(tmp_path)
+    try:
+        assert store.vectors.kind == "flat" and len(store.vectors) == 30
+    finally:
+        store.close()
