@@ -51,7 +51,10 @@ def render_summary(summary: dict, title: str) -> str:
     lines += _table(list(MEASURES), [[fmt(s["retrieval"][m]) for m in MEASURES]])
     a = s["answers"]
     lines += ["", f"Answers ({s['with_gold_answers']} questions with gold answers)"]
-    lines += _table(["contains gold", "EM", "F1"], [[fmt(a["contains"]), fmt(a["em"]), fmt(a["f1"])]])
+    lines += _table(
+        ["contains gold", "EM", "F1", "top sentence contains gold"],
+        [[fmt(a["contains"]), fmt(a["em"]), fmt(a["f1"]), fmt(a["top_sentence_contains"])]],
+    )
     ab = s["abstention"]
     lines += ["", "Abstention"]
     lines.append(f"  abstained when unanswerable   {_count(ab['abstained_when_unanswerable'], s['unanswerable'])}")

@@ -113,7 +113,8 @@ def summarize(records: list[QuestionRecord], scores: dict[str, dict[str, float]]
         "with_gold_answers": len(with_gold),
         "retrieval": aggregate(scores, judged) if judged else dict.fromkeys(MEASURES),
         "answers": {
-            m: mean(r.answer_scores[m] for r in with_gold) if with_gold else None for m in ("contains", "em", "f1")
+            m: mean(r.answer_scores[m] for r in with_gold) if with_gold else None
+            for m in ("contains", "em", "f1", "top_sentence_contains")
         },
         "abstention": {
             "abstained_when_unanswerable": _rate(r.abstained for r in unanswerable),
@@ -246,6 +247,9 @@ def evaluate(
             if q.answerable and any(a.strip() for a in q.answers):
                 try:
                     record.answer_scores = score_answer(record.answer, q.answers)
+                    top = result.citations[0].text if result.citations else None
+                    # retrieval's share of the answer: the gold answer is in the top sentence (even when abstaining)
+                    record.answer_scores["top_sentence_contains"] = score_answer(top, q.answers)["contains"]
                 except ValueError:
                     pass
             if exclude_gold and judged is not None:
