@@ -113,6 +113,7 @@ class CiteQAApp(App):
         self.loading = False
         self._queue: deque[tuple[AnswerCard, str]] = deque()
         self._asking = False
+        self._retired: list = []
         self._ids = itertools.count(1)
 
     # -- layout ------------------------------------------------------------
@@ -183,9 +184,19 @@ class CiteQAApp(App):
         self.conversation = self.assistant.conversation()
         self.loading = False
         self.status.set(f"Ready · {message.description}")
-        if old is not None and not self._asking:
-            old.close()
+        if old is not None:
+            self._retire(old)
         self._ask_next()
+
+    def _retire(self, assistant) -> None:
+        """Close an assistant that was replaced, once no question is using it."""
+        if self._asking:
+            self._retired.append(assistant)
+            return
+        try:
+            assistant.close()
+        except Exception:
+            pass
 
     def on_assistant_failed(self, message: AssistantFailed) -> None:
         self.loading = False
@@ -258,6 +269,8 @@ class CiteQAApp(App):
         self._after_answer()
 
     def _after_answer(self) -> None:
+        while self._retired:
+            self._retire(self._retired.pop())
         if self.assistant is not None and not self.loading:
             self.status.set(f"Ready · {describe(self.assistant)}")
         self._ask_next()
