@@ -156,6 +156,8 @@ def test_bad_input_exits_2_with_one_line(seeds_index, tmp_path, capsys):
     assert code == 2 and err.startswith("qa: error: cannot read") and len(err.splitlines()) == 1
     code, _, err = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--corpus", SEEDS)
     assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--reindex")
+    assert code == 2 and "--reindex goes with --corpus" in err
     code, _, err = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--retriever", "nope")
     assert code == 2 and "unknown retriever" in err
 
@@ -204,3 +206,25 @@ def test_trec_qrels_and_queries_on_the_seeds(seeds_index, tmp_path, capsys):
     assert (s["answerable"], s["unanswerable"]) == (1, 1)
     # document-level evidence: any sentence of the judged document counts
     assert s["retrieval"]["R@10"] == 1.0
+
+
+def test_document_units(seeds_index, tmp_path, capsys):
+    # the seeds questions with document-level evidence only
+    docq = tmp_path / "doc-level.jsonl"
+    rows = [json.loads(x) for x in QUESTIONS.read_text().splitlines()]
+    for r in rows:
+        r["evidence"] = [{"doc": e["doc"]} for e in r["evidence"]]
+    docq.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    trec = tmp_path / "docs.trec"
+    common = ["--index", seeds_index, "--retriever", "dense", "--json", "--no-progress"]
+    code, out, _ = run(capsys, "eval", docq, *common)
+    assert code == 0
+    sentences = json.loads(out)["retrieval"]
+    code, out, _ = run(capsys, "eval", docq, *common, "--units", "doc", "--run", trec)
+    assert code == 0
+    docs = json.loads(out)["retrieval"]
+    # the top sentence's document is the top document: R@1 is the same; deeper, documents can only do better
+    assert docs["R@1"] == pytest.approx(sentences["R@1"])
+    assert docs["R@3"] >= sentences["R@3"]
+    names = {line.split()[2] for line in trec.read_text().splitlines()}
+    assert names <= {p.name for p in SEEDS.glob("*.txt")}

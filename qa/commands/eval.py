@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="index PATH (a file or folder) into a cached index first and evaluate on it; re-runs reuse it",
     )
     parser.add_argument(
+        "--reindex",
+        action="store_true",
+        help="with --corpus: rebuild the cached index from scratch (e.g. after an upgrade changed what is indexed)",
+    )
+    parser.add_argument(
         "--retriever",
         metavar="NAME",
         default=None,
@@ -63,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=100,
         help="ranking depth for MAP/nDCG (asked separately; answers use the normal pipeline; default: 100)",
+    )
+    parser.add_argument(
+        "--units",
+        choices=("sentence", "doc"),
+        default="sentence",
+        help="rank sentences (default), or documents by their best sentence (a document with gold evidence is "
+        "relevant; the run file then names documents, as TREC qrels do)",
     )
     parser.add_argument("--qrels", metavar="FILE", type=Path, help="TREC qrels (QID ITER DOCNO REL) for QUESTIONS")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -100,7 +112,9 @@ def _open(args: argparse.Namespace):
     if args.corpus is not None:
         from qa.evaluation.corpus import ensure_corpus_index
 
-        index = ensure_corpus_index(args.corpus)
+        index = ensure_corpus_index(args.corpus, rebuild=args.reindex)
+    elif args.reindex:
+        raise BadInputError("--reindex goes with --corpus")
     kwargs = {"top_k": args.top_k, "threshold": args.threshold}
     if args.retriever is not None:
         kwargs["retriever"] = args.retriever
@@ -132,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 top_k=args.top_k,
                 depth=args.depth,
                 exclude_gold=args.exclude_gold,
+                units=args.units,
                 progress=progress,
                 settings=settings,
             )

@@ -18,7 +18,10 @@ def compare_runs(current: EvalRun, other_run: dict[str, dict[str, float]], resam
     qrels = {}
     for q in qids:
         units = [u for u, _ in current.run.get(q, [])] + list(other_run.get(q, {}))
-        qrels[q] = extend_qrels(current.judged[q], units)
+        if current.settings.get("units") == "doc":
+            qrels[q] = current.judged[q].doc_qrels
+        else:
+            qrels[q] = extend_qrels(current.judged[q], units)
     mine = per_query(qrels, {q: dict(current.run.get(q, [])) for q in qids})
     theirs = per_query(qrels, {q: other_run.get(q, {}) for q in qids})
     missing = sum(1 for q in qids if not other_run.get(q))

@@ -20,7 +20,7 @@ def corpus_index_dir(corpus: str | Path) -> Path:
     return cache_dir() / "eval-indexes" / key
 
 
-def ensure_corpus_index(corpus: str | Path, quiet: bool = False) -> Path:
+def ensure_corpus_index(corpus: str | Path, quiet: bool = False, rebuild: bool = False) -> Path:
     """Index (or bring up to date) the cached index of ``corpus``; returns its folder."""
     from qa.indexing import index_paths
 
@@ -32,7 +32,7 @@ def ensure_corpus_index(corpus: str | Path, quiet: bool = False) -> Path:
     if not quiet:
         print(f"Using the cached index of {corpus} in {index_dir} (indexing what changed)...", file=sys.stderr)
     report, read = index_paths(
-        [corpus], index_dir, warn=lambda m: print(f"qa: warning: {m}", file=sys.stderr)
+        [corpus], index_dir, rebuild=rebuild, warn=lambda m: print(f"qa: warning: {m}", file=sys.stderr)
     )
     if report.documents_total == 0:
         raise BadInputError(f"--corpus {corpus}: no readable documents")

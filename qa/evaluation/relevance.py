@@ -21,6 +21,11 @@ def unit_id(doc: str, start: int, end: int) -> str:
     return f"{quote(doc, safe='/._-~+,:=')}@{start}-{end}"
 
 
+def doc_unit(doc: str) -> str:
+    """A whitespace-free name for a whole document (``--units doc``)."""
+    return quote(doc, safe="/._-~+,:=")
+
+
 def parse_unit(unit: str) -> tuple[str, int, int] | None:
     """``(doc, start, end)`` from a ``unit_id``, or None for another kind of docno."""
     doc, sep, span = unit.rpartition("@")
@@ -46,6 +51,14 @@ class Judged:
             return 0
         doc, start, end = parsed
         return max((g for d, s, e, g in self.spans if d == doc and start < e and s < end), default=0)
+
+    @property
+    def doc_qrels(self) -> dict[str, int]:
+        """Document-level judgements: a document holding gold evidence is relevant."""
+        out: dict[str, int] = {}
+        for d, _, _, g in self.spans:
+            out[doc_unit(d)] = max(out.get(doc_unit(d), 0), g)
+        return out
 
     @property
     def docs(self) -> set[str]:

@@ -46,7 +46,9 @@ def render_summary(summary: dict, title: str) -> str:
         f"retriever {st.get('retriever')}, top-k {st['top_k']}, ranking depth {st['depth']}",
         f"  index: {st.get('index')}",
         "",
-        f"Retrieval ({s['answerable']} answerable questions; a sentence is relevant when it overlaps the evidence)",
+        f"Retrieval ({s['answerable']} answerable questions; "
+        + ("documents ranked by their best sentence; a document holding evidence is relevant)"
+           if st.get("units") == "doc" else "a sentence is relevant when it overlaps the evidence)"),
     ]
     lines += _table(list(MEASURES), [[fmt(s["retrieval"][m]) for m in MEASURES]])
     a = s["answers"]

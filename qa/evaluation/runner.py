@@ -17,7 +17,7 @@ from qa.errors import BadInputError
 from qa.evaluation.answers import score_answer
 from qa.evaluation.metrics import MEASURES, aggregate, mean, per_query
 from qa.evaluation.questions import Question
-from qa.evaluation.relevance import Judged, RelevanceJudge, unit_id
+from qa.evaluation.relevance import Judged, RelevanceJudge, doc_unit, unit_id
 from qa.evaluation.trec import monotone
 
 DEFAULT_DEPTH = 100
@@ -175,10 +175,17 @@ def evaluate(
     top_k: int = 5,
     depth: int = DEFAULT_DEPTH,
     exclude_gold: bool = False,
+    units: str = "sentence",
     progress: bool | None = None,
     settings: dict | None = None,
 ) -> EvalRun:
-    """Ask each question through ``assistant`` and score retrieval, answers and abstention."""
+    """Ask each question through ``assistant`` and score retrieval, answers and abstention.
+
+    ``units="sentence"`` ranks the cited sentences; ``units="doc"`` ranks documents
+    by their best cited sentence (a document holding gold evidence is relevant).
+    """
+    if units not in ("sentence", "doc"):
+        raise ValueError(f"units must be 'sentence' or 'doc', not {units!r}")
     judge = RelevanceJudge(assistant.store)
     check = _CitationCheck(assistant.store)
     depth = max(top_k, depth)
@@ -220,7 +227,7 @@ def evaluate(
             ranking: list[tuple[str, float]] = []
             seen: set[str] = set()
             for c in deep.citations:
-                unit = unit_id(c.doc, c.start, c.end)
+                unit = unit_id(c.doc, c.start, c.end) if units == "sentence" else doc_unit(c.doc)
                 if unit not in seen:
                     seen.add(unit)
                     ranking.append((unit, c.score))
@@ -229,7 +236,7 @@ def evaluate(
             rank = None
             if judged is not None:
                 judgements[q.id] = judged
-                qrels[q.id] = extend_qrels(judged, [u for u, _ in ranking])
+                qrels[q.id] = extend_qrels(judged, [u for u, _ in ranking]) if units == "sentence" else judged.doc_qrels
                 rank = next((i for i, (u, _) in enumerate(ranking, 1) if qrels[q.id].get(u, 0) > 0), None)
             record = QuestionRecord(
                 id=q.id,
@@ -273,7 +280,7 @@ def evaluate(
         run=run,
         scores=scores,
         judged=judgements,
-        settings=dict(settings or {}, top_k=top_k, depth=depth, exclude_gold=exclude_gold),
+        settings=dict(settings or {}, top_k=top_k, depth=depth, exclude_gold=exclude_gold, units=units),
         problems=problems,
         citations_checked=check.checked,
         citations_wrong=check.wrong,
