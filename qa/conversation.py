@@ -252,7 +252,7 @@ class Conversation:
         chosen = self._answer_from(results, best_key, pool, resolved)
         k_out = max(1, top_k or self.assistant.top_k)
         notes = [n for n in chosen.notes if not n.startswith("question truncated")] + (
-            [f"understood as: {resolved}"] if resolved != question else [f"read after: {previous.resolved}"]
+            [f"understood as: {resolved}"] if resolved != question else [f"follow-up to: {previous.resolved}"]
         )
         return dataclasses.replace(chosen, question=question, citations=chosen.citations[:k_out], notes=notes)
 

@@ -62,6 +62,17 @@ def open_assistant(index: Path | None, status: Callable[[str], None]):
     return assistant
 
 
+def index_dir_for(folder: Path) -> Path:
+    """Where the app keeps the index of ``folder``: in the user cache, one per folder."""
+    import hashlib
+
+    from qa.defaults import cache_dir
+
+    resolved = folder.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:10]
+    return cache_dir() / "indexes" / f"{resolved.name or 'root'}-{digest}"
+
+
 def describe(assistant) -> str:
     store = assistant.store
     docs, sentences = len(store.documents()), len(store)
@@ -393,9 +404,7 @@ class CiteQAApp(App):
         if not path:
             return
         folder = Path(path).expanduser()
-        from qa.defaults import cache_dir
-
-        target = cache_dir() / "indexes" / (folder.resolve().name or "root")
+        target = index_dir_for(folder)
         self.status.set(f"Indexing {folder} into {target}…")
         self.index_folder(folder, target)
 

@@ -284,3 +284,15 @@ async def test_open_another_index_from_the_palette(tmp_path):
         assert opened == [None, tmp_path]
         assert first.store.closed  # the old index is closed
         assert app.conversation.turns == []  # a new index is a new topic
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 16)])
+async def test_small_terminals_still_work(size):
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "Who was the first harbour master?")
+        await wait_for(pilot, answered(app, 1))
+        await pilot.press("escape", "2", "d", "f2", "f2")
+        await pilot.pause()
+        assert app.query_one(AnswerCard).result.answer.text == "Ada Quill"

@@ -46,3 +46,49 @@ async def test_real_follow_up_with_he(opener):
         follow_up = app.query(AnswerCard)[1].result
         assert any("Sasha Volkov" in note for note in follow_up.notes)
         assert "satellite phone" in follow_up.citations[0].text or "audio message" in follow_up.citations[0].text
+
+
+async def test_index_a_folder_from_the_app_then_ask_it(tmp_path, monkeypatch, assistant):
+    from qa import Assistant
+    from qa.tui.messages import IndexingProgress
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.txt").write_text(
+        "The lighthouse on Gull Point was built in 1902 by the engineer Mara Lind.\n"
+        "It is painted red and white.\n",
+        encoding="utf-8",
+    )
+    opened = []
+
+    def opener(index, status):
+        opened.append(index)
+        if index is None:
+            from tests.tui.fakes import FakeAssistant
+
+            return FakeAssistant()
+        return Assistant.open(index, encoder=assistant.encoder)
+
+    progress: list[tuple[int, int]] = []
+
+    class Recording(CiteQAApp):
+        def on_indexing_progress(self, message: IndexingProgress) -> None:
+            progress.append((message.done, message.total))  # the base class's handler runs too
+
+    app = Recording(opener=opener)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        app.action_index_folder()
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = str(docs)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(opened) == 2 and not app.loading, timeout=180)
+        assert opened[1].parent == tmp_path / "cache" / "indexes"
+        assert progress and progress[-1][0] == progress[-1][1] == 2  # two sentences embedded
+        assert "2 sentences" in app.status.text
+        await pilot.press(*"When was the lighthouse built?", "enter")
+        await wait_for(pilot, answered(app, 1))
+        result = app.query(AnswerCard)[0].result
+        assert result.citations[0].doc == "lighthouse.txt"
+        assert "1902" in result.citations[0].text
