@@ -212,7 +212,9 @@ class Conversation:
             result = self.assistant.ask(question, top_k=top_k)
         else:
             result = self._ask_in_context(question, resolved, top_k)
-        person, _ = self._referent(question)
+        person, from_conversation = self._referent(question)
+        if from_conversation:
+            person = self._confirmed(person, result)
         people = ([person] if person else []) + [p for p in _people_in(question, result) if p != person]
         self.turns.append(Turn(question, resolved, result, tuple(people)))
         return result
@@ -274,15 +276,30 @@ class Conversation:
             answer = self.assistant.extract(resolved, citation)
         return dataclasses.replace(result, answer=answer, citations=citations, corroboration=[])
 
+    def _confirmed(self, person: str, result: Result) -> str:
+        """The person a pronoun turned out to mean: the guess, unless the sentence that answered
+        is about someone else (names them, and neither it nor the two before name the guess)."""
+        top = _anchor(result)
+        if top is None or top.start not in self._sentence_order(top.doc) or self._mentions(top, person):
+            return person
+        others = [n for n in names(top.text) if is_person_name(n)]
+        return others[0] if others else person
+
+    def _mentions(self, citation, person: str) -> bool:
+        """Whether ``citation``'s sentence, or one of the two before it, names ``person``."""
+        here = self._sentence_order(citation.doc).get(citation.start)
+        if here is None:
+            return False
+        sentences = self._doc_sentences[citation.doc]
+        window = " ".join(s.text for s in sentences[max(0, here - _MENTION_WINDOW) : here + 1])
+        return re.search(rf"\b{re.escape(person.split()[-1])}\b", window) is not None
+
     def _context_bonus(self, citation, person: str | None, anchor) -> float:
         bonus = 0.0
         order = self._sentence_order(citation.doc)
         here = order.get(citation.start)
         if person and here is not None:
-            sentences = self._doc_sentences[citation.doc]
-            window = " ".join(s.text for s in sentences[max(0, here - _MENTION_WINDOW) : here + 1])
-            surname = person.split()[-1]
-            if re.search(rf"\b{re.escape(surname)}\b", window):
+            if self._mentions(citation, person):
                 bonus += _MENTION_BONUS
         elif anchor is not None and anchor.doc == citation.doc and here is not None:
             # without a person to follow, the previous answer's place is the context

@@ -30,7 +30,7 @@ class StubStore:
         self._sentences = sentences
 
     def document_sentences(self, doc):
-        return self._sentences
+        return self._sentences  # each stub citation is its document's only sentence
 
 
 class StubAssistant:
@@ -189,3 +189,15 @@ def test_follow_ups_retrieve_better_with_the_conversation(assistant):
                 assert assistant.store.text(c.doc)[c.start : c.end] == c.text
     assert with_context > alone
     assert with_context / total >= 0.75
+
+
+def test_the_answering_sentence_corrects_a_wrong_guess_of_who_he_is(seeds_index, assistant):
+    """If the sentence that answered a "he" question names someone else and not the guess
+    (nor do the two sentences before it), later pronouns follow the one it names."""
+    chat = assistant.conversation()
+    store = assistant.store
+    orlov = next(s for s in store.document_sentences("000_897d0385e72439c1.txt") if "Serhiy Orlov" in s.text)
+    citation = assistant.citation(orlov, 1.0)
+    answered = Result("What death toll did he give?", None, 0.9, [citation])
+    assert chat._confirmed("Sasha Volkov", answered) == "Serhiy Orlov"
+    assert chat._confirmed("Serhiy Orlov", answered) == "Serhiy Orlov"
