@@ -72,6 +72,8 @@ _OPENERS = set(
     "according however also yet still tell give describe explain name list show find please".split()
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
+_WHO = re.compile(r"\s*(?:who|whom)\b", re.I)
+_WHO_IS = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+([A-Z][^?]*)\?*\s*$")
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
 #: Words that make a question a question; left out when it becomes context for the next.
 _QUESTION_WORDS = set(
@@ -118,11 +120,13 @@ def names(text: str) -> list[str]:
     return out
 
 
-def is_person_name(name: str) -> bool:
+def is_person_name(name: str, single: bool = False) -> bool:
     """A guess from the shape alone: two or more title-case words, none of them an
-    organisation or place word ("Serhiy Orlov" yes; "NATO", "Red Cross", "Mariupol" no)."""
+    organisation or place word ("Serhiy Orlov" yes; "NATO", "Red Cross", "Mariupol" no).
+    With ``single``, one title-case word will do (where a person is expected: "Mary"
+    answering "Who did John marry?")."""
     words = name.split()
-    if len(words) < 2 or any(w.lower() in {"of", "the", "de"} for w in words):
+    if len(words) < (1 if single else 2) or any(w.lower() in {"of", "the", "de"} for w in words):
         return False
     words = [_POSSESSIVE.sub("", w) for w in words]
     if any(w.lower() in _NOT_PERSON for w in words):
@@ -135,8 +139,15 @@ def _people_in(question: str, result: Result) -> list[str]:
     sharing words with the question first: "Who is the Ukrainian foreign minister?")."""
     answer = result.answer
     candidates = []
+    expected: set[str] = set()  # names where a person is expected may be one word long
     if answer is not None and _is_short_span(answer.text):
-        candidates += names(answer.text)
+        found = names(answer.text)
+        candidates += found
+        if _WHO.match(question):
+            expected.update(found)
+    subject = _WHO_IS.match(question)
+    if subject:
+        expected.update(names(subject.group(1)))
     candidates += names(question)
     top = answer.citation if answer is not None else None  # not a closest match: it may be off topic
     if top is not None:
@@ -148,7 +159,7 @@ def _people_in(question: str, result: Result) -> list[str]:
         candidates.sort(key=lambda n: n.split()[-1].lower() in named)
     out: list[str] = []
     for name in candidates:
-        if is_person_name(name) and name not in out:
+        if is_person_name(name, single=name in expected) and name not in out:
             out.append(name)
     return out
 

@@ -90,6 +90,18 @@ def test_she_is_a_person_of_the_answers_sentence_when_the_answer_is_a_place():
     assert chat.resolve("What else did she design?") == "What else did Mara Lind design?"
 
 
+def test_one_word_names_count_where_a_person_is_expected():
+    chat, _ = _conversation({"marry": ("Mary", "In the end John marries Mary.")})
+    chat.ask("Who does John marry?")
+    assert chat.resolve("Where does she live?") == "Where does Mary live?"
+    chat2, _ = _conversation({"Holmes": ("a detective", "Holmes is a detective in London.")})
+    chat2.ask("Who is Holmes?")
+    assert chat2.resolve("Where does he live?") == "Where does Holmes live?"
+    chat3, _ = _conversation({"capital": ("Paris", "The capital is Paris.")})
+    chat3.ask("What is the capital?")
+    assert chat3.resolve("Where does he live?") == "Where does he live?"  # a place is no "he"
+
+
 def test_he_is_named_in_the_previous_question_when_the_answer_is_not_a_person():
     chat, _ = _conversation({"Tom Reed": ("a carpenter", "Tom Reed is a carpenter from Leeds.")})
     chat.ask("Who is Tom Reed?")
