@@ -224,6 +224,8 @@ def evaluate(
                 if res.answer is not None:
                     a = res.answer
                     check([(a.doc, a.start, a.end, a.text)])
+                for variant in getattr(res, "corroboration", None) or []:
+                    check((c.doc, c.start, c.end, c.text) for c in variant.citations)
             ranking: list[tuple[str, float]] = []
             seen: set[str] = set()
             for c in deep.citations:
