@@ -7,6 +7,12 @@ conversation's retrieval decides, apart from span extraction and abstention).
 Compared with asking every question on its own (no conversation context).
 
     python benchmarks/conversation_accuracy.py [CONVERSATIONS.jsonl ...] [--index DIR] [-v]
+
+On the seeds (default index):
+    python benchmarks/conversation_accuracy.py ../shared/eval/conversations-dev.jsonl tests/data/conversations-extra.jsonl
+On NarrativeQA stories (tests/data/conversations-narrative.jsonl, written for this benchmark):
+    qa index ../shared/eval/narrativeqa/corpus.jsonl --index /tmp/nqa-index
+    python benchmarks/conversation_accuracy.py tests/data/conversations-narrative.jsonl --index /tmp/nqa-index
 """
 
 from __future__ import annotations

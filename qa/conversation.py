@@ -19,10 +19,10 @@ the conversation: on its own, "he" could be anyone. Generic rules, on text alone
    weighs most when a person pronoun is resolved), plus a bonus when the
    sentence (or one of the two before it) names the person the pronoun points
    to, or, with no person to follow, when it is near the previous answer.
-3. Answering. Of the results whose top citation is the winner, the one with the
-   highest confidence is returned (the assistant's own answer, confidence and
-   corroboration); when no way of asking put it on top, its answer span is
-   extracted from it with the resolved question.
+3. Answering. The result of the first way of asking (resolved, as typed, with
+   context) whose top citation is the winner is returned: the assistant's own
+   answer, confidence and corroboration. When none put it on top, its answer span
+   is extracted from it with the resolved question.
 
 A question that leans on nothing is asked as it is. The ``Result`` keeps the
 user's question, and its ``notes`` say how it was understood.
@@ -72,7 +72,6 @@ _OPENERS = set(
     "according however also yet still tell give describe explain name list show find please".split()
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
-_WHO = re.compile(r"\s*(?:who|whom)\b", re.I)
 _WHO_IS = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+([A-Z][^?]*)\?*\s*$")
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
 #: Words that make a question a question; left out when it becomes context for the next.
@@ -123,8 +122,8 @@ def names(text: str) -> list[str]:
 def is_person_name(name: str, single: bool = False) -> bool:
     """A guess from the shape alone: two or more title-case words, none of them an
     organisation or place word ("Serhiy Orlov" yes; "NATO", "Red Cross", "Mariupol" no).
-    With ``single``, one title-case word will do (where a person is expected: "Mary"
-    answering "Who did John marry?")."""
+    With ``single``, one title-case word will do (where the user asks about a person:
+    "Who is Holmes?")."""
     words = name.split()
     if len(words) < (1 if single else 2) or any(w.lower() in {"of", "the", "de"} for w in words):
         return False
@@ -139,12 +138,9 @@ def _people_in(question: str, result: Result) -> list[str]:
     sharing words with the question first: "Who is the Ukrainian foreign minister?")."""
     answer = result.answer
     candidates = []
-    expected: set[str] = set()  # names where a person is expected may be one word long
+    expected: set[str] = set()  # a one-word name will do where the user asks about a person
     if answer is not None and _is_short_span(answer.text):
-        found = names(answer.text)
-        candidates += found
-        if _WHO.match(question):
-            expected.update(found)
+        candidates += names(answer.text)
     subject = _WHO_IS.match(question)
     if subject:
         expected.update(names(subject.group(1)))
@@ -270,13 +266,14 @@ class Conversation:
         return dataclasses.replace(chosen, question=question, citations=chosen.citations[:k_out], notes=notes)
 
     def _answer_from(self, results: list[Result], best_key, pool: dict, resolved: str) -> Result:
-        """The result to show: of the ways of asking that put the winner on top, the one the
-        assistant is surest of; else the winner moved to the top of the typed question's result."""
+        """The result to show: the first way of asking that put the winner on top, in the order
+        resolved (the question made explicit), as typed, with context (extra words); else the
+        winner moved to the top of the typed question's result."""
         if best_key is None:
             return results[0]
-        on_top = [r for r in results if r.citations and (r.citations[0].doc, r.citations[0].start) == best_key]
-        if on_top:
-            return max(on_top, key=lambda r: r.confidence)
+        for r in [*results[2:], results[0], results[1]]:
+            if r.citations and (r.citations[0].doc, r.citations[0].start) == best_key:
+                return r
         return self._with_top(results[0], pool[best_key], resolved)
 
     def _with_top(self, result: Result, citation, resolved: str) -> Result:

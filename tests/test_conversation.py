@@ -90,10 +90,11 @@ def test_she_is_a_person_of_the_answers_sentence_when_the_answer_is_a_place():
     assert chat.resolve("What else did she design?") == "What else did Mara Lind design?"
 
 
-def test_one_word_names_count_where_a_person_is_expected():
+def test_one_word_names_count_where_the_user_asks_about_a_person():
     chat, _ = _conversation({"marry": ("Mary", "In the end John marries Mary.")})
     chat.ask("Who does John marry?")
-    assert chat.resolve("Where does she live?") == "Where does Mary live?"
+    # an answer is not trusted that far: one word could be a place ("Turkey")
+    assert chat.resolve("Where does she live?") == "Where does she live?"
     chat2, _ = _conversation({"Holmes": ("a detective", "Holmes is a detective in London.")})
     chat2.ask("Who is Holmes?")
     assert chat2.resolve("Where does he live?") == "Where does Holmes live?"
