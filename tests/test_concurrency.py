@@ -180,3 +180,26 @@ def test_readers_never_see_a_partial_index_while_writes_commit(corpora, tmp_path
     assert writer.returncode == 0, writer.stderr.read().decode(errors="replace")
     assert index_contents(index) == b
     assert opens >= 5 and seen["B"] >= 1, (opens, seen)
+
+
+def test_concurrent_first_runs_share_one_default_index(tmp_path):
+    """Three ``qa ask`` at once on an empty cache: one builds the default index, the others
+    wait for it (saying so), and all three answer from the same single generation."""
+    env = qa_env(CITEQA_CACHE=str(tmp_path / "cache"), CITEQA_TEST_ENCODE_DELAY="0.2")
+    procs = [
+        subprocess.Popen(
+            qa_command("ask", "Who is the deputy mayor of Mariupol?", "--json"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err.decode(errors="replace")
+        assert b"Traceback" not in err
+        assert json.loads(out)["citations"]
+    index = tmp_path / "cache" / "seeds-index"
+    assert json.loads((index / "manifest.json").read_text())["generation"] == 1
+    assert check_index(index).sound
