@@ -39,27 +39,37 @@ MIB = 2**20
 # -- measuring ------------------------------------------------------------------
 
 
-def run_rss(cmd: list[str], env: dict | None = None, stdin_path: str | None = None) -> tuple[float, float, bytes]:
-    """Wall seconds, peak RSS (MiB) and stdout of one subprocess, via os.wait4.
+# A small launcher waits for the measured command and reports its rusage. Measuring the
+# command as our own child would be wrong: a forked child inherits the parent's peak RSS.
+LAUNCHER = (
+    "import os,sys,json,subprocess,time\n"
+    "t=time.perf_counter()\n"
+    "p=subprocess.Popen(sys.argv[2:])\n"
+    "_,st,ru=os.wait4(p.pid,0)\n"
+    "wall=time.perf_counter()-t\n"
+    "rc=os.waitstatus_to_exitcode(st)\n"
+    "open(sys.argv[1],'w').write(json.dumps([ru.ru_maxrss,ru.ru_utime+ru.ru_stime,rc,wall]))\n"
+    "sys.exit(rc)\n"
+)
+
+
+def run_rss(cmd: list[str], env: dict | None = None) -> tuple[float, float, bytes]:
+    """Wall seconds, peak RSS (MiB) and stdout of one command.
 
     Its CPU seconds (user + system, all threads) are left in ``LAST_CPU[0]``: on a
     shared, overloaded machine they say more than the wall time does.
     """
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if stdin_path:
-            stdin.close()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as usage:
+        rc = subprocess.call([sys.executable, "-c", LAUNCHER, usage.name, *map(str, cmd)],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
         out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(map(str, cmd[:5]))} ... exited {proc.returncode}: {err.read().decode()[-800:]}")
-        return wall, usage.ru_maxrss / 1024, out.read()
+        if rc != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd[:5]))} ... exited {rc}: {err.read().decode()[-800:]}")
+        maxrss, cpu, _, wall = json.loads(Path(usage.name).read_text())
+        LAST_CPU[0] = cpu
+        return wall, maxrss / 1024, out.read()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -324,32 +334,10 @@ def real_vectors(work: Path) -> dict[str, np.ndarray]:
 
 
 def bench_100k(table: Table, args, work: Path) -> None:
-    from embeddings.model import DIM, TorchEncoder
-    from qa.store import update_index
+    from embeddings.model import TorchEncoder
 
-    size = "100k"
-    real = real_vectors(work)
-    env = env_for(work / "cache")
-    index_dir = work / "index-100k"
-    encoder = corpora.DerivedEncoder(real, DIM)
-    if not (index_dir / "manifest.json").exists() or args.rebuild:
-        t = time.perf_counter()
-        report = update_index(index_dir, corpora.corpus(corpora.SIZES["100k"]), lambda: encoder, rebuild=True,
-                              notify=lambda m: None)
-        table.add(size, f"build ({report.documents_total} docs, {report.sentences_total} sentences; "
-                  f"{encoder.derived} derived vectors)", f"{time.perf_counter() - t:.0f} s")
-    manifest = json.loads((index_dir / "manifest.json").read_text())
-    from embeddings.index import VectorIndex
-
-    kind = VectorIndex.load(index_dir / manifest["files"]["vectors"], mmap=True).describe()
-    table.add(size, f"index: {manifest['documents']} docs, {manifest['sentences']} sentences", kind)
-    table.add(size, "index size on disk", f"{dir_size(index_dir) / MIB:.0f} MiB")
-    questions = eval_questions(200)
-    cold_asks(table, size, index_dir, questions, args.runs, env, 0)
-    os.environ["CITEQA_CACHE"] = str(work / "cache")
-    warm_api(table, size, index_dir, questions, 1, None)
-    _, hwm = self_rss_mib()
-    # throughput at a realistic size: the first real documents up to 2,000 sentences, real model
+    bench_store(table, args, work, "100k", None)
+    # throughput at a realistic size: the first real documents up to N sentences, real model
     docs, n = [], 0
     for d in corpora.real_documents():
         docs.append(d)
@@ -357,6 +345,61 @@ def bench_100k(table: Table, args, work: Path) -> None:
         if n >= args.throughput_sentences:
             break
     indexing_throughput(table, "real", docs, TorchEncoder(), work, repeats=1)
+
+
+def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: list, n_docs: int = 1000) -> None:
+    """``update_index`` adding ``n_docs`` new documents to the built index, then removing them."""
+    from qa.store import update_index
+
+    docs = corpora.real_documents()
+    maker = corpora.VariantMaker(docs)
+    extra = [maker.variant(docs[i], 1000 + i) for i in range(n_docs)]
+    n_sent = sum(corpora.sentence_count(d) for d in extra)
+    t = time.perf_counter()
+    report = update_index(index_dir, [*corpus_docs, *extra], lambda: encoder, notify=lambda m: None)
+    add_s = time.perf_counter() - t
+    assert report.added == n_docs and report.committed, report
+    t = time.perf_counter()
+    report = update_index(index_dir, corpus_docs, lambda: encoder, notify=lambda m: None)
+    rm_s = time.perf_counter() - t
+    assert report.removed == n_docs and report.committed, report
+    table.add(size, f"`update_index` + {n_docs} new docs ({n_sent} sentences; derived vectors, so no model time)",
+              f"{add_s:.1f} s")
+    table.add(size, f"`update_index` removing those {n_docs} docs again", f"{rm_s:.1f} s")
+
+
+def build_large(table: Table, size: str, args, work: Path, encoder) -> tuple[Path, list]:
+    """The store of ``size`` sentences (built once, reused), and its documents."""
+    from qa.store import update_index
+
+    index_dir = work / f"index-{size.lower()}"
+    docs = list(corpora.corpus(corpora.SIZES[size.lower()]))
+    if not (index_dir / "manifest.json").exists() or args.rebuild:
+        t = time.perf_counter()
+        report = update_index(index_dir, docs, lambda: encoder, rebuild=True, notify=lambda m: None)
+        table.add(size, f"build ({report.documents_total} docs, {report.sentences_total} sentences; "
+                  f"{encoder.derived} derived vectors)", f"{time.perf_counter() - t:.0f} s")
+    return index_dir, docs
+
+
+def bench_store(table: Table, args, work: Path, size: str, target_ms: float | None) -> None:
+    """A whole index of ``size`` sentences through the product: cold ask, warm API, updates."""
+    from embeddings.index import VectorIndex
+    from embeddings.model import DIM
+
+    encoder = corpora.DerivedEncoder(real_vectors(work), DIM)
+    index_dir, docs = build_large(table, size, args, work, encoder)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    kind = VectorIndex.load(index_dir / manifest["files"]["vectors"], mmap=True).describe()
+    table.add(size, f"index: {manifest['documents']} docs, {manifest['sentences']} sentences", kind)
+    table.add(size, "index size on disk", f"{dir_size(index_dir) / MIB:.0f} MiB")
+    incremental(table, size, index_dir, encoder, docs)
+    del docs, encoder
+    env = env_for(work / "cache")
+    questions = eval_questions(200)
+    cold_asks(table, size, index_dir, questions, max(3, args.runs // 2), env, 0)
+    os.environ["CITEQA_CACHE"] = str(work / "cache")
+    warm_api(table, size, index_dir, questions, 1, target_ms)
 
 
 def bench_1m(table: Table, args, work: Path) -> None:
@@ -409,7 +452,8 @@ def bench_1m(table: Table, args, work: Path) -> None:
         "    for v in q:\n"
         "        t=time.perf_counter(); idx.search(v[None],10); lat.append((time.perf_counter()-t)*1000)\n"
         "    out[npb]=dict(p50=float(np.percentile(lat,50)),p95=float(np.percentile(lat,95)),ids=idx.search(q,10)[1].tolist())\n"
-        "print(json.dumps(dict(open_s=o, rss_open=rss()-r0, rss_after=rss()-r0, default=VectorIndex.load(sys.argv[1],mmap=True).nprobe, by=out)))\n"
+        "hwm=int(dict(l.split(':',1) for l in open('/proc/self/status').read().splitlines() if ':' in l)['VmHWM'].split()[0])/1024\n"
+        "print(json.dumps(dict(open_s=o, rss_before=r0, hwm=hwm, by=out)))\n"
     )
     qpath = work / "queries-1m.npy"
     np.save(qpath, queries, allow_pickle=False)
@@ -421,7 +465,9 @@ def bench_1m(table: Table, args, work: Path) -> None:
         label = "mmap" if mmap == "1" else "in memory"
         table.add(size, f"open ({label}), fresh process", f"{info['open_s']:.2f} s", "<= 2 s" if mmap == "1" else "",
                   verdict(info["open_s"] <= 2.0, f"+{info['open_s'] - 2:.2f} s") if mmap == "1" else "")
-        table.add(size, f"process peak RSS after open + {len(queries)} searches ({label})", f"{rss:.0f} MiB",
+        rss = info["hwm"]
+        table.add(size, f"process peak RSS after open + {len(queries) * len(sweep) + 20} searches ({label}); "
+                  f"python+numpy+faiss alone {info['rss_before']:.0f}", f"{rss:.0f} MiB",
                   "<= 1 GiB", verdict(rss <= 1024, f"+{rss - 1024:.0f} MiB"))
         if mmap == "1":
             for npb in sweep:
@@ -482,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_100k(table, args, args.work)
     if args.m1:
         bench_1m(table, args, args.work)
+        bench_store(table, args, args.work, "1M", 30.0)
     print(table.render())
     print(f"\n({time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.1f} at the end)")

@@ -176,8 +176,14 @@ class VectorIndex:
         """This index, or a rebuilt one of the kind its size calls for (same ids and vectors)."""
         if not self.needs_rebuild():
             return self
-        ids = self.ids()
-        return VectorIndex.build(self.reconstruct(ids), ids, kind=choose_kind(len(ids), self.kind))
+        if self._ivf is None:  # flat: the float32 rows and their ids, straight from storage
+            flat = faiss.downcast_index(self._index.index)
+            vectors = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(len(self), self.dim)
+            ids = self.ids()
+        else:
+            ids = self.ids()
+            vectors = self.reconstruct(ids)
+        return VectorIndex.build(vectors, ids, kind=choose_kind(len(ids), self.kind))
 
     # -- reading -------------------------------------------------------------
 
@@ -222,7 +228,7 @@ class VectorIndex:
         ivf = self._ivf
         if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # id -> (cell, offset), built on first use
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+        return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     # -- files ----------------------------------------------------------------
 
