@@ -74,6 +74,8 @@ _OPENERS = set(
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
 _WHO_IS = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+([A-Z][^?]*)\?*\s*$")
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
+#: Verbs after which "so" stands for something said before ("Who said so?").
+_SAYING = {"said", "say", "says", "think", "thinks", "thought", "claim", "claims", "claimed", "believe", "believes"}
 #: Words that make a question a question; left out when it becomes context for the next.
 _QUESTION_WORDS = set(
     "who whom whose what which when where why how is are was were do does did has have had can could will would "
@@ -334,6 +336,8 @@ class Conversation:
                 return True
             if w in {"this", "that"} and self._is_pronoun(tokens, i):
                 return True
+            if w == "so" and i == len(tokens) - 1 and i and tokens[i - 1].group().lower() in _SAYING:
+                return True  # "Who said so?"
         return False
 
     # -- resolving ---------------------------------------------------------

@@ -137,6 +137,16 @@ def test_ellipsis_swaps_the_name():
     assert chat.resolve("What about Hull?") == "How many people live in Hull?"
 
 
+def test_which_questions_lean_on_the_conversation():
+    chat, _ = _conversation({})
+    for follow_up in ("What did he say?", "Who asked for it?", "Who said so?", "Who said that?", "And in York?",
+                      "Where do they live?", "What did her logbook say?"):
+        assert chat.is_follow_up(follow_up), follow_up
+    for standalone in ("Who built the lighthouse?", "What did the mayor say about the siege?",
+                       "Is that bridge still open?", "How so many ships?"):
+        assert not chat.is_follow_up(standalone), standalone
+
+
 def test_standalone_question_is_asked_as_it_is():
     chat, stub = _conversation({"harbour master": ("Ada Quill", "The first harbour master was Ada Quill.")})
     chat.ask("Who was the first harbour master?")
