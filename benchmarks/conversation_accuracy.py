@@ -9,7 +9,8 @@ Compared with asking every question on its own (no conversation context).
     python benchmarks/conversation_accuracy.py [CONVERSATIONS.jsonl ...] [--index DIR] [-v]
 
 On the seeds (default index):
-    python benchmarks/conversation_accuracy.py ../shared/eval/conversations-dev.jsonl tests/data/conversations-extra.jsonl
+    python benchmarks/conversation_accuracy.py ../shared/eval/conversations-dev.jsonl \
+        tests/data/conversations-extra.jsonl
 On NarrativeQA stories (tests/data/conversations-narrative.jsonl, written for this benchmark):
     qa index ../shared/eval/narrativeqa/corpus.jsonl --index /tmp/nqa-index
     python benchmarks/conversation_accuracy.py tests/data/conversations-narrative.jsonl --index /tmp/nqa-index
@@ -71,7 +72,8 @@ def report(assistant, path: Path, verbose: bool) -> None:
                 if verbose:
                     got = with_context.answer.text if with_context.answer else None
                     mark = "ok " if correct(with_context, turn["answers"]) else "MISS"
-                    print(f"{mark} {conv['id']} #{n + 1}: {turn['question']!r} -> {chat.turns[-1].resolved!r}", file=sys.stderr)
+                    asked = f"{turn['question']!r} -> {chat.turns[-1].resolved!r}"
+                    print(f"{mark} {conv['id']} #{n + 1}: {asked}", file=sys.stderr)
                     top = with_context.citations[0].text[:100] if with_context.citations else None
                     print(f"       answer {got!r}; gold {turn['answers']}; top {top!r}", file=sys.stderr)
     print(f"\n{path.name}: {len(conversations)} conversations")

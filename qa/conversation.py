@@ -71,7 +71,9 @@ _OPENERS = set(
     "had and but or the a an in on at for from to of by with as after before during while if then so speaking "
     "according however also yet still tell give describe explain name list show find please".split()
 )
-_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|what about|how about|and what about|and how about)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I
+)
 _WHO_IS = re.compile(r"\s*(?i:who\s+(?:is|was|are|were))\s+([A-Z][^?]*)\?*\s*$")
 _PREPOSITION = re.compile(r"^(?:in|on|at|for|to|from|with|of|about)\s+", re.I)
 #: Verbs after which "so" stands for something said before ("Who said so?").

@@ -344,8 +344,8 @@ class CiteQAApp(App):
     def action_new_topic(self) -> None:
         if self.conversation is not None:
             self.conversation.reset()
-        self.conversation_view.add(Notice(Text("── New topic: earlier questions no longer apply ──", style="dim"),
-                                          classes="topic"))
+        notice = Text("── New topic: earlier questions no longer apply ──", style="dim")
+        self.conversation_view.add(Notice(notice, classes="topic"))
 
     def action_clear(self) -> None:
         if self.conversation is not None:

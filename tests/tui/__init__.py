@@ -1,0 +1,3 @@
+"""Tests of the chat app (qa/tui)."""
+
+from __future__ import annotations

@@ -44,7 +44,12 @@ def test_span_is_highlighted_inside_its_sentence():
 def test_markdown_export():
     c = _c("a.txt", "Nothing relevant.")
     abstained = Result("Who?", None, 0.1, [c])
-    md = markdown([("How much did it cost?", _result(lambda *c: []), None), ("Who?", abstained, None), ("Why?", None, "no index")])
+    turns = [
+        ("How much did it cost?", _result(lambda *c: []), None),
+        ("Who?", abstained, None),
+        ("Why?", None, "no index"),
+    ]
+    md = markdown(turns)
     assert "## How much did it cost?" in md and "**40 dollars** [1] (confidence 0.80)" in md
     assert f"**{NO_ANSWER}.**" in md and "Closest matches:" in md
     assert "_Error: no index_" in md

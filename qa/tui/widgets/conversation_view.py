@@ -26,7 +26,8 @@ class CitationList(OptionList):
     """An answer's numbered citations: arrows and Enter, or a click, show one in the sources panel."""
 
     def __init__(self, result, **kwargs) -> None:
-        super().__init__(*[Option(citation_line(n, c), id=f"c{n}") for n, c in enumerate(result.citations, 1)], **kwargs)
+        options = [Option(citation_line(n, c), id=f"c{n}") for n, c in enumerate(result.citations, 1)]
+        super().__init__(*options, **kwargs)
         self.result = result
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -33,7 +33,9 @@ def sources_summary(result) -> str:
     return "sources differ: " + " vs ".join(parts)
 
 
-def highlighted_sentence(sentence: str, span: tuple[int, int] | None, base: str = "", mark: str = "bold reverse") -> Text:
+def highlighted_sentence(
+    sentence: str, span: tuple[int, int] | None, base: str = "", mark: str = "bold reverse"
+) -> Text:
     """``sentence`` with ``span`` (offsets into it) marked."""
     text = Text(sentence, style=base)
     if span is not None and 0 <= span[0] < span[1] <= len(sentence):
@@ -54,7 +56,8 @@ def answer_text(result) -> Text:
         out.append(f"  [{n}]", style="bold cyan")
         if (a.start, a.end) != (c.start, c.end):
             out.append("\n")
-            out.append_text(highlighted_sentence(c.text, (a.start - c.start, a.end - c.start), mark="bold black on yellow"))
+            span = (a.start - c.start, a.end - c.start)
+            out.append_text(highlighted_sentence(c.text, span, mark="bold black on yellow"))
     meta = [f"confidence {result.confidence:.2f}"]
     summary = sources_summary(result)
     if summary:
