@@ -246,6 +246,9 @@ class VectorIndex:
             with open(path, "rb") as f:
                 fourcc = f.read(4)
             # IVF: inverted lists mapped as read-only on-disk lists; flat: codes mapped in place
-            flags = faiss.IO_FLAG_READ_ONLY | (faiss.IO_FLAG_MMAP if fourcc.startswith(b"Iw") else faiss.IO_FLAG_MMAP_IFC)
+            if fourcc.startswith(b"Iw"):
+                flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+            elif hasattr(faiss, "IO_FLAG_MMAP_IFC"):  # FAISS >= 1.10 maps flat codes
+                flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
         index = faiss.read_index(os.fspath(path), flags)
         return cls(index.d, index)
