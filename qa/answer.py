@@ -1,16 +1,22 @@
 """Choosing the answer span inside the best supporting sentence.
 
 Candidates are verbatim spans of the sentence: numbers and quantities, dates,
-runs of capitalised words (names, places, organisations) and quoted phrases.
-The question's wording decides which kind it wants ("how many" a number,
-"when" a date, "who" a name). Candidates that repeat the question's own words
-are dropped, and ties go to the candidate nearest to the words the question
-shares with the sentence. When no candidate fits, the answer is the whole
-sentence, which is always a correct (if long) extractive answer.
+runs of capitalised words (names, places, organisations), quoted phrases, and
+short word runs (1-4 words) that neither start nor end on a function word, plus
+the whole sentence. Candidates that repeat the question's own words are
+dropped. A linear scorer (weights in ``qa/span_weights.py``, fitted by
+``benchmarks/fit_spans.py`` on half of the NarrativeQA stories to predict each
+candidate's token F1 against the gold answer) ranks them from cheap features:
+the answer type the question asks for ("how many" a number, "when" a date,
+"who" a name), the candidate's kind and length, and how near it sits to the
+words the question shares with the sentence. When the whole sentence scores
+best, the answer is the whole sentence, which is always a correct (if long)
+extractive answer.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -35,7 +41,7 @@ PATTERNS = {
         re.IGNORECASE,
     ),
     "name": re.compile(
-        r"\b(?:[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*)?[A-Z][\w’'-]*\.?)*"
+        r"\b(?:[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*|and\s+)?[A-Z][\w’'-]*\.?)*"
     ),
     "quote": re.compile(r"[“\"]([^”\"]{3,200})[”\"]"),
 }
@@ -43,15 +49,36 @@ PATTERNS = {
 _WH = [
     ("number", re.compile(r"\bhow (many|much|long|old|far|often)\b|\bwhat (number|percentage|figure|amount)\b", re.I)),
     ("date", re.compile(r"\bwhen\b|\bwhat (year|day|date|month|time)\b|\bwhich (year|day|date|month)\b", re.I)),
-    ("name", re.compile(r"\bwho(m|se)?\b|\bwhere\b|\bwhich (country|city|town|outlet|organi[sz]ation|company|person|newspaper|network)\b", re.I)),
+    (
+        "name",
+        re.compile(
+            r"\bwho(m|se)?\b|\bwho's\b|\bwhere\b|\b(which|what) (country|city|town|outlet|organi[sz]ation|company|person|"
+            r"newspaper|network|name|place|planet|state|island|university|school|college|ship|team)\b",
+            re.I,
+        ),
+    ),
 ]
+#: Question words, in the order the features list them.
+WH_WORDS = ("who", "what", "where", "when", "which", "why", "how", "whose", "whom", "other")
 
 _STOP = set(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
     "what which who whom whose when where why how many much that this these those it its his her their he she they "
-    "as into about than then there said says say tell told according not no".split()
+    "as into about than then there said says say tell told according not no him them i you we me my your our "
+    "us if so up out over after before while during also just only can could would should will may might must "
+    "s t".split()
 )
-_WORD = re.compile(r"[\w’']+")
+#: Capitalised words that start sentences but are not names.
+_NOT_NAMES = set(
+    "the a an he she it they we i you his her their its this that these those there then when while after before "
+    "however but and or so if as at in on by for with from of to meanwhile later eventually finally once soon "
+    "although though because since despite upon during mr mrs ms dr sir".split()
+)
+_WORD = re.compile(r"[\w’'-]+")
+_MAX_RUN = 8
+#: When the question asks for a type (number, date, name) and the sentence has spans of that
+#: type, only those compete.
+TYPED_ONLY = True
 
 
 @dataclass(frozen=True)
@@ -62,8 +89,12 @@ class Span:
     score: float
 
 
+def _norm_word(w: str) -> str:
+    return w.lower().strip("’'-")
+
+
 def _content_words(text: str) -> set[str]:
-    return {w.lower().strip("’'") for w in _WORD.findall(text) if w.lower() not in _STOP}
+    return {_norm_word(w) for w in _WORD.findall(text) if _norm_word(w) not in _STOP}
 
 
 def question_kind(question: str) -> str | None:
@@ -73,15 +104,13 @@ def question_kind(question: str) -> str | None:
     return None
 
 
-def _candidates(sentence: str) -> list[tuple[int, int, str]]:
-    out = []
-    for kind, pattern in PATTERNS.items():
-        for m in pattern.finditer(sentence):
-            s, e = (m.start(1), m.end(1)) if kind == "quote" else (m.start(), m.end())
-            s, e = _trim(sentence, s, e)
-            if e > s:
-                out.append((s, e, kind))
-    return out
+def wh_word(question: str) -> str:
+    words = [w.lower() for w in _WORD.findall(question)]
+    for w in words:
+        w = w.replace("’", "'").removesuffix("'s")
+        if w in WH_WORDS:
+            return w
+    return "other"
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
@@ -89,32 +118,157 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
         if text[e - 1] == "." and re.search(r"\b[A-Z]\.$|\b(?:U\.S|a\.m|p\.m)\.$", text[s:e]):
             break
         e -= 1
-    while s < e and text[s] in " ,;:“\"(":
+    while s < e and text[s] in " ,;:“\"(‘'":
         s += 1
     return s, e
 
 
+def _candidates(sentence: str) -> list[tuple[int, int, str]]:
+    """Typed candidates: numbers, dates, names and quotes."""
+    out = []
+    for kind, pattern in PATTERNS.items():
+        for m in pattern.finditer(sentence):
+            s, e = (m.start(1), m.end(1)) if kind == "quote" else (m.start(), m.end())
+            s, e = _trim(sentence, s, e)
+            if kind == "name":
+                s, e = _strip_non_names(sentence, s, e)
+            if e > s:
+                out.append((s, e, kind))
+                bare = re.match(r"(?:[$€£]\s?)?\d[\d,.]*%?", sentence[s:e]) if kind == "number" else None
+                if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"
+                    out.append((s, s + len(sentence[s : s + bare.end()].rstrip(",.")), kind))
+    # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
+    dates = [(s, e) for s, e, k in out if k == "date"]
+    return [c for c in out if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in dates))]
+
+
+def _strip_non_names(sentence: str, s: int, e: int) -> tuple[int, int]:
+    """Drop leading capitalised function words ("However", "The") from a name run."""
+    while s < e:
+        m = _WORD.match(sentence, s)
+        if not m or m.group().lower() not in _NOT_NAMES:
+            break
+        s = m.end()
+        while s < e and sentence[s] in " ,":
+            s += 1
+    # a trailing "and" (from "X and Y" matching) is not part of a name
+    text = sentence[s:e]
+    for tail in (" and", " of", " of the", " de"):
+        if text.endswith(tail):
+            e -= len(tail)
+    return s, e
+
+
+def typed_candidates(sentence: str, kind: str) -> list[tuple[int, int]]:
+    """Spans of ``sentence`` of the answer type ``kind`` ("number", "date", "name")."""
+    return [(s, e) for s, e, k in _candidates(sentence) if k == kind or (kind == "number" and k == "date")]
+
+
+def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
+    """Runs of 1..4 words, inside one clause, not starting or ending on a function word,
+    holding no question word."""
+    words = [(m.start(), m.end(), _norm_word(m.group())) for m in _WORD.finditer(sentence)]
+    out = []
+    for i in range(len(words)):
+        if words[i][2] in _STOP or words[i][2] in q_words:
+            continue
+        for j in range(i, min(i + _MAX_RUN, len(words))):
+            w = words[j][2]
+            if w in q_words:
+                break
+            if j > i and re.search(r"[;:.!?()“”\"]", sentence[words[j - 1][1] : words[j][0]]):
+                break
+            if w in _STOP:
+                continue
+            out.append((words[i][0], words[j][1]))
+    return out
+
+
+FEATURES = (
+    ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
+    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run")]
+    + [f"{w}_x_{k}" for w in WH_WORDS for k in ("name", "number", "date", "quote", "run", "sentence")]
+    + ["n_words_1", "n_words_2", "n_words_3", "n_words_4", "n_words_5_6", "n_words_7plus", "log_chars"]
+    + ["has_comma", "ends_clause", "starts_after_anchor_gap"]
+    + [f"{w}_x_len" for w in WH_WORDS]
+    + ["near_anchor", "log_distance", "after_anchor", "adjacent_after", "adjacent_before", "no_anchor"]
+    + ["capitalised", "has_digit", "starts_sentence", "sentence_share", "name_inside"]
+)
+_INDEX = {f: i for i, f in enumerate(FEATURES)}
+
+
+def candidate_features(question: str, sentence: str) -> list[tuple[int, int, str, dict[str, float]]]:
+    """Every candidate span of ``sentence`` with its features (sparse dicts)."""
+    q_words = _content_words(question)
+    wanted = question_kind(question)
+    wh = wh_word(question)
+    anchors = [(m.start(), m.end()) for m in _WORD.finditer(sentence) if _norm_word(m.group()) in q_words]
+    typed = {}
+    for s, e, kind in _candidates(sentence):
+        typed.setdefault((s, e), kind)
+    spans: dict[tuple[int, int], str] = dict(typed)
+    for s, e in _word_runs(sentence, q_words):
+        spans.setdefault((s, e), "run")
+    names = [(s, e) for (s, e), k in typed.items() if k == "name"]
+    out = []
+    n = len(sentence) + 1
+    for (s, e), kind in spans.items():
+        text = sentence[s:e]
+        words = _content_words(text)
+        if not words or words & q_words:
+            continue
+        f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0, f"{wh}_x_{kind}": 1.0}
+        if wanted is not None:
+            related = wanted == "number" and kind == "date"
+            f["typed_match" if kind == wanted else "typed_related" if related else "typed_other"] = 1.0
+        n_words = len(_WORD.findall(text))
+        f[f"n_words_{n_words}" if n_words <= 4 else "n_words_5_6" if n_words <= 6 else "n_words_7plus"] = 1.0
+        f[f"{wh}_x_len"] = math.log1p(n_words)
+        f["has_comma"] = 1.0 if "," in text else 0.0
+        f["ends_clause"] = 1.0 if e >= len(sentence) or sentence[e : e + 1] in ",;:.!?)" else 0.0
+        f["log_chars"] = math.log1p(len(text))
+        if anchors:
+            gaps = [(a_s - e) if a_s >= e else (s - a_e) if s >= a_e else 0 for a_s, a_e in anchors]
+            d = min(abs(g) for g in gaps)
+            f["log_distance"] = math.log1p(d)
+            f["near_anchor"] = 1.0 if d <= 25 else 0.0
+            f["after_anchor"] = 1.0 if any(a_e <= s for _, a_e in anchors) else 0.0
+            f["adjacent_after"] = 1.0 if any(0 <= s - a_e <= 6 for _, a_e in anchors) else 0.0
+            f["adjacent_before"] = 1.0 if any(0 <= a_s - e <= 6 for a_s, _ in anchors) else 0.0
+            before = [s - a_e for _, a_e in anchors if a_e <= s]
+            if before:
+                f["starts_after_anchor_gap"] = math.log1p(min(before))
+        else:
+            f["no_anchor"] = 1.0
+        toks = _WORD.findall(text)
+        f["capitalised"] = sum(t[:1].isupper() for t in toks) / len(toks)
+        f["has_digit"] = 1.0 if re.search(r"\d", text) else 0.0
+        f["starts_sentence"] = 1.0 if s == 0 else 0.0
+        f["sentence_share"] = len(text) / n
+        if kind == "run" and any(ns <= s and e <= ne for ns, ne in names):
+            f["name_inside"] = 1.0
+        out.append((s, e, kind, f))
+    if TYPED_ONLY and wanted is not None:
+        exact = [c for c in out if c[2] == wanted]
+        if exact:
+            return exact
+    out.append((0, len(sentence), "sentence", {"bias": 1.0, "whole_sentence": 1.0, f"{wh}_x_sentence": 1.0}))
+    return out
+
+
+def _score(f: dict[str, float]) -> float:
+    from qa.span_weights import WEIGHTS
+
+    return sum(WEIGHTS.get(k, 0.0) * v for k, v in f.items())
+
+
 def extract_span(question: str, sentence: str) -> Span | None:
     """The best answer span of ``sentence`` for ``question``, or None to use the whole sentence."""
-    wanted = question_kind(question)
-    if wanted is None:
-        return None
-    q_words = _content_words(question)
-    anchors = [m.start() for m in _WORD.finditer(sentence) if m.group().lower().strip("’'") in q_words]
     best: Span | None = None
-    for s, e, kind in _candidates(sentence):
-        if kind != wanted and not (wanted == "number" and kind == "date"):
-            continue
-        words = _content_words(sentence[s:e])
-        if not words or words <= q_words:
-            continue  # repeats the question
-        if words & q_words:
-            continue
-        # sentence-initial capitalised words are often not names
-        if kind == "name" and s == 0 and len(words) == 1 and e - s < 4:
-            continue
-        distance = min((abs(a - s) for a in anchors), default=len(sentence))
-        score = (2.0 if kind == wanted else 1.0) - distance / (len(sentence) + 1)
+    for s, e, kind, f in candidate_features(question, sentence):
+        score = _score(f)
         if best is None or score > best.score:
             best = Span(s, e, kind, score)
+    if best is None or best.kind == "sentence":
+        return None
     return best

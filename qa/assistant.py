@@ -11,7 +11,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.answer import extract_span
+import numpy as np
+
+from qa.answer import extract_span, question_kind, typed_candidates
 from qa.defaults import (
     DEFAULT_THRESHOLD,
     DEFAULT_TOP_K,
@@ -22,9 +24,11 @@ from qa.defaults import (
     seeds_fingerprint,
 )
 from qa.errors import BadInputError
-from qa.retrieval import make_retriever
+from qa.retrieval import DEFAULT_RETRIEVER, make_retriever
 from qa.store import IndexStore, Sentence
 
+#: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
+_FEATURE_DEPTH = 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (undecodable argv bytes, JSON escapes)
 
@@ -84,6 +88,8 @@ class Result:
     #: Answer variants found across the cited sentences: the first supports ``answer``
     #: ("2 sources"); further ones disagree with it (another number, another spelling).
     corroboration: list[Corroboration] = field(default_factory=list)
+    #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
+    features: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def abstained(self) -> bool:
@@ -134,7 +140,7 @@ class Assistant:
         store: IndexStore,
         encoder=None,
         *,
-        retriever: str = "dense",
+        retriever: str = DEFAULT_RETRIEVER,
         threshold: float = DEFAULT_THRESHOLD,
         top_k: int = DEFAULT_TOP_K,
     ) -> None:
@@ -149,7 +155,7 @@ class Assistant:
         cls,
         index: str | os.PathLike[str] | None = None,
         *,
-        retriever: str = "dense",
+        retriever: str = DEFAULT_RETRIEVER,
         threshold: float = DEFAULT_THRESHOLD,
         top_k: int = DEFAULT_TOP_K,
         encoder=None,
@@ -194,23 +200,75 @@ class Assistant:
 
         return Conversation(self)
 
+    def encode_question(self, text: str):
+        """The question's sentence vector ``(1, DIM)`` and the L2-normalised vectors of its
+        content tokens (no [CLS]/[SEP], punctuation or function words) for MaxSim, from one
+        forward pass; the tokens are None when the encoder cannot give them."""
+        encoder = self.encoder
+        if hasattr(encoder, "token_vectors"):
+            hidden, mask = encoder.token_vectors([text])
+            n = int(mask[0].sum())
+            tokens = np.asarray(hidden[0, :n], dtype=np.float32)
+            pooled = tokens.mean(axis=0)
+            pooled /= max(float(np.linalg.norm(pooled)), 1e-9)
+            tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
+            if hasattr(encoder, "token_strings"):
+                from qa.rerank import content_token_mask
+
+                strings = encoder.token_strings(text)
+                if len(strings) == len(tokens):
+                    tokens = tokens[content_token_mask(strings)]
+            return pooled[None, :].astype(np.float32), tokens
+        return encoder.encode([text]), None
+
     def ask(self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
 
         ``exclude_docs`` leaves those documents out of retrieval (used to test
         abstention: a question asked without the document that answers it).
         """
+        from qa.confidence import features, probability
+
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
-        query = self.encoder.encode([text])
-        hits = self.retriever.search(text, query, k, exclude_docs=exclude_docs or set())
+        query, tokens = self.encode_question(text)
+        hits = self.retriever.search(text, query, max(k, _FEATURE_DEPTH), exclude_docs=exclude_docs or set(), query_tokens=tokens)
         sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
-        citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits if h.sentence_id in sentences]
-        confidence = hits[0].cosine if hits else 0.0
+        hits = [h for h in hits if h.sentence_id in sentences]
+        hits = self._with_maxsim(hits, tokens)
+        citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits]
+        confidence = 0.0
         answer = None
-        if citations and confidence >= self.threshold:
-            answer = self.extract(text, citations[0])
-        return Result(question=question, answer=answer, confidence=confidence, citations=citations, notes=notes)
+        feats: dict[str, float] = {}
+        if citations:
+            top = sentences[hits[0].sentence_id]
+            window = [s.text for s in self.store.neighbours(top)]
+            wanted = question_kind(text)
+            typed = wanted is not None and bool(typed_candidates(citations[0].text, wanted))
+            feats = features(self.store, text, hits, [c.text for c in citations], window, typed)
+            confidence = probability(feats)
+            if confidence >= self.threshold:
+                answer = self.extract(text, citations[0])
+        result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
+        result.features = feats
+        if answer is not None:
+            from qa.corroboration import corroborate
+
+            result.corroboration = corroborate(text, answer, citations[:k], self.extract)
+        return result
+
+    def _with_maxsim(self, hits, tokens):
+        """Fill in MaxSim (a confidence feature) when the retriever did not compute it."""
+        stored = self.store.token_vectors
+        if not hits or tokens is None or stored is None or any(h.maxsim for h in hits):
+            return hits
+        from dataclasses import replace
+
+        from qa.rerank import sentence_and_window_maxsim
+
+        ids = [h.sentence_id for h in hits]
+        sims, _ = sentence_and_window_maxsim(tokens, stored, ids, [None] * len(ids), [None] * len(ids))
+        return [replace(h, maxsim=float(m)) for h, m in zip(hits, sims, strict=True)]
 
     def extract(self, question: str, citation: Citation) -> Answer:
         span = extract_span(question, citation.text)

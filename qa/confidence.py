@@ -1,0 +1,121 @@
+"""Calibrated confidence that the index answers the question, and so when to abstain.
+
+A logistic model over cheap features of the ranked sentences: how close the
+best sentence is (cosine, and its margin over the 2nd and 10th), how much of
+the question's vocabulary it and its neighbours cover (weighted by inverse
+document frequency, so it does not depend on the corpus size), whether the
+question's names appear near the top at all, and whether the answer type the
+question asks for ("how many", "when", "who") is present in the top sentence.
+
+The weights live in ``qa/confidence_weights.py`` as plain numbers, fitted by
+``benchmarks/fit_confidence.py`` on half of the NarrativeQA stories (answerable
+questions against the full corpus as positives, the same questions with their
+own story removed as negatives) and checked on the other half. The output is a
+probability; ``qa.defaults.DEFAULT_THRESHOLD`` is the abstention cut-off.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import numpy as np
+
+from qa.confidence_weights import FEATURES, INTERCEPT, MEANS, SCALES, WEIGHTS
+
+_WORD = re.compile(r"[\w’']+")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+)*")
+_STOP = set(
+    "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
+    "what which who whom whose when where why how many much that this these those it its his her their he she they "
+    "as into about than then there not no i you we me my your our him them".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower().strip("’'") for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
+
+
+def question_names(question: str) -> set[str]:
+    """Capitalised words of the question past its first word (likely names)."""
+    words = _WORD.findall(question)
+    return {w.lower() for w in words[1:] if w[:1].isupper() and w.lower() not in _STOP}
+
+
+@functools.lru_cache(maxsize=64)
+def _document_words(text: str) -> frozenset[str]:
+    return frozenset(w.lower().strip("’'") for w in _WORD.findall(text))
+
+
+def idf_coverage(store, question: str, texts: list[str]) -> float:
+    """Share of the question's stemmed-term IDF mass found in ``texts`` (0..1)."""
+    from qa.lexical import tokenize
+
+    bm25 = store.bm25
+    terms = set(tokenize([question])[0])
+    if not terms or bm25.model is None:
+        return 0.0
+    found = set()
+    for t in tokenize(texts):
+        found.update(t)
+    weights = {t: bm25.idf(t) for t in terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found) / total if total > 0 else 0.0
+
+
+def _bm25_norm(store, question: str, hit) -> float:
+    """BM25 of the top sentence over the most any sentence could score (the sum of the
+    question terms' IDFs times (k1 + 1)), so it does not depend on the corpus size."""
+    from qa.lexical import tokenize
+
+    bm25 = store.bm25
+    terms = set(tokenize([question])[0])
+    if not terms or bm25.model is None:
+        return 0.0
+    top = sum(bm25.idf(t) for t in terms) * (bm25.model.k1 + 1)
+    return float(hit.bm25) / top if top > 0 else 0.0
+
+
+def features(store, question: str, hits, texts: list[str], window: list[str], answer_typed: bool) -> dict[str, float]:
+    """Confidence features for ``hits`` (best first) whose sentence texts are ``texts``;
+    ``window`` is the top sentence with its neighbours."""
+    cos = [h.cosine for h in hits] or [0.0]
+    top = cos[0]
+    q_words = content_words(question)
+    top_words = content_words(texts[0]) if texts else set()
+    names = question_names(question)
+    seen = set()
+    for t in texts[:5]:
+        seen |= {w.lower().strip("’'") for w in _WORD.findall(t)}
+    doc_words: frozenset[str] = frozenset()
+    if hits:
+        top_doc = store.sentences([hits[0].sentence_id])
+        if top_doc:
+            doc_words = _document_words(store.text(top_doc[0].doc))
+    maxsims = [h.maxsim for h in hits if h.maxsim]
+    return {
+        "maxsim1": hits[0].maxsim if hits else 0.0,
+        "maxsim1_minus_mean": (hits[0].maxsim - float(np.mean(maxsims))) if hits and maxsims else 0.0,
+        "bm25_norm1": _bm25_norm(store, question, hits[0]) if hits else 0.0,
+        "names_missing_doc": len(names - doc_words) / len(names) if names else 0.0,
+        "words_missing_doc": len(q_words - doc_words) / len(q_words) if q_words else 0.0,
+        "cos1": top,
+        "cos1_minus_cos2": top - (cos[1] if len(cos) > 1 else 0.0),
+        "cos1_minus_cos10": top - (cos[min(9, len(cos) - 1)] if len(cos) > 1 else 0.0),
+        "cos_max": max(cos),
+        "idf_cover1": idf_coverage(store, question, texts[:1]) if texts else 0.0,
+        "idf_cover_window": idf_coverage(store, question, window) if window else 0.0,
+        "idf_cover5": idf_coverage(store, question, texts[:5]) if texts else 0.0,
+        "word_cover1": len(q_words & top_words) / len(q_words) if q_words else 0.0,
+        "names_missing5": len(names - seen) / len(names) if names else 0.0,
+        "has_names": float(bool(names)),
+        "answer_typed": float(answer_typed),
+        "question_words": math.log1p(len(q_words)),
+    }
+
+
+def probability(feats: dict[str, float]) -> float:
+    x = np.array([feats[f] for f in FEATURES], dtype=np.float64)
+    z = INTERCEPT + float(np.dot((x - np.array(MEANS)) / np.array(SCALES), np.array(WEIGHTS)))
+    return 1.0 / (1.0 + math.exp(-z))

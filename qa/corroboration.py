@@ -1,0 +1,84 @@
+"""Corroboration: which cited documents agree with the answer, and which give another one.
+
+The first group holds the answer and every cited sentence, one per document,
+that contains the same normalised answer ("2 sources"). A cited sentence from
+another document that is about the same question (it covers as much of the
+question's wording as the top sentence does, nearly) but whose own answer of
+the same kind differs (another number, another spelling) starts another group,
+so the reader sees the disagreement.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Callable
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation) | set("“”‘’–—")
+
+
+def normalise(text: str) -> str:
+    """SQuAD-style normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(" " if ch in _PUNCT else ch for ch in text)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _contains(sentence: str, answer: str) -> bool:
+    a = normalise(answer)
+    return bool(a) and f" {a} " in f" {normalise(sentence)} "
+
+
+def corroborate(question: str, answer, citations: list, extract: Callable) -> list:
+    """Group ``answer`` and the variants found in ``citations`` (see the module docstring).
+
+    ``extract(question, citation)`` returns the ``Answer`` a citation would give.
+    Returns a list of ``qa.assistant.Corroboration``; the first supports ``answer``.
+    """
+    from qa.assistant import Corroboration
+    from qa.confidence import content_words
+
+    if answer is None or not citations:
+        return []
+    q_words = content_words(question)
+
+    def coverage(text: str) -> float:
+        return len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
+
+    top = answer.citation
+    top_cover = coverage(top.text)
+    typed = (answer.start, answer.end) != (top.start, top.end)
+    support = [top]
+    groups: dict[str, list] = {}
+    labels: dict[str, str] = {}
+    used_docs = {top.doc}
+    for c in citations:
+        if c.doc in used_docs:
+            continue
+        if typed and _contains(c.text, answer.text):
+            support.append(c)
+            used_docs.add(c.doc)
+            continue
+        if not typed:
+            if normalise(c.text) == normalise(top.text):
+                support.append(c)
+                used_docs.add(c.doc)
+            continue
+        cover = coverage(c.text)
+        if cover < 0.5 or cover < top_cover - 0.2:
+            continue
+        other = extract(question, c)
+        if (other.start, other.end) == (c.start, c.end):
+            continue  # no typed answer in it
+        key = normalise(other.text)
+        if not key or key == normalise(answer.text):
+            continue
+        groups.setdefault(key, []).append(c)
+        labels.setdefault(key, other.text)
+        used_docs.add(c.doc)
+    out = [Corroboration(answer.text, support)]
+    out += [Corroboration(labels[k], cs) for k, cs in groups.items()]
+    return out

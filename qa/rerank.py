@@ -1,0 +1,89 @@
+"""Late interaction (ColBERT-style MaxSim) over the embedder's own token vectors.
+
+For each question token, take its best cosine against the sentence's tokens,
+and average over the question tokens. The question's token vectors come from
+the same ONNX forward pass that makes its sentence vector; the sentences'
+were stored at index time (``qa.token_store``), so reranking 30 candidates
+costs about a millisecond and no model call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+_STOP = set(
+    "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
+    "what which who whom whose when where why how that this these those it its as into about than then there".split()
+)
+
+
+def content_token_mask(token_strings: list[str]) -> np.ndarray:
+    """True for the question's word-piece tokens worth matching: not [CLS]/[SEP],
+    punctuation or a function word."""
+    keep = []
+    for t in token_strings:
+        w = t.removeprefix("##").lower()
+        keep.append(not (t in ("[CLS]", "[SEP]", "[PAD]") or not any(ch.isalnum() for ch in w) or w in _STOP))
+    mask = np.array(keep, dtype=bool)
+    if not mask.any():
+        mask = np.array([t not in ("[CLS]", "[SEP]", "[PAD]") for t in token_strings], dtype=bool)
+    return mask
+
+
+def maxsim(query_tokens: np.ndarray, sentence_tokens: np.ndarray) -> float:
+    """Mean over question tokens of the best cosine with any sentence token."""
+    if not len(query_tokens) or sentence_tokens is None or not len(sentence_tokens):
+        return 0.0
+    sims = query_tokens @ np.asarray(sentence_tokens, dtype=np.float32).T
+    return float(sims.max(axis=1).mean())
+
+
+def query_token_matrix(tokens: np.ndarray) -> np.ndarray:
+    """The question's token vectors as float32 (already filtered by ``content_token_mask``)."""
+    return np.asarray(tokens, dtype=np.float32)
+
+
+def maxsim_scores(query_tokens: np.ndarray, candidates: list[np.ndarray | None]) -> np.ndarray:
+    """MaxSim of the question against each candidate's token vectors (0 where missing)."""
+    # one product for all candidates, not one per candidate
+    out = np.zeros(len(candidates), dtype=np.float32)
+    present = [i for i, c in enumerate(candidates) if c is not None and len(c)]
+    if not len(query_tokens) or not present:
+        return out
+    mats = [np.asarray(candidates[i], dtype=np.float32) for i in present]
+    # einsum, not BLAS: a multi-threaded sgemm this small costs ~70 ms on a busy machine, einsum ~0.3 ms
+    sims = np.einsum("qd,td->qt", np.asarray(query_tokens, dtype=np.float32), np.concatenate(mats))
+    starts = np.cumsum([0] + [len(m) for m in mats[:-1]])
+    out[present] = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
+    return out
+
+
+def sentence_and_window_maxsim(query_tokens: np.ndarray, store_tokens, ids, prev, nxt) -> tuple[np.ndarray, np.ndarray]:
+    """MaxSim of each sentence ``ids[i]`` and of its window (with ``prev[i]``/``nxt[i]``),
+    from one matrix product over the distinct sentences involved."""
+    q = np.asarray(query_tokens, dtype=np.float32)
+    needed = list(dict.fromkeys(j for group in (ids, prev, nxt) for j in group if j is not None))
+    arrays, cols = [], {}
+    for j in needed:
+        arr = store_tokens.get(j)
+        if arr is not None and len(arr):
+            cols[j] = len(arrays)
+            arrays.append(arr)
+    n = len(ids)
+    if not arrays or not len(q):
+        return np.zeros(n, np.float32), np.zeros(n, np.float32)
+    # one small product per sentence: small enough that BLAS stays single-threaded
+    # (a single large product made OpenBLAS spin its threads on a busy machine: 10x slower)
+    best = np.empty((len(q), len(arrays)), np.float32)  # best cosine of each query token per sentence
+    for j, arr in enumerate(arrays):
+        best[:, j] = (q @ np.asarray(arr, dtype=np.float32).T).max(axis=1)
+    sent = np.zeros(n, np.float32)
+    win = np.zeros(n, np.float32)
+    for k, (i, a, b) in enumerate(zip(ids, prev, nxt, strict=True)):
+        if i in cols:
+            sent[k] = best[:, cols[i]].mean()
+        members = [cols[j] for j in (a, i, b) if j is not None and j in cols]
+        if members:
+            win[k] = best[:, members].max(axis=1).mean()
+    return sent, win

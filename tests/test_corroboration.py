@@ -1,0 +1,59 @@
+"""Corroboration: same answer across documents = one group; another number = another group."""
+
+from __future__ import annotations
+
+from qa.assistant import Answer, Citation
+from qa.corroboration import corroborate, normalise
+
+
+def cite(doc: str, text: str, start: int = 0) -> Citation:
+    return Citation(doc=doc, start=start, end=start + len(text), text=text, score=1.0, line=1)
+
+
+def extract_number(question, c):
+    import re
+
+    m = re.search(r"\d[\d,]*", c.text)
+    if not m:
+        return Answer(c.text, c.doc, c.start, c.end, c)
+    return Answer(m.group(), c.doc, c.start + m.start(), c.start + m.end(), c)
+
+
+Q = "How many bodies were buried in the mass grave?"
+
+
+def test_normalise():
+    assert normalise("The “Azov” Battalion.") == "azov battalion"
+
+
+def test_same_answer_in_two_documents_is_one_group_of_two():
+    a = cite("a.txt", "He said 47 bodies were buried in a mass grave.")
+    b = cite("b.txt", "Officials said 47 bodies were buried in one grave outside the city.")
+    answer = extract_number(Q, a)
+    groups = corroborate(Q, answer, [a, b], extract_number)
+    assert len(groups) == 1
+    assert groups[0].text == "47" and [c.doc for c in groups[0].citations] == ["a.txt", "b.txt"]
+
+
+def test_conflicting_number_from_another_document_is_shown_as_a_second_group():
+    a = cite("a.txt", "He said 47 bodies were buried in a mass grave.")
+    b = cite("b.txt", "Local officials said 52 bodies were buried in a mass grave on Wednesday.")
+    groups = corroborate(Q, extract_number(Q, a), [a, b], extract_number)
+    assert [g.text for g in groups] == ["47", "52"]
+    assert groups[1].citations[0].doc == "b.txt"
+
+
+def test_unrelated_sentences_and_same_document_do_not_count():
+    a = cite("a.txt", "He said 47 bodies were buried in a mass grave.")
+    same_doc = cite("a.txt", "Another 12 bodies were buried in a mass grave.", start=100)
+    unrelated = cite("c.txt", "The river is 300 metres wide.")
+    groups = corroborate(Q, extract_number(Q, a), [a, same_doc, unrelated], extract_number)
+    assert len(groups) == 1 and len(groups[0].citations) == 1
+
+
+def test_assistant_fills_corroboration(assistant):
+    r = assistant.ask("Who is Ukraine's foreign minister, who met Lavrov in Turkey?", top_k=10)
+    if r.answer is not None:
+        assert r.corroboration and r.corroboration[0].citations[0] == r.answer.citation
+        docs = [c.doc for c in r.corroboration[0].citations]
+        assert len(docs) == len(set(docs))

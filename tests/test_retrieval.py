@@ -1,0 +1,140 @@
+"""Retrievers (dense, bm25, hybrid, rerank), the BM25 index on disk and stored token vectors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from qa import Assistant
+from qa.lexical import BM25Index, tokenize
+from qa.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, make_retriever
+from qa.store import IndexStore
+
+QUESTION = "Which militia group holds the city according to the article?"
+
+
+def test_every_retriever_is_selectable_and_the_default_is_registered():
+    assert {"dense", "bm25", "hybrid", "rerank"} <= set(RETRIEVERS)
+    assert DEFAULT_RETRIEVER in RETRIEVERS
+    with pytest.raises(ValueError, match="unknown retriever"):
+        make_retriever("nope", None)
+
+
+@pytest.mark.parametrize("name", sorted(RETRIEVERS))
+def test_retrievers_rank_best_first_without_duplicates(seeds_index, name):
+    with Assistant.open(seeds_index, retriever=name) as a:
+        r = a.ask("What did the Red Cross official describe in Mariupol?", top_k=8)
+        assert len(r.citations) == 8
+        scores = [c.score for c in r.citations]
+        assert scores == sorted(scores, reverse=True)
+        assert len({(c.doc, c.start) for c in r.citations}) == 8
+        assert any("Volkov" in c.text for c in r.citations[:3])
+
+
+@pytest.mark.parametrize("name", sorted(RETRIEVERS))
+def test_excluded_documents_never_come_back(seeds_index, name):
+    with Assistant.open(seeds_index, retriever=name) as a:
+        docs = {d.id for d in a.store.documents()}
+        drop = sorted(docs)[0]
+        r = a.ask(QUESTION, top_k=10, exclude_docs={drop})
+        assert r.citations and all(c.doc != drop for c in r.citations)
+
+
+def test_hybrid_and_rerank_find_the_sentence_dense_misses_on_wording(seeds_index):
+    """A question that shares rare words with its sentence: BM25 fusion must bring it to the top 3."""
+    q = "Which ultranationalist forces are affiliated with the Azov Battalion?"
+    for name in ("hybrid", "rerank"):
+        with Assistant.open(seeds_index, retriever=name) as a:
+            r = a.ask(q, top_k=3)
+            assert any("Azov Battalion" in c.text for c in r.citations), name
+
+
+def test_index_stores_bm25_and_token_vectors_without_pickle(seeds_index):
+    manifest = json.loads((seeds_index / "manifest.json").read_text())
+    files = manifest["files"]
+    assert {"bm25", "tokens", "tokidx"} <= set(files)
+    store = IndexStore.open(seeds_index)
+    tokens = store.token_vectors
+    assert tokens is not None and len(tokens) == len(store)
+    for name in (files["tokens"], files["tokidx"]):
+        np.load(seeds_index / name, allow_pickle=False)  # plain arrays
+    sent = next(store.iter_sentences())
+    vecs = tokens.get(sent.id)
+    assert vecs.dtype == np.float16 and vecs.shape[1] == 384 and len(vecs) >= 3
+    assert np.allclose(np.linalg.norm(vecs.astype(np.float32), axis=1), 1.0, atol=1e-2)
+    for p in (seeds_index / files["bm25"]).iterdir():
+        if p.suffix == ".npy":
+            np.load(p, allow_pickle=False)
+    store.close()
+
+
+def test_bm25_saved_scores_equal_a_fresh_build(seeds_index, tmp_path):
+    store = IndexStore.open(seeds_index)
+    sents = list(store.iter_sentences())
+    fresh = BM25Index.build([s.text for s in sents], [s.id for s in sents])
+    fresh.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    q = "humanitarian corridor for Mariupol"
+    assert np.allclose(fresh.scores(q), loaded.scores(q))
+    assert np.allclose(store.bm25.scores(q), fresh.scores(q))
+    ids, scores = loaded.top(loaded.scores(q), 3)
+    best = store.sentences([int(ids[0])])[0].text.lower()
+    assert "corridor" in best and list(scores) == sorted(scores, reverse=True)
+    store.close()
+
+
+def test_bm25_stems_and_drops_stopwords():
+    assert tokenize(["The talks are collapsing"])[0] == ["talk", "collaps"]
+
+
+def test_incremental_update_keeps_and_adds_token_vectors(seeds_copy, tmp_path):
+    from qa.indexing import index_paths
+
+    index = tmp_path / "idx"
+    index_paths([seeds_copy], index, warn=lambda m: None)
+    before = IndexStore.open(index)
+    kept = {s.id: before.token_vectors.get(s.id).copy() for s in before.iter_sentences()}
+    before.close()
+    (seeds_copy / "extra.txt").write_text("The river Dnipro flows through Kyiv. It is wide.", encoding="utf-8")
+    index_paths([seeds_copy], index, warn=lambda m: None)
+    after = IndexStore.open(index)
+    assert len(after.token_vectors) == len(after)
+    for sid, vecs in kept.items():
+        assert np.array_equal(after.token_vectors.get(sid), vecs)
+    new = [s for s in after.iter_sentences() if s.doc == "extra.txt"]
+    assert new and all(after.token_vectors.get(s.id) is not None for s in new)
+    r = Assistant(after).ask("Which river flows through Kyiv?")
+    assert r.citations[0].doc == "extra.txt"
+    names = {p.name for p in index.iterdir()}
+    assert sum(n.startswith("bm25-") for n in names) == 1 and sum(n.startswith("tokens-") for n in names) == 1
+    after.close()
+
+
+def test_index_without_retrieval_files_still_works(seeds_index, tmp_path):
+    """Older indexes (no bm25 folder, no token vectors): BM25 is built in memory, MaxSim is skipped."""
+    copy = tmp_path / "old"
+    shutil.copytree(seeds_index, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for key in ("bm25", "tokens", "tokidx"):
+        manifest["files"].pop(key)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with Assistant.open(copy) as a:
+        assert a.store.token_vectors is None
+        r = a.ask(QUESTION, top_k=3)
+        assert len(r.citations) == 3
+
+
+def test_query_path_does_not_import_scipy_numba_or_torch():
+    code = (
+        "import sys; import qa.lexical as l; l.bm25s_module(); "
+        "import qa.retrieval, qa.rerank, qa.confidence, qa.answer, qa.corroboration; "
+        "print(sorted(m for m in ('scipy', 'numba', 'torch', 'sentence_transformers', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
