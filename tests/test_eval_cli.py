@@ -228,3 +228,6 @@ def test_document_units(seeds_index, tmp_path, capsys):
     assert docs["R@3"] >= sentences["R@3"]
     names = {line.split()[2] for line in trec.read_text().splitlines()}
     assert names <= {p.name for p in SEEDS.glob("*.txt")}
+    # a document run compared from a sentence evaluation: said plainly
+    code, out, _ = run(capsys, "eval", docq, *common[:-2], "--compare", trec, "--no-progress")
+    assert code == 0 and "use the same --units" in out

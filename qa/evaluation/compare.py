@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qa.evaluation.metrics import MEASURES, mean, per_query
+from qa.evaluation.relevance import parse_unit
 from qa.evaluation.runner import EvalRun, extend_qrels
 from qa.evaluation.significance import paired_tests
 
@@ -25,6 +26,13 @@ def compare_runs(current: EvalRun, other_run: dict[str, dict[str, float]], resam
     mine = per_query(qrels, {q: dict(current.run.get(q, [])) for q in qids})
     theirs = per_query(qrels, {q: other_run.get(q, {}) for q in qids})
     missing = sum(1 for q in qids if not other_run.get(q))
+    doc_units = current.settings.get("units") == "doc"
+    names = [u for q in qids for u in other_run.get(q, {})]
+    foreign = sum((parse_unit(u) is not None) == doc_units for u in names)
+    warnings = []
+    if names and foreign > len(names) / 2:
+        want, got = ("documents", "sentences") if doc_units else ("sentences", "documents")
+        warnings.append(f"the other run ranks {got} but this evaluation ranks {want} (use the same --units)")
     rows = {}
     for m in MEASURES:
         a = [mine[q][m] for q in qids]
@@ -39,4 +47,4 @@ def compare_runs(current: EvalRun, other_run: dict[str, dict[str, float]], resam
             "better": sum(x > y for x, y in zip(a, b, strict=True)),
             "worse": sum(x < y for x, y in zip(a, b, strict=True)),
         }
-    return {"questions": len(qids), "missing_in_other": missing, "measures": rows}
+    return {"questions": len(qids), "missing_in_other": missing, "warnings": warnings, "measures": rows}

@@ -101,6 +101,8 @@ def render_conversations(conv: dict) -> str:
 def render_comparison(cmp: dict, other: str) -> str:
     lines = [f"Compared with {other} ({cmp['questions']} judged questions; paired t-test and "
              "randomisation test, two-sided)"]
+    for w in cmp.get("warnings", []):
+        lines.append(f"  warning: {w}")
     if cmp["missing_in_other"]:
         lines.append(f"  {cmp['missing_in_other']} of them are missing from {other} (scored 0 there)")
     rows = []
