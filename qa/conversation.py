@@ -225,7 +225,13 @@ class Conversation:
             result = self._ask_in_context(question, resolved, top_k)
         person, from_conversation = self._referent(question)
         if from_conversation:
-            person = self._confirmed(person, result)
+            confirmed = self._confirmed(person, result)
+            if confirmed != person:  # say who the answer is about, not the first guess
+                guessed = f"understood as: {resolved}"
+                resolved = self.resolve(question, person=confirmed)
+                notes = [f"understood as: {resolved}" if n == guessed else n for n in result.notes]
+                result = dataclasses.replace(result, notes=notes)
+                person = confirmed
         people = ([person] if person else []) + [p for p in _people_in(question, result) if p != person]
         self.turns.append(Turn(question, resolved, result, tuple(people)))
         return result
@@ -344,10 +350,11 @@ class Conversation:
 
     # -- resolving ---------------------------------------------------------
 
-    def resolve(self, question: str) -> str:
+    def resolve(self, question: str, person: str | None = None) -> str:
         """The question with its pronouns (or ellipsis) filled in from earlier turns, where
         they can be resolved; otherwise the question as it is. Retrieval for a follow-up
-        also uses the previous question (see ``_ask_in_context``)."""
+        also uses the previous question (see ``_ask_in_context``). ``person`` overrides
+        whom "he"/"she" is taken to be."""
         question = question.strip()
         if not self.turns:
             return question
@@ -357,9 +364,10 @@ class Conversation:
         words = [m.group().lower() for m in _WORD.finditer(question)]
         if not any(w in _PERSON_PRONOUNS or w == "her" or w in _THING_PRONOUNS for w in words):
             return question
-        person, from_conversation = self._referent(question)
-        if not from_conversation:
-            person = None
+        if person is None:
+            person, from_conversation = self._referent(question)
+            if not from_conversation:
+                person = None
         thing = self._antecedent_thing()
         out: list[str] = []
         pos = 0
