@@ -53,4 +53,6 @@ def test_markdown_export():
     assert "## How much did it cost?" in md and "**40 dollars** [1] (confidence 0.80)" in md
     assert f"**{NO_ANSWER}.**" in md and "Closest matches:" in md
     assert "_Error: no index_" in md
+    noted = Result("Who?", None, 0.1, [c], notes=["understood as: Who is Ada Quill?"])
+    assert "_understood as: Who is Ada Quill?_" in answer_markdown(noted)
     assert "1. a.txt, line 3: “It cost 40 dollars.” (chars 0–19)" in answer_markdown(_result(lambda *c: []))

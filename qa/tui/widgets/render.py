@@ -109,6 +109,7 @@ def answer_markdown(result) -> str:
         summary = sources_summary(result)
         if summary:
             lines.append(f"_{summary}_")
+    lines += [f"_{note}_" for note in result.notes]
     lines.append("")
     for n, c in enumerate(result.citations, 1):
         lines.append(f"{n}. {c.label()}: “{c.text}” (chars {c.start}–{c.end})")
