@@ -296,3 +296,26 @@ async def test_small_terminals_still_work(size):
         await pilot.press("escape", "2", "d", "f2", "f2")
         await pilot.pause()
         assert app.query_one(AnswerCard).result.answer.text == "Ada Quill"
+
+
+async def test_a_slow_query_does_not_freeze_the_ui():
+    release = threading.Event()
+
+    class SlowAssistant(FakeAssistant):
+        def ask(self, question, top_k=None):
+            assert release.wait(30)
+            return super().ask(question, top_k)
+
+    app = CiteQAApp(opener=lambda index, status: SlowAssistant())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "Who was the first harbour master?")
+        await ask(pilot, "When was the harbour opened?")  # queued behind the first
+        assert app.status.text == "Searching…"
+        await pilot.press(*"typing on")
+        await pilot.press("f2")
+        assert app.query_one(QuestionInput).value == "typing on" and not app.sources.display
+        release.set()
+        await wait_for(pilot, answered(app, 2))
+        first, second = app.query(AnswerCard)
+        assert body(first).startswith("Ada Quill") and body(second).startswith("1871")  # in the order asked
