@@ -142,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         wrong = sum(r["citations_wrong"] for r in rows)
         print(f"\nR@k: share of answerable questions with a relevant sentence in the top k (trec_eval success@k); "
               f"BoolQ: sentence units, a sentence of the gold passage is relevant. Citations failing to reproduce "
-              f"their text: {wrong}. top-k {args.top_k}, depth {args.depth}.")
+              f"their text: {wrong}. top-k {args.top_k}, depth {args.depth}.\nIndexes come from the current "
+              f"indexer (JSONL titles such as BoolQ's are embedded with each sentence), so 'dense' is plain "
+              f"cosine search over those vectors; answers and abstention use the pipeline's own span and "
+              f"confidence models with each retriever.")
     return 0
 
 
