@@ -121,7 +121,7 @@ class CiteQAApp(App):
         self.opener = opener
         self.assistant = None
         self.conversation = None
-        self.loading = False
+        self.loading = True  # from the start: loading begins right after the first paint
         self._queue: deque[tuple[AnswerCard, str]] = deque()
         self._asking = False
         self._retired: list = []
@@ -152,7 +152,8 @@ class CiteQAApp(App):
                 classes="welcome",
             )
         )
-        self.start_loading(self.index)
+        # after the first paint: the loader's imports would hold the GIL while the window draws
+        self.call_after_refresh(self.start_loading, self.index)
 
     @property
     def conversation_view(self) -> ConversationView:
