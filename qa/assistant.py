@@ -128,7 +128,8 @@ def ensure_default_index(index_dir: Path | None = None, quiet: bool = False) -> 
     if not default_index_is_current(index_dir):
         if not quiet:
             print(f"Indexing the bundled seed articles into {index_dir} (first run only)...", file=sys.stderr)
-        index_paths([seeds_dir()], index_dir, extra={"source_fingerprint": seeds_fingerprint()})
+        # a full rebuild: the seeds are small, and it also replaces an index of an older format
+        index_paths([seeds_dir()], index_dir, rebuild=True, extra={"source_fingerprint": seeds_fingerprint()})
     return index_dir
 
 
