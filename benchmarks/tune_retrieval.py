@@ -6,7 +6,7 @@ the weights offline. Prints R@1/R@5/MRR on the fit half and the check half
 (split by story, ``benchmarks.devsets.story_half``) for every setting.
 
     python benchmarks/tune_retrieval.py --index /tmp/A-idx-nqa \
-        --questions ../shared/eval/narrativeqa/questions.jsonl
+        --questions ../shared/eval/narrativeqa/questions.jsonl --content-tokens
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main() -> int:
     ap.add_argument("--index", required=True)
     ap.add_argument("--questions", required=True)
     ap.add_argument("--pool", type=int, default=50)
-    ap.add_argument("--depth", type=int, default=30)
+    ap.add_argument("--depths", type=lambda t: [int(x) for x in t.split(",")], default=[30])
     ap.add_argument("--show", type=int, default=25, help="print the best N settings by fit-half R@1 + MRR")
     floats = lambda t: [float(x) for x in t.split(",")]  # noqa: E731
     ap.add_argument("--dense-weights", type=floats, default=[0.0, 0.4, 0.5, 0.6, 0.7, 1.0])
@@ -95,27 +95,28 @@ def main() -> int:
     rows = collect(store, questions, OnnxEncoder(), args.pool)
     halves = [question_half(q) for q, *_ in rows]
     print(f"{len(rows)} answerable questions; fit half {halves.count(0)}, check half {halves.count(1)}")
-    print(f"{'w_dense':>7} {'win':>4} {'mix':>5} {'mwin':>4} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
+    print(f"{'w_dense':>7} {'win':>4} {'mix':>5} {'mwin':>4} {'depth':>5} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
           f"{'check R1':>8} {'R5':>5} {'MRR':>5} | {'all R1':>6} {'R5':>5}")
-    settings = [(w, win, None, 0.0) for w in args.dense_weights for win in args.window_weights]
+    settings = [(w, win, None, 0.0, 0) for w in args.dense_weights for win in args.window_weights]
     settings += [
-        (w, win, mix, mwin)
+        (w, win, mix, mwin, depth)
         for w in args.dense_weights
         for win in args.window_weights
         for mix in args.maxsim_weights
         for mwin in args.maxsim_window_weights
+        for depth in args.depths
     ]
     results = []
-    for w, win, mix, mwin in settings:
-        ranks = evaluate(rows, w, win, mix, mwin, args.depth)
+    for w, win, mix, mwin, depth in settings:
+        ranks = evaluate(rows, w, win, mix, mwin, depth)
         fit = recall_table([r for r, h in zip(ranks, halves, strict=True) if h == 0])
         chk = recall_table([r for r, h in zip(ranks, halves, strict=True) if h == 1])
         al = recall_table(ranks)
-        results.append((fit["R@1"] + fit["MRR@10"], (w, win, mix, mwin), fit, chk, al))
+        results.append((fit["R@1"] + fit["MRR@10"], (w, win, mix, mwin, depth), fit, chk, al))
     results.sort(key=lambda r: -r[0])
-    for _, (w, win, mix, mwin), fit, chk, al in results[: args.show]:
+    for _, (w, win, mix, mwin, depth), fit, chk, al in results[: args.show]:
         print(
-            f"{w:7.2f} {win:4.2f} {str(mix):>5} {mwin:4.2f} | {fit['R@1']:6.3f} {fit['R@5']:5.3f} {fit['MRR@10']:5.3f} | "
+            f"{w:7.2f} {win:4.2f} {str(mix):>5} {mwin:4.2f} {depth:5d} | {fit['R@1']:6.3f} {fit['R@5']:5.3f} {fit['MRR@10']:5.3f} | "
             f"{chk['R@1']:8.3f} {chk['R@5']:5.3f} {chk['MRR@10']:5.3f} | {al['R@1']:6.3f} {al['R@5']:5.3f}"
         )
     return 0

@@ -72,7 +72,8 @@ _STOP = set(
 _NOT_NAMES = set(
     "the a an he she it they we i you his her their its this that these those there then when while after before "
     "however but and or so if as at in on by for with from of to meanwhile later eventually finally once soon "
-    "although though because since despite upon during mr mrs ms dr sir".split()
+    "although though because since despite upon during mr mrs ms dr sir now here yet still even soon "
+    "instead thus meanwhile afterwards later".split()
 )
 _WORD = re.compile(r"[\w’'-]+")
 _MAX_RUN = 8
@@ -118,7 +119,7 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
         if text[e - 1] == "." and re.search(r"\b[A-Z]\.$|\b(?:U\.S|a\.m|p\.m)\.$", text[s:e]):
             break
         e -= 1
-    while s < e and text[s] in " ,;:“\"(‘'":
+    while s < e and text[s] in " ,;:.“\"(‘'":
         s += 1
     return s, e
 
@@ -132,9 +133,16 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
             s, e = _trim(sentence, s, e)
             if kind == "name":
                 s, e = _strip_non_names(sentence, s, e)
-            if e > s:
-                out.append((s, e, kind))
-                bare = re.match(r"(?:[$€£]\s?)?\d[\d,.]*%?", sentence[s:e]) if kind == "number" else None
+            if e <= s:
+                continue
+            out.append((s, e, kind))
+            if kind == "name":
+                # "Ukrainian Foreign Minister Dmytro Kuleba" -> also "Minister Dmytro Kuleba", "Dmytro Kuleba"
+                for w in list(_WORD.finditer(sentence, s, e))[1:]:
+                    if sentence[w.start()].isupper():
+                        out.append((w.start(), e, kind))
+            if kind == "number":
+                bare = re.match(r"(?:[$€£]\s?)?\d[\d,.]*%?", sentence[s:e])
                 if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"
                     out.append((s, s + len(sentence[s : s + bare.end()].rstrip(",.")), kind))
     # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
@@ -170,7 +178,7 @@ def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
     words = [(m.start(), m.end(), _norm_word(m.group())) for m in _WORD.finditer(sentence)]
     out = []
     for i in range(len(words)):
-        if words[i][2] in _STOP or words[i][2] in q_words:
+        if words[i][2] in _STOP or words[i][2] in q_words or words[i][2] in _NOT_NAMES:
             continue
         for j in range(i, min(i + _MAX_RUN, len(words))):
             w = words[j][2]

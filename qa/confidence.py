@@ -33,19 +33,25 @@ _STOP = set(
 )
 
 
+def _norm(word: str) -> str:
+    """Lower case, straight apostrophes, no possessive: "Ukraine’s" -> "ukraine"."""
+    w = word.lower().replace("’", "'").strip("'")
+    return w[:-2] if w.endswith("'s") else w
+
+
 def content_words(text: str) -> set[str]:
-    return {w.lower().strip("’'") for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
+    return {_norm(w) for w in _WORD.findall(text) if _norm(w) not in _STOP and len(w) > 1}
 
 
 def question_names(question: str) -> set[str]:
     """Capitalised words of the question past its first word (likely names)."""
     words = _WORD.findall(question)
-    return {w.lower() for w in words[1:] if w[:1].isupper() and w.lower() not in _STOP}
+    return {_norm(w) for w in words[1:] if w[:1].isupper() and _norm(w) not in _STOP}
 
 
 @functools.lru_cache(maxsize=64)
 def _document_words(text: str) -> frozenset[str]:
-    return frozenset(w.lower().strip("’'") for w in _WORD.findall(text))
+    return frozenset(_norm(w) for w in _WORD.findall(text))
 
 
 def idf_coverage(store, question: str, texts: list[str]) -> float:
@@ -87,7 +93,7 @@ def features(store, question: str, hits, texts: list[str], window: list[str], an
     names = question_names(question)
     seen = set()
     for t in texts[:5]:
-        seen |= {w.lower().strip("’'") for w in _WORD.findall(t)}
+        seen |= {_norm(w) for w in _WORD.findall(t)}
     doc_words: frozenset[str] = frozenset()
     if hits:
         top_doc = store.sentences([hits[0].sentence_id])

@@ -5,11 +5,14 @@ that contains the same normalised answer ("2 sources"). A cited sentence from
 another document that is about the same question (it covers as much of the
 question's wording as the top sentence does, nearly) but whose own answer of
 the same kind differs (another number, another spelling) starts another group,
-so the reader sees the disagreement.
+so the reader sees the disagreement. Rival answers are numbers or dates when the answer is
+one, or close spellings of the same name ("Sergey" / "Sergei"); other differing spans
+are not counted as disagreement.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 import unicodedata
@@ -30,6 +33,21 @@ def normalise(text: str) -> str:
 def _contains(sentence: str, answer: str) -> bool:
     a = normalise(answer)
     return bool(a) and f" {a} " in f" {normalise(sentence)} "
+
+
+def _is_quantity(text: str) -> bool:
+    return bool(re.search(r"\d", text)) or bool(_QUANTITY.fullmatch(text.strip()))
+
+
+_QUANTITY = re.compile(r"(?i)(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)(?:\s+\w+)?")
+
+
+def _conflicts(answer: str, other: str) -> bool:
+    """Whether ``other`` is a rival value for ``answer``: another number or date when the
+    answer is one, or another spelling of the same name (close but not equal)."""
+    if _is_quantity(answer):
+        return _is_quantity(other)
+    return difflib.SequenceMatcher(None, normalise(answer), normalise(other)).ratio() >= 0.75
 
 
 def corroborate(question: str, answer, citations: list, extract: Callable) -> list:
@@ -75,6 +93,8 @@ def corroborate(question: str, answer, citations: list, extract: Callable) -> li
             continue  # no typed answer in it
         key = normalise(other.text)
         if not key or key == normalise(answer.text):
+            continue
+        if not _conflicts(answer.text, other.text):
             continue
         groups.setdefault(key, []).append(c)
         labels.setdefault(key, other.text)

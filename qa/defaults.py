@@ -39,10 +39,16 @@ def default_index_dir() -> Path:
     return cache_dir() / "seeds-index"
 
 
+#: Bumped when what an index stores for retrieval changes (BM25 folder, token vectors,
+#: titled embeddings), so that the default seeds index is rebuilt once with it.
+_INDEX_LAYOUT = "retrieval-files-1"
+
+
 def seeds_fingerprint(folder: Path | None = None) -> str:
     """Hash of the seed files' names and contents: the default index is rebuilt when it changes."""
     folder = folder or seeds_dir()
     h = hashlib.sha256()
+    h.update(_INDEX_LAYOUT.encode() + b"\0")
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.suffix in {".txt", ".md"}:
             h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")

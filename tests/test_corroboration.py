@@ -57,3 +57,18 @@ def test_assistant_fills_corroboration(assistant):
         assert r.corroboration and r.corroboration[0].citations[0] == r.answer.citation
         docs = [c.doc for c in r.corroboration[0].citations]
         assert len(docs) == len(set(docs))
+
+
+def test_another_spelling_is_a_variant_but_another_name_is_not():
+    def extract_name(question, c):
+        import re
+
+        m = re.search(r"Sergu?e[yi] Lavrov|Dmytro Kuleba", c.text)
+        return Answer(m.group(), c.doc, c.start + m.start(), c.start + m.end(), c)
+
+    q = "Who is Russia's foreign minister?"
+    a = cite("a.txt", "Russia's foreign minister Sergey Lavrov spoke first.")
+    b = cite("b.txt", "Russia's foreign minister Sergei Lavrov spoke to reporters.")
+    c = cite("c.txt", "Ukraine's foreign minister Dmytro Kuleba spoke to Russia's reporters.")
+    groups = corroborate(q, extract_name(q, a), [a, b, c], extract_name)
+    assert [g.text for g in groups] == ["Sergey Lavrov", "Sergei Lavrov"]

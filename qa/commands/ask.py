@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from qa.commands.common import add_answer_arguments, open_assistant, warn
+from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
 
 HELP = "answer one question, with citations"
 DESCRIPTION = """\
@@ -22,11 +22,28 @@ NO_ANSWER = "No answer found in the indexed documents"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", metavar="QUESTION", help="the question, in plain English")
     add_answer_arguments(parser)
+    add_retriever_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object in the batch format")
 
 
 def _style(code: str, text: str, on: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if on else text
+
+
+def _corroboration_lines(result) -> list[str]:
+    """ "Supported by 2 sources [1] [3]", and any other answer other sources give."""
+    groups = getattr(result, "corroboration", None) or []
+    number = {(c.doc, c.start): n for n, c in enumerate(result.citations, 1)}
+
+    def refs(citations) -> str:
+        return " ".join(f"[{number[(c.doc, c.start)]}]" for c in citations if (c.doc, c.start) in number)
+
+    lines = []
+    if groups and len(groups[0].citations) > 1:
+        lines.append(f"  Supported by {len(groups[0].citations)} sources {refs(groups[0].citations)}")
+    for g in groups[1:]:
+        lines.append(f"  Another source says: {g.text} {refs(g.citations)}")
+    return lines
 
 
 def render(result, color: bool) -> str:
@@ -44,6 +61,7 @@ def render(result, color: bool) -> str:
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
             lines.append("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:])
+        lines += _corroboration_lines(result)
         lines.append("")
         lines.append("Sources:")
     for n, c in enumerate(result.citations, 1):

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.commands.common import add_answer_arguments, open_assistant, warn
+from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
 from qa.errors import BadInputError
 
 HELP = "answer many questions: JSONL or plain lines in, JSONL out"
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", nargs="?", default="-", metavar="INPUT", help="questions file, or - for stdin")
     parser.add_argument("-o", "--output", metavar="OUTPUT", help="write JSONL here (default: stdout)")
     add_answer_arguments(parser)
+    add_retriever_argument(parser)
 
 
 def read_questions(lines, problems: list[str]) -> Iterator[tuple[str, str]]:

@@ -57,10 +57,23 @@ def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_retriever_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retriever",
+        metavar="NAME",
+        choices=["dense", "bm25", "hybrid", "rerank"],
+        default="rerank",
+        help="how sentences are ranked: dense (baseline), bm25, hybrid (BM25 + dense), "
+        "rerank (hybrid + MaxSim; the default)",
+    )
+
+
 def open_assistant(args: argparse.Namespace):
     from qa import Assistant
 
-    return Assistant.open(args.index, top_k=args.top_k, threshold=args.threshold)
+    return Assistant.open(
+        args.index, top_k=args.top_k, threshold=args.threshold, retriever=getattr(args, "retriever", "rerank")
+    )
 
 
 def warn(message: str) -> None:
