@@ -72,3 +72,18 @@ def test_another_spelling_is_a_variant_but_another_name_is_not():
     c = cite("c.txt", "Ukraine's foreign minister Dmytro Kuleba spoke to Russia's reporters.")
     groups = corroborate(q, extract_name(q, a), [a, b, c], extract_name)
     assert [g.text for g in groups] == ["Sergey Lavrov", "Sergei Lavrov"]
+
+
+def test_qa_ask_shows_sources_and_rival_answers():
+    from qa.assistant import Corroboration, Result
+    from qa.commands.ask import render
+
+    a = cite("a.txt", "He said 47 bodies were buried in a mass grave.")
+    b = cite("b.txt", "Officials said 47 bodies were buried there.")
+    c = cite("c.txt", "Local officials said 52 bodies were buried in a mass grave.")
+    answer = extract_number(Q, a)
+    result = Result(Q, answer, 0.9, [a, b, c])
+    result.corroboration = [Corroboration("47", [a, b]), Corroboration("52", [c])]
+    text = render(result, color=False)
+    assert "Supported by 2 sources [1] [2]" in text
+    assert "Another source says: 52 [3]" in text

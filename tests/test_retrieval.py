@@ -138,3 +138,13 @@ def test_query_path_does_not_import_scipy_numba_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_retriever_option(seeds_index):
+    def qa(*args):
+        return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, cwd=ROOT)
+
+    ok = qa("ask", "Who leads the Red Cross delegation?", "--index", str(seeds_index), "--retriever", "bm25", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["citations"]
+    bad = qa("ask", "Who?", "--index", str(seeds_index), "--retriever", "nope")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
