@@ -23,7 +23,7 @@ from qa.defaults import (
     seeds_dir,
     seeds_fingerprint,
 )
-from qa.errors import BadInputError
+from qa.errors import BadInputError, IndexProblem
 from qa.retrieval import DEFAULT_RETRIEVER, make_retriever
 from qa.store import IndexStore, Sentence
 
@@ -128,8 +128,11 @@ def ensure_default_index(index_dir: Path | None = None, quiet: bool = False) -> 
     if not default_index_is_current(index_dir):
         if not quiet:
             print(f"Indexing the bundled seed articles into {index_dir} (first run only)...", file=sys.stderr)
-        # a full rebuild: the seeds are small, and it also replaces an index of an older format
-        index_paths([seeds_dir()], index_dir, rebuild=True, extra={"source_fingerprint": seeds_fingerprint()})
+        extra = {"source_fingerprint": seeds_fingerprint()}
+        try:
+            index_paths([seeds_dir()], index_dir, extra=extra)
+        except IndexProblem:  # an index of an older format, or a damaged one: it is ours to replace
+            index_paths([seeds_dir()], index_dir, rebuild=True, extra=extra)
     return index_dir
 
 

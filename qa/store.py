@@ -522,7 +522,9 @@ def update_index(
                 report.removed += 1
                 dropped += _delete_document(db, doc_id)
 
-            if not (report.added or report.changed or report.removed) and old is not None and not rebuild:
+            extra_changed = old is not None and any(old.manifest.get(k) != v for k, v in (extra or {}).items())
+            unchanged = not (report.added or report.changed or report.removed or extra_changed)
+            if unchanged and old is not None and not rebuild:
                 db.close()
                 db = None
                 for p in (db_path, vec_path):

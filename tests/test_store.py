@@ -119,3 +119,14 @@ def test_neighbours_are_from_the_same_document_in_order(seeds_copy, tmp_path):
     around = store.neighbours(middle, before=2, after=2)
     assert [s.id for s in around] == [s.id for s in sentences[3:8]]
     store.close()
+
+
+def test_new_manifest_extras_are_committed_without_embedding(seeds_copy, tmp_path):
+    build(seeds_copy, tmp_path / "idx", extra={"source_fingerprint": "one"})
+    encoder = HashEncoder()
+    report = update_index(
+        tmp_path / "idx", read_documents([seeds_copy]), lambda: encoder, notify=lambda m: None,
+        extra={"source_fingerprint": "two"},
+    )
+    assert report.committed and report.sentences_embedded == 0 and encoder.encoded == []
+    assert IndexStore.open(tmp_path / "idx").manifest["source_fingerprint"] == "two"
