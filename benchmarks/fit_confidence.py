@@ -8,7 +8,7 @@ the seeds' answerable/unanswerable questions are a further check. The threshold
 is the highest probability cut that abstains wrongly on at most ``--max-wrong``
 of the fit half's answerable questions.
 
-    python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds [--write]
+    python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds --max-wrong 0.03 [--write]
 """
 
 from __future__ import annotations

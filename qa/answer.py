@@ -46,6 +46,8 @@ PATTERNS = {
     "quote": re.compile(r"[“\"]([^”\"]{3,200})[”\"]"),
 }
 
+_BARE_NUMBER = re.compile(r"(?:[$€£]\s?)?\d[\d,.]*(?:\s?%|\s+(?:percent|million|billion|thousand|hundred)\b)?")
+
 _WH = [
     ("number", re.compile(r"\bhow (many|much|long|old|far|often)\b|\bwhat (number|percentage|figure|amount)\b", re.I)),
     ("date", re.compile(r"\bwhen\b|\bwhat (year|day|date|month|time)\b|\bwhich (year|day|date|month)\b", re.I)),
@@ -142,8 +144,8 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
                     if sentence[w.start()].isupper():
                         out.append((w.start(), e, kind))
             if kind == "number":
-                bare = re.match(r"(?:[$€£]\s?)?\d[\d,.]*%?", sentence[s:e])
-                if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"
+                bare = re.match(_BARE_NUMBER, sentence[s:e])
+                if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"; "3 million residents" -> "3 million"
                     out.append((s, s + len(sentence[s : s + bare.end()].rstrip(",.")), kind))
     # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
     dates = [(s, e) for s, e, k in out if k == "date"]

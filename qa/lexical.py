@@ -1,5 +1,8 @@
 """BM25 over the index's sentences (bm25s, English stemming with PyStemmer, stopwords).
 
+Each sentence is indexed with its document's title in front when it has a real
+one (``qa.store.embedding_text``), as for the dense vectors.
+
 The BM25 index is built once when the index is written and saved beside it in
 bm25s's own format (JSON vocabulary and parameters, ``.npy`` score arrays, no
 pickle), plus ``ids.npy`` mapping bm25s rows to sentence ids. Indexes written
