@@ -18,6 +18,12 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def fmt_p(p) -> str:
+    if p is None:
+        return "-"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
 def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     lines = []
@@ -108,7 +114,7 @@ def render_comparison(cmp: dict, other: str) -> str:
     rows = []
     for m, r in cmp["measures"].items():
         rows.append([m, fmt(r["this"]), fmt(r["other"]), f"{r['delta']:+.3f}" if r["delta"] is not None else "-",
-                     fmt(r["p_t_test"], 4), fmt(r["p_randomisation"], 4), f"{r['better']}/{r['worse']}"])
+                     fmt_p(r["p_t_test"]), fmt_p(r["p_randomisation"]), f"{r['better']}/{r['worse']}"])
     lines += _table(["measure", "this", "other", "delta", "p (t-test)", "p (random.)", "better/worse"], rows)
     return "\n".join(lines)
 
