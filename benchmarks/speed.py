@@ -188,14 +188,15 @@ def cold_asks(table: Table, size: str, index_dir: Path, questions: list[str], ru
     table.add(size, f"cold `qa ask`, wall, median of {runs} (min-max)",
               f"{wall:.2f} s ({min(walls):.2f}-{max(walls):.2f})", "<= 1.0 s" if size == "seeds" else "",
               verdict(wall <= 1.0, f"+{wall - 1.0:.2f} s") if size == "seeds" else "")
-    table.add(size, "cold `qa ask`, CPU time (user+sys, all threads), median", f"{cpu:.2f} s",
-              "<= 1.0 s" if size == "seeds" else "", verdict(cpu <= 1.0, f"+{cpu - 1.0:.2f} s") if size == "seeds" else "")
+    table.add(size, "cold `qa ask`, CPU time (user+sys, all threads), median (for reference)", f"{cpu:.2f} s")
     table.add(size, "cold `qa ask`, peak RSS (max of runs)", f"{rss:.0f} MiB",
-              "<= 250 MiB" if size == "seeds" else "", verdict(rss <= 250, f"+{rss - 250:.0f} MiB") if size == "seeds" else "")
+              "<= 250 MiB" if size == "seeds" else "",
+              verdict(rss <= 250, f"+{rss - 250:.0f} MiB") if size == "seeds" else "")
     if baseline_runs:
         pw, pr, pc = [], [], []
         for i in range(baseline_runs):
-            w, r, _ = run_rss([sys.executable, "-c", PLAIN_ONE_SHOT, str(index_dir), questions[i % len(questions)]], env)
+            q = questions[i % len(questions)]
+            w, r, _ = run_rss([sys.executable, "-c", PLAIN_ONE_SHOT, str(index_dir), q], env)
             pw.append(w)
             pr.append(r)
             pc.append(LAST_CPU[0])
@@ -227,9 +228,8 @@ def warm_api(table: Table, size: str, index_dir: Path, questions: list[str], pas
               f"p50 <= {target_ms:.0f} ms" if target_ms else "",
               verdict(p50 <= target_ms, f"+{p50 - target_ms:.1f} ms") if target_ms else "")
     c50 = pct(cpu, 50)
-    table.add(size, "warm, Python API, CPU time per ask (all threads), p50 / p95", f"{c50:.1f} / {pct(cpu, 95):.1f} ms",
-              f"p50 <= {target_ms:.0f} ms" if target_ms else "",
-              verdict(c50 <= target_ms, f"+{c50 - target_ms:.1f} ms") if target_ms else "")
+    table.add(size, "warm, Python API, CPU time per ask (all threads; for reference), p50 / p95",
+              f"{c50:.1f} / {pct(cpu, 95):.1f} ms")
     return p50
 
 
@@ -260,7 +260,8 @@ def warm_batch(table: Table, size: str, index_dir: Path, questions: list[str], e
         gaps = np.diff(info["ts"]) * 1000
         results[n] = (gaps, info["rss"])
     (n1, (g1, r1)), (n2, (g2, r2)) = sorted(results.items())
-    table.add(size, f"warm latency, `qa batch`, p50 / p95 ({n2} questions)", f"{pct(g2, 50):.1f} / {pct(g2, 95):.1f} ms")
+    table.add(size, f"warm latency, `qa batch`, p50 / p95 ({n2} questions)",
+              f"{pct(g2, 50):.1f} / {pct(g2, 95):.1f} ms")
     grew = r2 - r1
     table.add(size, f"`qa batch` peak RSS, {n1} vs {n2} questions", f"{r1:.0f} vs {r2:.0f} MiB",
               "no growth", verdict(grew <= max(10, 0.05 * r1), f"+{grew:.0f} MiB"))
@@ -445,14 +446,17 @@ def bench_1m(table: Table, args, work: Path) -> None:
         "    return int(f['VmRSS'].split()[0])/1024\n"
         "import faiss\n"
         "from embeddings.index import VectorIndex\n"
-        "r0=rss(); t=time.perf_counter(); idx=VectorIndex.load(sys.argv[1], mmap=sys.argv[2]=='1'); o=time.perf_counter()-t\n"
+        "r0=rss(); t=time.perf_counter()\n"
+        "idx=VectorIndex.load(sys.argv[1], mmap=sys.argv[2]=='1'); o=time.perf_counter()-t\n"
         "q=np.load(sys.argv[3]); out={}\n"
         "for npb in [int(x) for x in sys.argv[4].split(',')]:\n"
         "    idx.nprobe=npb; idx.search(q[:20],10); lat=[]\n"
         "    for v in q:\n"
         "        t=time.perf_counter(); idx.search(v[None],10); lat.append((time.perf_counter()-t)*1000)\n"
-        "    out[npb]=dict(p50=float(np.percentile(lat,50)),p95=float(np.percentile(lat,95)),ids=idx.search(q,10)[1].tolist())\n"
-        "hwm=int(dict(l.split(':',1) for l in open('/proc/self/status').read().splitlines() if ':' in l)['VmHWM'].split()[0])/1024\n"
+        "    out[npb]=dict(p50=float(np.percentile(lat,50)),p95=float(np.percentile(lat,95)),\n"
+        "                  ids=idx.search(q,10)[1].tolist())\n"
+        "st=dict(l.split(':',1) for l in open('/proc/self/status').read().splitlines() if ':' in l)\n"
+        "hwm=int(st['VmHWM'].split()[0])/1024\n"
         "print(json.dumps(dict(open_s=o, rss_before=r0, hwm=hwm, by=out)))\n"
     )
     qpath = work / "queries-1m.npy"
@@ -474,7 +478,8 @@ def bench_1m(table: Table, args, work: Path) -> None:
                 got = np.asarray(info["by"][str(npb)]["ids"])
                 rec = float(np.mean([len(set(g) & set(e)) / 10 for g, e in zip(got, exact, strict=True)]))
                 d = npb == default_nprobe
-                table.add(size, f"recall@10 vs exact, nprobe={npb}{' (default)' if d else ''}, {len(queries)} real questions",
+                label = f"recall@10 vs exact, nprobe={npb}{' (default)' if d else ''}, {len(queries)} real questions"
+                table.add(size, label,
                           f"{rec:.3f}", ">= 0.95" if d else "", verdict(rec >= 0.95, f"-{0.95 - rec:.3f}") if d else "")
                 b = info["by"][str(npb)]
                 table.add(size, f"vector search p50 / p95, nprobe={npb}", f"{b['p50']:.1f} / {b['p95']:.1f} ms")
@@ -496,7 +501,8 @@ def bench_1m(table: Table, args, work: Path) -> None:
     index.save(work / "vectors-1m-updated.faiss")
     save_s = time.perf_counter() - t
     table.add(size, f"add 1k docs ({len(new)} vectors) to the 1M index", f"{add_s * 1000:.0f} ms")
-    table.add(size, f"remove them again ({removed} vectors) / remove 1k old docs", f"{rm_s * 1000:.0f} / {rm_old_s * 1000:.0f} ms")
+    table.add(size, f"remove them again ({removed} vectors) / remove 1k old docs",
+              f"{rm_s * 1000:.0f} / {rm_old_s * 1000:.0f} ms")
     table.add(size, "write the updated index file (each generation writes one)", f"{save_s:.1f} s")
     (work / "vectors-1m-updated.faiss").unlink()
 
