@@ -16,6 +16,9 @@ number of digits; the choices come from a NumPy generator seeded by
 ``sha256(d.id, r)``. Rounds ``r = 1, 2, ...`` are appended in corpus order until
 the sentence target is reached. Same input files, same corpus, on any machine.
 
+The store embeds ``"Title: sentence"`` for titled documents; ``DerivedEncoder`` looks
+such texts up by the sentence alone (the real vectors were computed without titles).
+
 Vectors for the top-up (``DerivedEncoder``): embedding 85k-985k extra sentences
 with the fp32 model on this 2-core machine would take hours, so variant
 sentences get a vector *derived* from real ones: the real vector of the real
@@ -48,7 +51,7 @@ SIZES = {"100k": 100_000, "1m": 1_000_000}
 
 _CAP = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")  # mid-sentence capitalised words: names, places
 _NUM = re.compile(r"\b\d+\b")
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"\b[a-z]+\b")  # whole lowercase words (substitutions change only capitalised ones)
 
 
 def have_shared_data() -> bool:
@@ -160,9 +163,14 @@ class DerivedEncoder:
         out = np.zeros((len(texts), self.dim), np.float32)
         for n, text in enumerate(texts):
             vec = self.real.get(text)
+            sentence = text
+            if vec is None and ": " in text:
+                # the store embeds "Title: sentence"; the real vectors are of sentences alone
+                sentence = text.partition(": ")[2]
+                vec = self.real.get(sentence)
             if vec is None:
                 rng = _rng("derived", text)
-                base = self.by_skeleton.get(skeleton(text))
+                base = self.by_skeleton.get(skeleton(sentence))
                 if base is None:
                     base = int(rng.integers(0, len(self.texts)))
                 other = int(rng.integers(0, len(self.texts)))
