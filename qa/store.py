@@ -541,7 +541,10 @@ def update_index(
             all_ids = [r[0] for r in db.execute("SELECT id FROM sentences ORDER BY id")]
             # token vectors: new sentences get them from the same forward pass; kept ones are
             # copied from the old generation (or encoded once, if it had none)
-            want_tokens = len(all_ids) <= TOKEN_VECTORS_MAX
+            # (bounded by sentences and by text size: ~150 characters = ~30 tokens a sentence on average,
+            # so a few huge one-line files cannot make a file of gigabytes)
+            total_chars = db.execute("SELECT coalesce(sum(end - start), 0) FROM sentences").fetchone()[0]
+            want_tokens = len(all_ids) <= TOKEN_VECTORS_MAX and total_chars <= TOKEN_VECTORS_MAX * 150
             kept = sorted(set(all_ids) - set(pending_ids))
             missing_tokens = []
             if want_tokens:

@@ -9,7 +9,8 @@ Two ``.npy`` files (no pickle), named in the manifest's ``files``:
 
 They cost about 2 bytes x 384 x tokens per sentence (~20 KB for a 25-token
 sentence), so they are only written for indexes up to ``TOKEN_VECTORS_MAX``
-sentences; larger indexes rank without the MaxSim step.
+sentences and ``150 * TOKEN_VECTORS_MAX`` characters of sentence text; larger
+indexes rank without the MaxSim step.
 """
 
 from __future__ import annotations
