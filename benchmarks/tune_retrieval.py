@@ -20,10 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import load_questions, question_half, recall_table  # noqa: E402
+
 from qa.rerank import content_token_mask, maxsim_scores  # noqa: E402
 from qa.retrieval import HybridRetriever, _zscore, window_tokens  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
-
 
 CONTENT_TOKENS = False
 

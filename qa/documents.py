@@ -11,12 +11,13 @@ Bad files never abort reading: each one produces a warning through ``warn``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from qa.jsonl import BadLine, parse_object
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -119,18 +120,12 @@ def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))  # (a BOM may lead)
+                record = parse_object(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))  # (a BOM may lead)
             except UnicodeDecodeError:
                 warn(f"{where}: skipped: invalid UTF-8")
                 continue
-            except json.JSONDecodeError as e:
-                warn(f"{where}: skipped: malformed JSON ({e.msg})")
-                continue
-            except RecursionError:
-                warn(f"{where}: skipped: malformed JSON (nested too deeply)")
-                continue
-            if not isinstance(record, dict):
-                warn(f"{where}: skipped: expected a JSON object")
+            except BadLine as e:
+                warn(f"{where}: skipped: {e}")
                 continue
             rid = record.get("id", record.get("_id"))
             text = record.get("text")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _STOP = set(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
     "what which who whom whose when where why how that this these those it its as into about than then there".split()

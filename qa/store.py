@@ -450,8 +450,7 @@ def update_index(
     returns a callback that receives the number of sentences embedded so far.
     """
     from embeddings.index import VectorIndex
-
-    from qa.token_store import TOKEN_VECTORS_MAX, TokenVectors
+    from qa.token_store import TOKEN_VECTORS_MAX
 
     index_dir = Path(index_dir)
     report = UpdateReport()

@@ -78,7 +78,7 @@ def test_batch_jsonl_in_order_with_ids_and_a_bad_line(capsys, seeds_index, tmp_p
 
 
 def test_batch_plain_lines_from_stdin(capsys, monkeypatch, seeds_index):
-    stdin = io.TextIOWrapper(io.BytesIO("Who is Sasha Volkov?\n\nWhat has NATO ruled out?\n".encode()))
+    stdin = io.TextIOWrapper(io.BytesIO(b"Who is Sasha Volkov?\n\nWhat has NATO ruled out?\n"))
     monkeypatch.setattr(sys, "stdin", stdin)
     code, out, _ = run(capsys, "batch", "--index", seeds_index)
     assert code == 0

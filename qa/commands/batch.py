@@ -10,6 +10,7 @@ from pathlib import Path
 
 from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
 from qa.errors import BadInputError
+from qa.jsonl import BadLine, parse_object
 
 HELP = "answer many questions: JSONL or plain lines in, JSONL out"
 DESCRIPTION = """\
@@ -53,15 +54,9 @@ def read_questions(lines, problems: list[str]) -> Iterator[tuple[str, str]]:
             yield str(lineno), _no_surrogates(line.strip())
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            problems.append(f"line {lineno}: skipped: malformed JSON ({e.msg})")
-            continue
-        except RecursionError:
-            problems.append(f"line {lineno}: skipped: malformed JSON (nested too deeply)")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"line {lineno}: skipped: expected a JSON object")
+            record = parse_object(line)
+        except BadLine as e:
+            problems.append(f"line {lineno}: skipped: {e}")
             continue
         question = record.get("question")
         if not isinstance(question, str) or not question.strip():

@@ -7,11 +7,11 @@ line, and the caller reports them and exits with code 2.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadInputError
+from qa.jsonl import BadLine, parse_object
 
 
 @dataclass(frozen=True)
@@ -140,15 +140,9 @@ def _records(path: Path, problems: list[str]):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            problems.append(f"{path.name} line {lineno}: skipped: malformed JSON ({e.msg})")
-            continue
-        except RecursionError:
-            problems.append(f"{path.name} line {lineno}: skipped: malformed JSON (nested too deeply)")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"{path.name} line {lineno}: skipped: expected a JSON object")
+            record = parse_object(line)
+        except BadLine as e:
+            problems.append(f"{path.name} line {lineno}: skipped: {e}")
             continue
         yield lineno, record
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from textual.widgets import ContentSwitcher, TextArea
 
 from qa.tui.app import CiteQAApp
 from qa.tui.widgets.conversation_view import AnswerCard, CitationList, Notice, QuestionBubble
 from qa.tui.widgets.question_input import QuestionInput
 from qa.tui.widgets.render import NO_ANSWER
-from tests.tui.helpers import answered, wait_for
 from tests.tui.fakes import FakeAssistant, fake_opener
+from tests.tui.helpers import answered, wait_for
 
 SIZE = (120, 36)
 pytestmark = pytest.mark.anyio
