@@ -51,6 +51,7 @@ class HashEncoder(Encoder):
     def __init__(self, delay: float = 0.0, gate: str | None = None) -> None:
         self.delay = delay
         self.gate = gate
+        self.encoded: list[str] = []  # every text encoded, in order (tests check what was embedded)
 
     @staticmethod
     def _word_vector(word: str) -> np.ndarray:
@@ -66,6 +67,7 @@ class HashEncoder(Encoder):
             time.sleep(0.01)
         if self.delay:
             time.sleep(self.delay)
+        self.encoded.extend(texts)
         words = [[w.lower() for w in _WORD.findall(t[:20000])][: self.max_tokens] or ["\x00"] for t in texts]
         width = max(len(w) for w in words)
         hidden = np.zeros((len(texts), width, DIM), dtype=np.float32)

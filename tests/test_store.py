@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_encoder import HashEncoder
+from helpers_robust import HashEncoder
 
 from qa.documents import read_documents
 from qa.errors import IndexProblem
@@ -136,22 +136,13 @@ def test_token_vectors_are_bounded_by_text_size(tmp_path, monkeypatch):
     """A few huge documents must not produce a token-vector file of gigabytes."""
     import qa.token_store
 
-    class TokenHashEncoder(HashEncoder):
-        has_token_vectors = True
-
-        def encode_with_tokens(self, texts, batch_size=64, progress=None):
-            import numpy as np
-
-            vecs = self.encode(texts, batch_size, progress)
-            return vecs, [np.tile(v, (4, 1)).astype(np.float16) for v in vecs]
-
     monkeypatch.setattr(qa.token_store, "TOKEN_VECTORS_MAX", 50)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "small.txt").write_text("A short sentence. Another one.", encoding="utf-8")
-    update_index(tmp_path / "a", read_documents([docs]), TokenHashEncoder, notify=lambda m: None)
+    update_index(tmp_path / "a", read_documents([docs]), HashEncoder, notify=lambda m: None)
     assert "tokens" in json.dumps(IndexStore.open(tmp_path / "a").manifest["files"])
     (docs / "huge.txt").write_text("word " * 4000, encoding="utf-8")  # few sentences, much text
-    update_index(tmp_path / "b", read_documents([docs]), TokenHashEncoder, notify=lambda m: None)
+    update_index(tmp_path / "b", read_documents([docs]), HashEncoder, notify=lambda m: None)
     store = IndexStore.open(tmp_path / "b")
     assert len(store) < 50 and "tokens" not in json.dumps(store.manifest["files"])
