@@ -7,7 +7,7 @@ predicting that F1 is fitted on story half 0 and checked on half 1 (and on the
 seeds): the reported EM/F1 are those of the top-scored candidate, given the
 right sentence.
 
-    python benchmarks/fit_spans.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds [--write]
+    python benchmarks/fit_spans.py --index NQA_INDEX --seeds-index SEEDS_INDEX [--write]
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import EVAL, load_questions, question_half  # noqa: E402
 
+from embeddings.model import load_encoder  # noqa: E402
 from qa.answer import FEATURES, candidate_features  # noqa: E402
+from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
+from qa.span_vectors import view_of  # noqa: E402
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 
@@ -40,7 +43,7 @@ def gold_sentence(store, q):
     return None
 
 
-def dataset(store, questions):
+def dataset(store, questions, encoder):
     groups = []
     for q in questions:
         if not q.answers:
@@ -48,7 +51,8 @@ def dataset(store, questions):
         text = gold_sentence(store, q)
         if text is None:
             continue
-        cands = candidate_features(q.question, text)
+        views = (view_of(encoder, q.question), view_of(encoder, text))
+        cands = candidate_features(q.question, text, views)
         X = np.zeros((len(cands), len(FEATURES)))
         y = np.zeros(len(cands))
         em = np.zeros(len(cands))
@@ -98,55 +102,104 @@ def listwise(groups, l2: float, power: float) -> np.ndarray:
     return res.x
 
 
+def fit_family(name: str, groups) -> np.ndarray:
+    """Weights of one model family (see ``FAMILIES``) fitted on ``groups``."""
+    from sklearn.linear_model import Ridge
+
+    kind, param, power = FAMILIES[name]
+    if kind == "ridge":
+        X = np.vstack([g[1] for g in groups])
+        y = np.concatenate([g[2] for g in groups])
+        return Ridge(alpha=param, fit_intercept=False).fit(X, y).coef_
+    return listwise(groups, param, power)
+
+
+#: Candidate model families: ridge regression on each candidate's F1, or a listwise
+#: (softmax over a question's candidates) fit towards F1**power.
+FAMILIES = {
+    "ridge a=1": ("ridge", 1.0, 1.0),
+    "ridge a=10": ("ridge", 10.0, 1.0),
+    "listwise l2=0.1 F1^1": ("listwise", 0.1, 1.0),
+    "listwise l2=0.1 F1^4": ("listwise", 0.1, 4.0),
+    "listwise l2=1 F1^4": ("listwise", 1.0, 4.0),
+}
+
+
+def cross_validated(name: str, groups, folds: int = 3) -> float:
+    """EM + F1 of family ``name`` over ``folds`` story folds of ``groups`` (fit on the others)."""
+    total = []
+    for k in range(folds):
+        train = [g for g in groups if hash_story(g[0]) % folds != k]
+        test = [g for g in groups if hash_story(g[0]) % folds == k]
+        em, f, _ = pick_scores(test, fit_family(name, train))
+        total.append(em + f)
+    return float(np.mean(total))
+
+
+def hash_story(q) -> int:
+    """A stable fold number from the question's story (its evidence document)."""
+    import zlib
+
+    return zlib.crc32(q.gold[0][0].encode()) if q.gold else 0
+
+
+def without_tokens(groups):
+    """The same data with the token-vector features zeroed (indexes stored without them)."""
+    cols = [FEATURES.index(f) for f in TOKEN_FEATURES]
+    out = []
+    for q, X, y, em in groups:
+        X = X.copy()
+        X[:, cols] = 0.0
+        out.append((q, X, y, em))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", required=True)
     ap.add_argument("--seeds-index")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression, Ridge
 
+    encoder = load_encoder("onnx")
     store = IndexStore.open(args.index)
     qs = [q for q in load_questions(EVAL / "narrativeqa" / "questions.jsonl", store) if q.answerable]
-    groups = dataset(store, qs)
-    fit = [g for g in groups if question_half(g[0]) == 0]
-    check = [g for g in groups if question_half(g[0]) == 1]
+    groups = dataset(store, qs, encoder)
     seeds = []
     if args.seeds_index:
         s_store = IndexStore.open(args.seeds_index)
-        seeds = dataset(s_store, [q for q in load_questions(EVAL / "seeds-dev.jsonl", s_store) if q.answerable])
-    X = np.vstack([g[1] for g in fit])
-    y = np.concatenate([g[2] for g in fit])
-    print(f"questions with a gold sentence: fit {len(fit)}, check {len(check)}, seeds {len(seeds)}; {len(y)} candidates")
-    best = None
-    models = []
-    for alpha in (0.1, 1.0, 10.0):
-        m = Ridge(alpha=alpha, fit_intercept=False).fit(X, y)
-        models.append((f"ridge a={alpha}", m.coef_))
-    for C in (0.1, 1.0):
-        for cut in (0.5, 0.99):
-            m = LogisticRegression(C=C, max_iter=2000, fit_intercept=False).fit(X, (y >= cut).astype(int))
-            models.append((f"logistic C={C} F1>={cut}", m.coef_[0]))
-    for l2 in (0.01, 0.1, 1.0):
-        for power in (1.0, 4.0):
-            models.append((f"listwise l2={l2} F1^{power:g}", listwise(fit, l2, power)))
-    print(f"{'model':28s} | fit EM/F1 | check EM/F1 | seeds EM/F1 | check oracle F1")
-    for name, w in models:
-        fe, ff, _ = pick_scores(fit, w)
-        ce, cf, co = pick_scores(check, w)
-        se, sf, _ = pick_scores(seeds, w) if seeds else (0, 0, 0)
-        print(f"{name:28s} | {fe:4.1f}/{ff:4.1f} | {ce:4.1f}/{cf:4.1f}   | {se:4.1f}/{sf:4.1f}   | {co:4.1f}")
-        # ridge regression on F1 was the most stable family across halves; pick its alpha on the fit half
-        if name.startswith("ridge") and (best is None or ff > best[0]):
-            best = (ff, name, w)
-    print(f"chosen on the fit half: {best[1]}")
+        seeds = dataset(s_store, [q for q in load_questions(EVAL / "seeds-dev.jsonl", s_store) if q.answerable], encoder)
+    chosen = {}
+    for label, transform in (("with token vectors", lambda g: g), ("without token vectors", without_tokens)):
+        fit = transform([g for g in groups if question_half(g[0]) == 0])
+        check = transform([g for g in groups if question_half(g[0]) == 1])
+        seed_groups = transform(seeds)
+        print(f"\n{label}: questions with a gold sentence: fit {len(fit)}, check {len(check)}, seeds {len(seed_groups)}")
+        print(f"{'model':22s} | fit-half CV EM+F1 | check EM/F1 | seeds EM/F1 | check oracle F1")
+        best = None
+        for name in FAMILIES:
+            cv = cross_validated(name, fit)
+            w = fit_family(name, fit)
+            ce, cf, co = pick_scores(check, w)
+            se, sf, _ = pick_scores(seed_groups, w) if seed_groups else (0, 0, 0)
+            print(f"{name:22s} | {cv:17.1f} | {ce:4.1f}/{cf:4.1f}   | {se:4.1f}/{sf:4.1f}   | {co:4.1f}")
+            if best is None or cv > best[0]:
+                best = (cv, name, w)
+        print(f"chosen by cross-validation on the fit half: {best[1]}")
+        chosen[label] = best
     if args.write:
-        weights = {f: round(float(v), 5) for f, v in zip(FEATURES, best[2], strict=True) if abs(v) > 1e-6}
-        body = "\n".join(f"    {k!r}: {v!r}," for k, v in weights.items())
+        def body(w):
+            weights = {f: round(float(v), 5) for f, v in zip(FEATURES, w, strict=True) if abs(v) > 1e-6}
+            return "\n".join(f"    {k!r}: {v!r}," for k, v in weights.items())
+
+        full, plain = chosen["with token vectors"], chosen["without token vectors"]
         (ROOT / "qa" / "span_weights.py").write_text(
             '"""Fitted span-scorer weights (written by ``benchmarks/fit_spans.py``; do not edit by hand)."""\n\n'
             "from __future__ import annotations\n\n"
-            f"#: {best[1]}, fitted on NarrativeQA story half 0\nWEIGHTS = {{\n{body}\n}}\n",
+            f"#: {full[1]}, fitted on NarrativeQA story half 0, with the token-vector features\n"
+            f"WEIGHTS = {{\n{body(full[2])}\n}}\n\n"
+            f"#: {plain[1]}, fitted on NarrativeQA story half 0, for indexes stored without token vectors\n"
+            f"PLAIN_WEIGHTS = {{\n{body(plain[2])}\n}}\n",
             encoding="utf-8",
         )
         print("wrote qa/span_weights.py")

@@ -210,6 +210,11 @@ class OnnxEncoder(Encoder):
         """The word pieces of ``text`` as the model sees them (``[CLS]`` ... ``[SEP]``)."""
         return self._tokenizer.encode(text).tokens
 
+    def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """The word pieces of ``text`` and their character offsets (``(0, 0)`` for specials)."""
+        encoding = self._tokenizer.encode(text)
+        return encoding.tokens, encoding.offsets
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         hidden, mask = self.token_vectors(texts)
         m = mask[..., None].astype(np.float32)

@@ -16,9 +16,13 @@ extractive answer.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
+
+from qa.span_vectors import FEATURES as TOKEN_FEATURES
+from qa.span_vectors import TokenView, span_token_features
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -46,6 +50,12 @@ PATTERNS = {
     "quote": re.compile(r"[“\"]([^”\"]{3,200})[”\"]"),
 }
 
+_DURATION = re.compile(
+    rf"\b(?:(?:about|around|nearly|almost|over|more than|less than|some)\s+)?(?:an?|\d[\d,.]*|{_NUMBER_WORDS})"
+    r"(?:[-\s]+(?:and\s+a\s+half|half))?[-\s]+(?:second|minute|hour|day|week|month|year|decade|century)s?"
+    r"(?:\s+and\s+a\s+half)?\b",
+    re.IGNORECASE,
+)
 _BARE_NUMBER = re.compile(r"(?:[$€£]\s?)?\d[\d,.]*(?:\s?%|\s+(?:percent|million|billion|thousand|hundred)\b)?")
 
 _WH = [
@@ -92,8 +102,14 @@ class Span:
     score: float
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm_word(w: str) -> str:
-    return w.lower().strip("’'-")
+    """Lower case, without surrounding quotes or dashes and without a possessive 's
+    ("Cross’s" and "Cross" are the same word)."""
+    w = w.lower().strip("’'-")
+    for suffix in ("’s", "'s"):
+        w = w.removesuffix(suffix)
+    return w
 
 
 def _content_words(text: str) -> set[str]:
@@ -114,6 +130,60 @@ def wh_word(question: str) -> str:
         if w in WH_WORDS:
             return w
     return "other"
+
+
+_AUX = set("do does did is are was were has have had will would can could should may might must".split())
+_HEAD_SKIP = set("kind kinds type types sort sorts".split()) | {"of"}
+_PRONOUNS = set("he she it they we i you his her their its the a an this that these those".split())
+#: Words that open a clause giving a reason, purpose or means ("because it would help ...").
+_CLAUSE_MARKERS = re.compile(r"\b(?:because(?: of)?|so that|in order to|due to|by|to)\s+", re.I)
+
+
+#: Questions that ask for a name even though they start with "what" ("What is her nickname?").
+_NAME_ASKED = re.compile(r"\b(?:name|names|named|nickname|called|title|alias|surname)\b", re.I)
+
+
+def wh_head(question: str) -> set[str]:
+    """The words naming what the question asks about ("Which *military unit* ...", "What kinds
+    of *stores* ..."): up to three lower-case words after "which"/"what"/"whose", before a
+    function word. They may appear inside the answer ("food stores and pharmacies"), unlike
+    the other question words. Capitalised words are names, not the asked-about thing."""
+    raw = _WORD.findall(question)
+    words = [_norm_word(w) for w in raw]
+    for i, w in enumerate(words):
+        if w in ("which", "what", "whose"):
+            j = i + 1
+            while j < len(words) and words[j] in _HEAD_SKIP:
+                j += 1
+            head = set()
+            for k in range(j, min(j + 3, len(words))):
+                if words[k] in _STOP or words[k] in _AUX:
+                    break
+                if not raw[k][:1].isupper():
+                    head.add(words[k])
+            return head
+    return set()
+
+
+def slot_is_subject(question: str) -> bool:
+    """Whether the question asks for the subject ("Who *has surrounded* Mariupol?", "Which
+    alliance refused ...") rather than an object ("What has *NATO* ruled out?"): in the
+    answer sentence, a subject answer comes before the verb, an object answer after it.
+    An auxiliary right after the wh-phrase followed by a name, pronoun or determiner
+    ("did Lavrov", "has it", "does the") marks an object question."""
+    raw = _WORD.findall(question)
+    words = [_norm_word(w) for w in raw]
+    for i, w in enumerate(words):
+        if w not in WH_WORDS:
+            continue
+        # the auxiliary, if any, within the wh-phrase ("which week of the invasion *has* it")
+        for j in range(i + 1, min(i + 6, len(words))):
+            if words[j] in _AUX:
+                if j + 1 < len(words) and (words[j + 1] in _PRONOUNS or raw[j + 1][:1].isupper()):
+                    return False
+                break
+        return True
+    return False
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
@@ -147,6 +217,13 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
                 bare = re.match(_BARE_NUMBER, sentence[s:e])
                 if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"; "3 million residents" -> "3 million"
                     out.append((s, s + len(sentence[s : s + bare.end()].rstrip(",.")), kind))
+    for m in _DURATION.finditer(sentence):
+        out.append((*_trim(sentence, m.start(), m.end()), "number"))
+    for m in _CLAUSE_MARKERS.finditer(sentence):
+        end = re.search(r"[,;:.!?”\")]|\s[–—-]\s|$", sentence[m.end() :])
+        s, e = _trim(sentence, m.end(), m.end() + end.start())
+        if e > s and len(_WORD.findall(sentence[s:e])) >= 2:
+            out.append((s, e, "clause"))
     # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
     dates = [(s, e) for s, e, k in out if k == "date"]
     return [c for c in out if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in dates))]
@@ -203,16 +280,32 @@ FEATURES = (
     + [f"{w}_x_len" for w in WH_WORDS]
     + ["near_anchor", "log_distance", "after_anchor", "adjacent_after", "adjacent_before", "no_anchor"]
     + ["capitalised", "has_digit", "starts_sentence", "sentence_share", "name_inside"]
+    + ["kind_clause", "why_x_clause", "how_x_clause", "what_x_clause", "other_x_clause", "has_head"]
+    + ["what_x_name_asked", "what_x_name_not_asked"]
+    + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
+    + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
 
 
-def candidate_features(question: str, sentence: str) -> list[tuple[int, int, str, dict[str, float]]]:
-    """Every candidate span of ``sentence`` with its features (sparse dicts)."""
-    q_words = _content_words(question)
+def candidate_features(
+    question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None
+) -> list[tuple[int, int, str, dict[str, float]]]:
+    """Every candidate span of ``sentence`` with its features (sparse dicts); with the
+    question's and the sentence's token vectors (``views``), also the token features of
+    ``qa.span_vectors``."""
+    head = wh_head(question)
+    q_words = _content_words(question) - head
     wanted = question_kind(question)
     wh = wh_word(question)
+    subject = slot_is_subject(question)
+    name_asked = bool(_NAME_ASKED.search(question))
+    q_order = [w for w in (_norm_word(m) for m in _WORD.findall(question)) if w in q_words]
     anchors = [(m.start(), m.end()) for m in _WORD.finditer(sentence) if _norm_word(m.group()) in q_words]
+    last_words = set(q_order[-1:])
+    verb_words = set(q_order[:1]) if subject else set()
+    last_anchor_ends = [m.end() for m in _WORD.finditer(sentence) if _norm_word(m.group()) in last_words]
+    verb_starts = [m.start() for m in _WORD.finditer(sentence) if _norm_word(m.group()) in verb_words]
     typed = {}
     for s, e, kind in _candidates(sentence):
         typed.setdefault((s, e), kind)
@@ -227,7 +320,26 @@ def candidate_features(question: str, sentence: str) -> list[tuple[int, int, str
         words = _content_words(text)
         if not words or words & q_words:
             continue
-        f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0, f"{wh}_x_{kind}": 1.0}
+        f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
+        if kind != "clause" or f"{wh}_x_clause" in _INDEX:
+            f[f"{wh}_x_{kind}"] = 1.0
+        else:
+            f["other_x_clause"] = 1.0
+        if wh == "what" and kind == "name":
+            f["what_x_name_asked" if name_asked else "what_x_name_not_asked"] = 1.0
+        if head and words & head:
+            f["has_head"] = 1.0
+        if subject:
+            f["subject_slot"] = 1.0
+            if any(0 <= v - e <= 12 for v in verb_starts):
+                f["subject_x_before_verb"] = 1.0
+            if any(0 <= s - a <= 6 for a in last_anchor_ends):
+                f["subject_x_after_last"] = 1.0
+        else:
+            if any(0 <= s - a <= 6 for a in last_anchor_ends):
+                f["object_x_after_last"] = 1.0
+            if anchors and any(0 <= s - a_e <= 6 for _, a_e in anchors):
+                f["object_x_after_any"] = 1.0
         if wanted is not None:
             related = wanted == "number" and kind == "date"
             f["typed_match" if kind == wanted else "typed_related" if related else "typed_other"] = 1.0
@@ -258,25 +370,33 @@ def candidate_features(question: str, sentence: str) -> list[tuple[int, int, str
         if kind == "run" and any(ns <= s and e <= ne for ns, ne in names):
             f["name_inside"] = 1.0
         out.append((s, e, kind, f))
-    if TYPED_ONLY and wanted is not None:
-        exact = [c for c in out if c[2] == wanted]
-        if exact:
-            return exact
-    out.append((0, len(sentence), "sentence", {"bias": 1.0, "whole_sentence": 1.0, f"{wh}_x_sentence": 1.0}))
+    typed_only = TYPED_ONLY and wanted is not None and any(c[2] == wanted for c in out)
+    if typed_only:
+        out = [c for c in out if c[2] == wanted]
+    if views is not None and out:
+        for (_s, _e, _k, f), tf in zip(out, span_token_features(*views, [(c[0], c[1]) for c in out]), strict=True):
+            f.update(tf)
+    if not typed_only:
+        out.append((0, len(sentence), "sentence", {"bias": 1.0, "whole_sentence": 1.0, f"{wh}_x_sentence": 1.0}))
     return out
 
 
-def _score(f: dict[str, float]) -> float:
-    from qa.span_weights import WEIGHTS
-
-    return sum(WEIGHTS.get(k, 0.0) * v for k, v in f.items())
+def _score(f: dict[str, float], weights: dict[str, float]) -> float:
+    return sum(weights.get(k, 0.0) * v for k, v in f.items())
 
 
-def extract_span(question: str, sentence: str) -> Span | None:
-    """The best answer span of ``sentence`` for ``question``, or None to use the whole sentence."""
+def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:
+    """The best answer span of ``sentence`` for ``question``, or None to use the whole sentence.
+
+    ``views`` (the question's and the sentence's token vectors) add the token features;
+    without them (an index stored without token vectors) a scorer fitted without them ranks.
+    """
+    from qa.span_weights import PLAIN_WEIGHTS, WEIGHTS
+
+    weights = WEIGHTS if views is not None else PLAIN_WEIGHTS
     best: Span | None = None
-    for s, e, kind, f in candidate_features(question, sentence):
-        score = _score(f)
+    for s, e, kind, f in candidate_features(question, sentence, views):
+        score = _score(f, weights)
         if best is None or score > best.score:
             best = Span(s, e, kind, score)
     if best is None or best.kind == "sentence":

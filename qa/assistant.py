@@ -45,6 +45,7 @@ class Citation:
     line: int
     page: int | None = None
     title: str | None = None
+    sentence_id: int | None = None  # the index's sentence id (not part of the output contract)
 
     def label(self) -> str:
         """Human-readable source: title or file, line, and page for PDFs."""
@@ -153,6 +154,7 @@ class Assistant:
         self.retriever = make_retriever(retriever, store)
         self.threshold = threshold
         self.top_k = top_k
+        self._question_view = None  # (question, its TokenView) of the last question, for span scoring
 
     @classmethod
     def open(
@@ -196,6 +198,7 @@ class Assistant:
             line=sentence.line,
             page=sentence.page,
             title=info.title,
+            sentence_id=sentence.id,
         )
 
     def conversation(self):
@@ -216,6 +219,10 @@ class Assistant:
             pooled = tokens.mean(axis=0)
             pooled /= max(float(np.linalg.norm(pooled)), 1e-9)
             tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
+            from qa.span_vectors import stored_view
+
+            # the whole question's tokens, for span scoring (from this same forward pass)
+            self._question_view = (text, stored_view(encoder, text, tokens))
             if hasattr(encoder, "token_strings"):
                 from qa.rerank import content_token_mask
 
@@ -274,8 +281,30 @@ class Assistant:
         sims, _ = sentence_and_window_maxsim(tokens, stored, ids, [None] * len(ids), [None] * len(ids))
         return [replace(h, maxsim=float(m)) for h, m in zip(hits, sims, strict=True)]
 
+    def token_views(self, question: str, citation: Citation):
+        """The question's and the cited sentence's token vectors for span scoring
+        (``qa.span_vectors``), or None when the index stores no token vectors for it."""
+        from qa.span_vectors import stored_view, view_of
+        from qa.store import embedding_text
+
+        stored = self.store.token_vectors
+        if stored is None or citation.sentence_id is None:
+            return None
+        vectors = stored.get(citation.sentence_id)
+        if vectors is None:
+            return None
+        encoder = self.encoder
+        text = embedding_text(citation.title, citation.text)
+        sentence = stored_view(encoder, text, vectors, prefix=len(text) - len(citation.text))
+        if sentence is None:
+            return None
+        cached = self._question_view
+        if cached is None or cached[0] != question:
+            cached = self._question_view = (question, view_of(encoder, question))
+        return None if cached[1] is None else (cached[1], sentence)
+
     def extract(self, question: str, citation: Citation) -> Answer:
-        span = extract_span(question, citation.text)
+        span = extract_span(question, citation.text, self.token_views(question, citation))
         if span is None:
             return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
         start, end = citation.start + span.start, citation.start + span.end

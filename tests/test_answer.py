@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answer import candidate_features, extract_span, question_kind, typed_candidates, wh_word
+from qa.answer import (
+    candidate_features,
+    extract_span,
+    question_kind,
+    slot_is_subject,
+    typed_candidates,
+    wh_head,
+    wh_word,
+)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +79,55 @@ def test_spans_are_always_inside_the_sentence(sentence, question):
     if span is not None:
         assert 0 <= span.start < span.end <= len(sentence)
         assert sentence[span.start : span.end].strip() == sentence[span.start : span.end]
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("Which military unit is holding the port?", {"military", "unit"}),
+        ("What kinds of shops were looted?", {"shops"}),
+        ("Which Acme official spoke first?", {"official", "spoke"}),
+        ("What did the minister say?", set()),
+        ("How many people live there?", set()),
+    ],
+)
+def test_wh_head_is_the_asked_about_noun(question, head):
+    assert wh_head(question) == head
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("Who has surrounded the town?", True),
+        ("Which alliance refused to help?", True),
+        ("What has the alliance ruled out?", False),
+        ("What did Smith blame the storm for?", False),
+        ("Which week of the war has it entered?", False),
+    ],
+)
+def test_slot_is_subject(question, subject):
+    assert slot_is_subject(question) is subject
+
+
+def test_the_asked_about_noun_may_be_inside_the_answer():
+    sentence = "Witnesses described looted shoe shops and bakeries across the town."
+    spans = [sentence[s:e] for s, e, _k, _f in candidate_features("What kinds of shops were looted?", sentence)]
+    assert "shoe shops and bakeries" in spans
+
+
+def test_durations_are_quantities():
+    sentence = "The two ministers met for about an hour and a half on Thursday."
+    span = extract_span("How long did the ministers meet?", sentence)
+    assert span is not None and sentence[span.start : span.end] == "about an hour and a half"
+
+
+def test_possessives_of_question_words_are_question_words():
+    sentence = "Jane Roe, a senior official of the Acme’s board, spoke first."
+    spans = [sentence[s:e] for s, e, _k, _f in candidate_features("Which Acme official spoke first?", sentence)]
+    assert "Acme’s" not in spans and "Jane Roe" in spans
+
+
+def test_reason_clauses_are_candidates():
+    sentence = "The bridge matters because it links the two halves of the city, officials said."
+    spans = [sentence[s:e] for s, e, k, _f in candidate_features("Why does the bridge matter?", sentence) if k == "clause"]
+    assert "it links the two halves of the city" in spans
