@@ -43,6 +43,9 @@ ALL_FEATURES = [
     "bm25_norm1",
     "names_missing_doc",
     "words_missing_doc",
+    "tokcover_min1",
+    "tokcover_low2_1",
+    "tokcover_min_window",
 ]
 
 
@@ -64,6 +67,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", required=True, help="index of ../shared/eval/narrativeqa/corpus.jsonl")
     ap.add_argument("--seeds-index", help="index of the seeds (extra check)")
+    ap.add_argument(
+        "--near-miss-index",
+        help="index of benchmarks/near_miss.py's redacted corpus: its questions are extra negatives (near misses)",
+    )
     ap.add_argument("--max-wrong", type=float, default=0.03)
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
@@ -75,8 +82,24 @@ def main() -> int:
     half = np.array([question_half(q) for q in qs])
     pos, neg = collect(assistant, qs, False), collect(assistant, qs, True)
     fit = half == 0
-    X = np.vstack([pos[fit], neg[fit]])
-    y = np.concatenate([np.ones(fit.sum()), np.zeros(fit.sum())])
+    near = np.zeros((0, len(ALL_FEATURES)))
+    near_half = np.zeros(0, dtype=int)
+    if args.near_miss_index:
+        redacted = Assistant.open(args.near_miss_index, threshold=0.0)
+        present = {d.id for d in redacted.store.documents()}
+
+        def answer_gone(q) -> bool:
+            """The story is still there, but none of the question's answers is."""
+            docs = q.docs & present
+            texts = [redacted.store.text(d).lower() for d in docs]
+            return bool(docs) and not any(a.lower() in t for t in texts for a in q.answers if a.strip())
+
+        gone = [q for q in qs if answer_gone(q)]
+        near = collect(redacted, gone, False)
+        near_half = np.array([question_half(q) for q in gone])
+        print(f"near misses: {len(gone)} of {len(qs)} questions have no answer left in their story")
+    X = np.vstack([pos[fit], neg[fit], near[near_half == 0]])
+    y = np.concatenate([np.ones(fit.sum()), np.zeros(fit.sum()), np.zeros((near_half == 0).sum())])
     means, scales = X.mean(axis=0), X.std(axis=0) + 1e-9
     model = LogisticRegression(C=args.C, max_iter=1000).fit((X - means) / scales, y)
     w, b = model.coef_[0], float(model.intercept_[0])
@@ -87,7 +110,7 @@ def main() -> int:
     print("feature AUCs (fit half):")
     for i, f in enumerate(ALL_FEATURES):
         print(f"  {f:18s} {auc(pos[fit][:, i], neg[fit][:, i]):.3f}  weight {w[i]:+.3f}")
-    p_pos, p_neg = prob(pos), prob(neg)
+    p_pos, p_neg, p_near = prob(pos), prob(neg), prob(near) if len(near) else np.zeros(0)
     cuts = np.sort(p_pos[fit])
     threshold = float(cuts[int(np.floor(args.max_wrong * len(cuts)))])
     print(f"threshold (<= {args.max_wrong:.0%} wrong abstentions on the fit half): {threshold:.3f}")
@@ -96,6 +119,9 @@ def main() -> int:
             f"  {name:5s} n={m.sum():4d} AUC {auc(p_pos[m], p_neg[m]):.3f}  abstain on unanswerable "
             f"{(p_neg[m] < threshold).mean():.3f}  wrong abstentions {(p_pos[m] < threshold).mean():.3f}"
         )
+    for name, h in (("fit", 0), ("check", 1)):
+        if len(near):
+            print(f"  near misses, {name} half: abstained {(p_near[near_half == h] < threshold).mean():.3f}")
     if args.seeds_index:
         seeds = Assistant.open(args.seeds_index, threshold=0.0)
         sq = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)

@@ -385,8 +385,9 @@ def _score(f: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weights.get(k, 0.0) * v for k, v in f.items())
 
 
-def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:
-    """The best answer span of ``sentence`` for ``question``, or None to use the whole sentence.
+def best_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:
+    """The best-scored candidate of ``sentence`` for ``question`` (possibly the whole
+    sentence, kind ``"sentence"``), or None when the sentence has no candidate at all.
 
     ``views`` (the question's and the sentence's token vectors) add the token features;
     without them (an index stored without token vectors) a scorer fitted without them ranks.
@@ -399,6 +400,10 @@ def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView
         score = _score(f, weights)
         if best is None or score > best.score:
             best = Span(s, e, kind, score)
-    if best is None or best.kind == "sentence":
-        return None
     return best
+
+
+def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:
+    """The answer span of ``sentence`` for ``question``, or None to answer with the whole sentence."""
+    best = best_span(question, sentence, views)
+    return None if best is None or best.kind == "sentence" else best

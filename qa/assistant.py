@@ -256,7 +256,9 @@ class Assistant:
             window = [s.text for s in self.store.neighbours(top)]
             wanted = question_kind(text)
             typed = wanted is not None and bool(typed_candidates(citations[0].text, wanted))
-            feats = features(self.store, text, hits, [c.text for c in citations], window, typed)
+            feats = features(
+                self.store, text, hits, [c.text for c in citations], window, typed, self._coverage(tokens, top)
+            )
             confidence = probability(feats)
             if confidence >= self.threshold:
                 answer = self.extract(text, citations[0])
@@ -267,6 +269,16 @@ class Assistant:
 
             result.corroboration = corroborate(text, answer, citations[:k], self.extract)
         return result
+
+    def _coverage(self, tokens, top: Sentence):
+        """Each question content token's best cosine in the top sentence and in its window."""
+        stored = self.store.token_vectors
+        if tokens is None or stored is None:
+            return None
+        from qa.rerank import token_coverage
+
+        window = [stored.get(s.id) for s in self.store.neighbours(top)]
+        return token_coverage(tokens, [stored.get(top.id)]), token_coverage(tokens, window)
 
     def _with_maxsim(self, hits, tokens):
         """Fill in MaxSim (a confidence feature) when the retriever did not compute it."""
@@ -304,8 +316,11 @@ class Assistant:
         return None if cached[1] is None else (cached[1], sentence)
 
     def extract(self, question: str, citation: Citation) -> Answer:
-        span = extract_span(question, citation.text, self.token_views(question, citation))
-        if span is None:
+        """The answer ``citation`` gives to ``question``: its best span, or all of it."""
+        return self._answer(citation, extract_span(question, citation.text, self.token_views(question, citation)))
+
+    def _answer(self, citation: Citation, span) -> Answer:
+        if span is None or span.kind == "sentence":
             return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
         start, end = citation.start + span.start, citation.start + span.end
         return Answer(citation.text[span.start : span.end], citation.doc, start, end, citation)

@@ -83,9 +83,19 @@ def _bm25_norm(store, question: str, hit) -> float:
     return float(hit.bm25) / top if top > 0 else 0.0
 
 
-def features(store, question: str, hits, texts: list[str], window: list[str], answer_typed: bool) -> dict[str, float]:
+def features(
+    store,
+    question: str,
+    hits,
+    texts: list[str],
+    window: list[str],
+    answer_typed: bool,
+    coverage: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
     """Confidence features for ``hits`` (best first) whose sentence texts are ``texts``;
-    ``window`` is the top sentence with its neighbours."""
+    ``window`` is the top sentence with its neighbours; ``coverage`` is each question
+    content token's best cosine in the top sentence and in its window
+    (``qa.rerank.token_coverage``), when token vectors are stored."""
     cos = [h.cosine for h in hits] or [0.0]
     top = cos[0]
     q_words = content_words(question)
@@ -100,7 +110,11 @@ def features(store, question: str, hits, texts: list[str], window: list[str], an
         if top_doc:
             doc_words = _document_words(store.text(top_doc[0].doc))
     maxsims = [h.maxsim for h in hits if h.maxsim]
+    cover1, cover_window = coverage if coverage is not None and len(coverage[0]) else (np.ones(1), np.ones(1))
     return {
+        "tokcover_min1": float(cover1.min()),
+        "tokcover_low2_1": float(np.sort(cover1)[:2].mean()),
+        "tokcover_min_window": float(cover_window.min()),
         "maxsim1": hits[0].maxsim if hits else 0.0,
         "maxsim1_minus_mean": (hits[0].maxsim - float(np.mean(maxsims))) if hits and maxsims else 0.0,
         "bm25_norm1": _bm25_norm(store, question, hits[0]) if hits else 0.0,

@@ -86,3 +86,14 @@ def sentence_and_window_maxsim(query_tokens: np.ndarray, store_tokens, ids, prev
         if members:
             win[k] = best[:, members].max(axis=1).mean()
     return sent, win
+
+
+def token_coverage(query_tokens: np.ndarray, sentence_tokens: list[np.ndarray]) -> np.ndarray:
+    """For each question token, its best cosine with any token of ``sentence_tokens``
+    (several sentences' vectors, e.g. a window): low values are question words the
+    text does not address ("Who *mediated* the talks?" against a sentence about the talks)."""
+    parts = [np.asarray(t, dtype=np.float32) for t in sentence_tokens if t is not None and len(t)]
+    if not len(query_tokens) or not parts:
+        return np.zeros(len(query_tokens), np.float32)
+    q = np.asarray(query_tokens, dtype=np.float32)
+    return np.max([(q @ t.T).max(axis=1) for t in parts], axis=0)

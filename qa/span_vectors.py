@@ -90,7 +90,9 @@ def question_roles(view: TokenView) -> tuple[list[int], int | None, int | None]:
     return content, wh, head
 
 
-def span_token_features(question: TokenView, sentence: TokenView, spans: list[tuple[int, int]]) -> list[dict[str, float]]:
+def span_token_features(
+    question: TokenView, sentence: TokenView, spans: list[tuple[int, int]]
+) -> list[dict[str, float]]:
     """Features (``FEATURES``) for each ``(start, end)`` span of the sentence."""
     content, wh, head = question_roles(question)
     q = np.asarray(question.vectors, dtype=np.float32)
@@ -103,7 +105,9 @@ def span_token_features(question: TokenView, sentence: TokenView, spans: list[tu
     starts = np.array([a for a, _ in sentence.offsets])
     ends = np.array([b for _, b in sentence.offsets])
     span_arr = np.array(spans, dtype=np.int64).reshape(-1, 2)
-    member = (ends[None, :] > starts[None, :]) & (starts[None, :] < span_arr[:, 1:2]) & (span_arr[:, 0:1] < ends[None, :])
+    member = (
+        (ends[None, :] > starts[None, :]) & (starts[None, :] < span_arr[:, 1:2]) & (span_arr[:, 0:1] < ends[None, :])
+    )
     count = member.sum(axis=1)
     weights = member / np.maximum(count, 1)[:, None]
     qmax = weights @ sims[:, content].max(axis=1) if content else np.zeros(len(spans))

@@ -17,7 +17,10 @@ def encoder():
 def test_the_asked_about_noun_matches_the_right_name(encoder):
     question = "Which alliance refused to send troops?"
     sentence = "President Anna Berg said NATO refused to send troops."
-    spans = [(sentence.index("Anna Berg"), sentence.index("Anna Berg") + 9), (sentence.index("NATO"), sentence.index("NATO") + 4)]
+    spans = [
+        (sentence.index("Anna Berg"), sentence.index("Anna Berg") + 9),
+        (sentence.index("NATO"), sentence.index("NATO") + 4),
+    ]
     person, alliance = span_token_features(view_of(encoder, question), view_of(encoder, sentence), spans)
     assert alliance["tok_head"] > person["tok_head"] + 0.1
 
