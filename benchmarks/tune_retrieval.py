@@ -1,12 +1,16 @@
-"""Choose the hybrid fusion weight and the MaxSim mix on half the NarrativeQA stories.
+"""Choose the hybrid fusion weights and the rerank mix on half the NarrativeQA stories.
 
 For every question it pools the dense and BM25 top lists (as ``qa.retrieval``
-does), records cosine, BM25 and MaxSim for each pooled sentence, then sweeps
-the weights offline. Prints R@1/R@5/MRR on the fit half and the check half
-(split by story, ``benchmarks.devsets.story_half``) for every setting.
+does), records cosine, BM25 and MaxSim (of the sentence and of its one- and
+two-sentence windows) for each pooled sentence, then sweeps the first-stage
+weights offline with the rerank mix ``qa.retrieval.RERANK_MIX``. With
+``--fit-mix`` it instead fits the rerank mix itself (a listwise softmax over
+each question's top candidates, towards the relevant ones) on the fit half.
+Prints R@1/R@5/MRR on the fit half and the check half (split by story,
+``benchmarks.devsets.story_half``).
 
-    python benchmarks/tune_retrieval.py --index /tmp/A-idx-nqa \
-        --questions ../shared/eval/narrativeqa/questions.jsonl --content-tokens
+    python benchmarks/tune_retrieval.py --index NQA_INDEX \
+        --questions ../shared/eval/narrativeqa/questions.jsonl --content-tokens [--fit-mix]
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import load_questions, question_half, recall_table  # noqa: E402
 
-from qa.rerank import content_token_mask, maxsim_scores  # noqa: E402
-from qa.retrieval import HybridRetriever, _zscore, window_tokens  # noqa: E402
+from qa.rerank import content_token_mask, context_maxsim  # noqa: E402
+from qa.retrieval import RERANK_DEPTH, RERANK_MIX, HybridRetriever, _neighbours, _zscore  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 
 CONTENT_TOKENS = False
@@ -42,9 +46,8 @@ def collect(store, questions, encoder, pool: int):
         sents = {s.id: s for s in store.sentences(c.ids)}
         rel = np.array([q.relevant(sents[i].doc, sents[i].start, sents[i].end) for i in c.ids], dtype=bool)
         m = qt[content_token_mask(encoder.token_strings(q.question))] if CONTENT_TOKENS else qt[1:-1]
-        ms = maxsim_scores(m, [tokens.get(i) for i in c.ids]) if tokens else np.zeros(len(c.ids))
-        msw = maxsim_scores(m, window_tokens(tokens, c.ids, c.prev, c.next)) if tokens else np.zeros(len(c.ids))
-        rows.append((q, rel, c, ms, msw))
+        sent, (win, wide) = context_maxsim(m, tokens, c.ids, [(c.prev, c.next), _neighbours(store, c.ids, 2)])
+        rows.append((q, rel, c, np.column_stack([sent, win, wide])))
     return rows
 
 
@@ -53,23 +56,61 @@ def rank_of(order: np.ndarray, rel: np.ndarray) -> int | None:
     return int(hit[0]) + 1 if len(hit) else None
 
 
-def evaluate(rows, w: float, win: float, mix: float | None, mwin: float, depth: int):
+MIX_KEYS = ("maxsim", "maxsim_window", "maxsim_wide", "fused")
+
+
+def first_stage(c, w: float, win: float) -> np.ndarray:
+    sentence = w * _zscore(c.cos) + (1 - w) * _zscore(c.bm25)
+    window = w * _zscore(c.cos_window) + (1 - w) * _zscore(c.bm25_window)
+    return (1 - win) * sentence + win * window
+
+
+def mix_features(ms: np.ndarray, fused: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """The rerank features of the ``head`` candidates, z-scored as ``qa.retrieval`` does."""
+    return np.column_stack([_zscore(ms[head, 0]), _zscore(ms[head, 1]), _zscore(ms[head, 2]), _zscore(fused[head])])
+
+
+def evaluate(rows, w: float, win: float, mix: dict[str, float] | None, depth: int):
     ranks = []
-    for _q, rel, c, ms, msw in rows:
+    weights = np.array([mix[k] for k in MIX_KEYS]) if mix else None
+    for _q, rel, c, ms in rows:
         if not len(rel):
             ranks.append(None)
             continue
-        sentence = w * _zscore(c.cos) + (1 - w) * _zscore(c.bm25)
-        window = w * _zscore(c.cos_window) + (1 - w) * _zscore(c.bm25_window)
-        fused = (1 - win) * sentence + win * window
+        fused = first_stage(c, w, win)
         order = np.argsort(-fused, kind="stable")
-        if mix is not None:
+        if weights is not None:
             head = order[:depth]
-            m = (1 - mwin) * ms[head] + mwin * msw[head]
-            mixed = mix * _zscore(m) + (1 - mix) * _zscore(fused[head])
+            mixed = mix_features(ms, fused, head) @ weights
             order = np.concatenate([head[np.argsort(-mixed, kind="stable")], order[depth:]])
         ranks.append(rank_of(order, rel))
     return ranks
+
+
+def fit_mix(rows, w: float, win: float, depth: int, l2: float = 0.1) -> dict[str, float]:
+    """Listwise fit of the rerank mix: softmax over each question's top ``depth`` candidates."""
+    from scipy.optimize import minimize
+
+    data = []
+    for _q, rel, c, ms in rows:
+        fused = first_stage(c, w, win)
+        head = np.argsort(-fused, kind="stable")[:depth]
+        target = rel[head].astype(float)
+        if target.sum() > 0:
+            data.append((mix_features(ms, fused, head), target / target.sum()))
+
+    def loss(x):
+        total, grad = 0.5 * l2 * x @ x, l2 * x
+        for X, t in data:
+            z = X @ x
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            total -= float(t @ np.log(p + 1e-12))
+            grad = grad + X.T @ (p - t)
+        return total / len(data), grad / len(data)
+
+    x = minimize(loss, np.zeros(len(MIX_KEYS)), jac=True, method="L-BFGS-B").x
+    return dict(zip(MIX_KEYS, (float(v) for v in x), strict=True))
 
 
 def main() -> int:
@@ -77,46 +118,51 @@ def main() -> int:
     ap.add_argument("--index", required=True)
     ap.add_argument("--questions", required=True)
     ap.add_argument("--pool", type=int, default=50)
-    ap.add_argument("--depths", type=lambda t: [int(x) for x in t.split(",")], default=[30])
+    ap.add_argument("--depth", type=int, default=RERANK_DEPTH)
     ap.add_argument("--show", type=int, default=25, help="print the best N settings by fit-half R@1 + MRR")
     floats = lambda t: [float(x) for x in t.split(",")]  # noqa: E731
     ap.add_argument("--dense-weights", type=floats, default=[0.0, 0.4, 0.5, 0.6, 0.7, 1.0])
     ap.add_argument("--window-weights", type=floats, default=[0.0, 0.2, 0.3, 0.4, 0.5])
-    ap.add_argument("--maxsim-weights", type=floats, default=[0.4, 0.5, 0.6, 0.7, 0.8])
-    ap.add_argument("--maxsim-window-weights", type=floats, default=[0.0, 0.2, 0.4])
     ap.add_argument("--content-tokens", action="store_true", help="MaxSim over content question tokens only")
+    ap.add_argument("--fit-mix", action="store_true", help="fit the rerank mix on the fit half (first stage as in qa)")
     args = ap.parse_args()
     global CONTENT_TOKENS
     CONTENT_TOKENS = args.content_tokens
     from embeddings.model import OnnxEncoder
+    from qa.retrieval import DENSE_WEIGHT, WINDOW_WEIGHT
 
     store = IndexStore.open(args.index)
     questions = [q for q in load_questions(Path(args.questions), store) if q.answerable]
     rows = collect(store, questions, OnnxEncoder(), args.pool)
     halves = [question_half(q) for q, *_ in rows]
     print(f"{len(rows)} answerable questions; fit half {halves.count(0)}, check half {halves.count(1)}")
-    print(f"{'w_dense':>7} {'win':>4} {'mix':>5} {'mwin':>4} {'depth':>5} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
+
+    def tables(ranks):
+        return [recall_table([r for r, h in zip(ranks, halves, strict=True) if h == want]) for want in (0, 1)] + [
+            recall_table(ranks)
+        ]
+
+    if args.fit_mix:
+        mix = fit_mix([r for r, h in zip(rows, halves, strict=True) if h == 0], DENSE_WEIGHT, WINDOW_WEIGHT, args.depth)
+        scale = max(abs(v) for v in mix.values())
+        print("fitted mix (scaled to max 1):", {k: round(v / scale, 3) for k, v in mix.items()})
+        for name, m in (("current RERANK_MIX", RERANK_MIX), ("fitted", mix), ("no rerank", None)):
+            fit, chk, al = tables(evaluate(rows, DENSE_WEIGHT, WINDOW_WEIGHT, m, args.depth))
+            print(f"{name:18s} fit R1 {fit['R@1']:.3f} R5 {fit['R@5']:.3f} MRR {fit['MRR@10']:.3f} | check R1 "
+                  f"{chk['R@1']:.3f} R5 {chk['R@5']:.3f} MRR {chk['MRR@10']:.3f} | all R1 {al['R@1']:.3f} R5 {al['R@5']:.3f}")
+        return 0
+    print(f"{'w_dense':>7} {'win':>4} {'rerank':>6} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
           f"{'check R1':>8} {'R5':>5} {'MRR':>5} | {'all R1':>6} {'R5':>5}")
-    settings = [(w, win, None, 0.0, 0) for w in args.dense_weights for win in args.window_weights]
-    settings += [
-        (w, win, mix, mwin, depth)
-        for w in args.dense_weights
-        for win in args.window_weights
-        for mix in args.maxsim_weights
-        for mwin in args.maxsim_window_weights
-        for depth in args.depths
-    ]
     results = []
-    for w, win, mix, mwin, depth in settings:
-        ranks = evaluate(rows, w, win, mix, mwin, depth)
-        fit = recall_table([r for r, h in zip(ranks, halves, strict=True) if h == 0])
-        chk = recall_table([r for r, h in zip(ranks, halves, strict=True) if h == 1])
-        al = recall_table(ranks)
-        results.append((fit["R@1"] + fit["MRR@10"], (w, win, mix, mwin, depth), fit, chk, al))
+    for w in args.dense_weights:
+        for win in args.window_weights:
+            for mix in (None, RERANK_MIX):
+                fit, chk, al = tables(evaluate(rows, w, win, mix, args.depth))
+                results.append((fit["R@1"] + fit["MRR@10"], (w, win, mix is not None), fit, chk, al))
     results.sort(key=lambda r: -r[0])
-    for _, (w, win, mix, mwin, depth), fit, chk, al in results[: args.show]:
+    for _, (w, win, rr), fit, chk, al in results[: args.show]:
         print(
-            f"{w:7.2f} {win:4.2f} {str(mix):>5} {mwin:4.2f} {depth:5d} | {fit['R@1']:6.3f} {fit['R@5']:5.3f} {fit['MRR@10']:5.3f} | "
+            f"{w:7.2f} {win:4.2f} {str(rr):>6} | {fit['R@1']:6.3f} {fit['R@5']:5.3f} {fit['MRR@10']:5.3f} | "
             f"{chk['R@1']:8.3f} {chk['R@5']:5.3f} {chk['MRR@10']:5.3f} | {al['R@1']:6.3f} {al['R@5']:5.3f}"
         )
     return 0

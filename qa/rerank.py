@@ -58,11 +58,27 @@ def maxsim_scores(query_tokens: np.ndarray, candidates: list[np.ndarray | None])
     return out
 
 
+#: In the wide window (two sentences either side), a neighbour's match counts this much
+#: of the sentence's own: context helps, but the sentence should hold the answer itself.
+WIDE_DECAY = 0.9
+
+
 def sentence_and_window_maxsim(query_tokens: np.ndarray, store_tokens, ids, prev, nxt) -> tuple[np.ndarray, np.ndarray]:
-    """MaxSim of each sentence ``ids[i]`` and of its window (with ``prev[i]``/``nxt[i]``),
-    from one matrix product over the distinct sentences involved."""
+    """MaxSim of each sentence ``ids[i]`` and of its window (with ``prev[i]``/``nxt[i]``)."""
+    sent, (win,) = context_maxsim(query_tokens, store_tokens, ids, [(prev, nxt)])
+    return sent, win
+
+
+def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np.ndarray, list[np.ndarray]]:
+    """MaxSim of each sentence ``ids[i]``, and of its windows: ``rings[0]`` is the
+    ``(prev, next)`` id lists one sentence away, ``rings[1]`` (optional) two away. The
+    one-sentence window takes each question token's best match anywhere in it; the
+    two-sentence window counts neighbours' matches at ``WIDE_DECAY``. One small matrix
+    product per distinct sentence involved."""
     q = np.asarray(query_tokens, dtype=np.float32)
-    needed = list(dict.fromkeys(j for group in (ids, prev, nxt) for j in group if j is not None))
+    needed = list(
+        dict.fromkeys(j for group in (ids, *(x for ring in rings for x in ring)) for j in group if j is not None)
+    )
     arrays, cols = [], {}
     for j in needed:
         arr = store_tokens.get(j)
@@ -71,21 +87,30 @@ def sentence_and_window_maxsim(query_tokens: np.ndarray, store_tokens, ids, prev
             arrays.append(arr)
     n = len(ids)
     if not arrays or not len(q):
-        return np.zeros(n, np.float32), np.zeros(n, np.float32)
+        return np.zeros(n, np.float32), [np.zeros(n, np.float32) for _ in rings]
     # one small product per sentence: small enough that BLAS stays single-threaded
     # (a single large product made OpenBLAS spin its threads on a busy machine: 10x slower)
     best = np.empty((len(q), len(arrays)), np.float32)  # best cosine of each query token per sentence
     for j, arr in enumerate(arrays):
         best[:, j] = (q @ np.asarray(arr, dtype=np.float32).T).max(axis=1)
     sent = np.zeros(n, np.float32)
-    win = np.zeros(n, np.float32)
-    for k, (i, a, b) in enumerate(zip(ids, prev, nxt, strict=True)):
-        if i in cols:
-            sent[k] = best[:, cols[i]].mean()
-        members = [cols[j] for j in (a, i, b) if j is not None and j in cols]
-        if members:
-            win[k] = best[:, members].max(axis=1).mean()
-    return sent, win
+    windows = [np.zeros(n, np.float32) for _ in rings]
+    for k, i in enumerate(ids):
+        centre = best[:, cols[i]] if i in cols else None
+        if centre is not None:
+            sent[k] = centre.mean()
+        around: list[int] = []
+        for r, (prev, nxt) in enumerate(rings):
+            around += [cols[j] for j in (prev[k], nxt[k]) if j is not None and j in cols]
+            if not around and centre is None:
+                continue
+            if r == 0:
+                members = around + ([cols[i]] if centre is not None else [])
+                windows[r][k] = best[:, members].max(axis=1).mean()
+            else:
+                others = best[:, around].max(axis=1) * WIDE_DECAY if around else np.zeros(len(q), np.float32)
+                windows[r][k] = (np.maximum(others, centre) if centre is not None else others).mean()
+    return sent, windows
 
 
 def token_coverage(query_tokens: np.ndarray, sentence_tokens: list[np.ndarray]) -> np.ndarray:

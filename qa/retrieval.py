@@ -9,8 +9,9 @@ stays selectable by name so the evaluation can show what each one adds:
 * ``hybrid``: z-score fusion of cosine and BM25 over the union of both top-50
   lists (score fusion beat reciprocal-rank fusion at R@1 on paraphrased questions);
 * ``rerank`` (the default): ``hybrid``, then its top 30 reranked by MaxSim over
-  the embedder's token vectors mixed with the fused score. Indexes stored
-  without token vectors (very large ones) fall back to ``hybrid``.
+  the embedder's token vectors (of the sentence, and of windows one and two
+  sentences wide) mixed with the fused score. Indexes stored without token
+  vectors (very large ones) fall back to ``hybrid``.
 
 The fusion weights were chosen on half of the NarrativeQA stories
 (``benchmarks/tune_retrieval.py``) and checked on the other half.
@@ -28,12 +29,15 @@ from qa.store import IndexStore
 DENSE_WEIGHT = 0.4
 #: Candidates taken from each of the dense and BM25 lists before fusing.
 POOL = 50
-#: Fused candidates reranked by MaxSim, and the weight of MaxSim in the mix.
+#: Fused candidates reranked by MaxSim.
 RERANK_DEPTH = 30
-MAXSIM_WEIGHT = 0.8
-#: Share of the context-window score (sentence plus neighbours) in the first stage and in MaxSim.
+#: The rerank mix: weights of the z-scored MaxSim of the sentence, of its one-sentence
+#: window, of its two-sentence window (``qa.rerank.context_maxsim``) and of the fused
+#: first-stage score. A listwise fit on half of the NarrativeQA stories
+#: (``benchmarks/tune_retrieval.py --fit-mix``), rounded.
+RERANK_MIX = {"maxsim": 0.15, "maxsim_window": 0.45, "maxsim_wide": 0.9, "fused": 0.25}
+#: Share of the context-window score (sentence plus neighbours) in the first stage.
 WINDOW_WEIGHT = 0.2
-MAXSIM_WINDOW_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,14 @@ def _cosines(store: IndexStore, query_vector: np.ndarray, ids: list[int]) -> np.
     return (vecs @ np.asarray(query_vector, dtype=np.float32).reshape(-1)).astype(np.float32)
 
 
-def _neighbours(store: IndexStore, ids: list[int]) -> tuple[list[int | None], list[int | None]]:
-    """The previous and next sentence of each id in the same document (sentence ids of a
-    document are consecutive), or None at a document's edge."""
-    around = sorted({j for i in ids for j in (i - 1, i, i + 1)})
+def _neighbours(store: IndexStore, ids: list[int], distance: int = 1) -> tuple[list[int | None], list[int | None]]:
+    """The sentence ``distance`` before and after each id in the same document (sentence
+    ids of a document are consecutive), or None past a document's edge."""
+    d = distance
+    around = sorted({j for i in ids for j in (i - d, i, i + d)})
     doc = {s.id: s.doc for s in store.sentences(around)}
-    prev = [i - 1 if doc.get(i - 1) is not None and doc.get(i - 1) == doc.get(i) else None for i in ids]
-    nxt = [i + 1 if doc.get(i + 1) is not None and doc.get(i + 1) == doc.get(i) else None for i in ids]
+    prev = [i - d if doc.get(i - d) is not None and doc.get(i - d) == doc.get(i) else None for i in ids]
+    nxt = [i + d if doc.get(i + d) is not None and doc.get(i + d) == doc.get(i) else None for i in ids]
     return prev, nxt
 
 
@@ -236,25 +241,18 @@ def window_tokens(tokens, ids: list[int], prev: list[int | None], nxt: list[int 
 
 
 class RerankRetriever(HybridRetriever):
-    """``hybrid``, then MaxSim over stored token vectors on its top ``depth``."""
+    """``hybrid``, then MaxSim over stored token vectors (the sentence, and its windows)
+    on its top ``depth``, mixed with the fused score (``RERANK_MIX``)."""
 
     name = "rerank"
 
-    def __init__(
-        self,
-        store: IndexStore,
-        depth: int = RERANK_DEPTH,
-        weight: float = MAXSIM_WEIGHT,
-        maxsim_window_weight: float = MAXSIM_WINDOW_WEIGHT,
-        **kw,
-    ) -> None:
+    def __init__(self, store: IndexStore, depth: int = RERANK_DEPTH, mix: dict[str, float] | None = None, **kw) -> None:
         super().__init__(store, **kw)
         self.depth = depth
-        self.weight = weight
-        self.maxsim_window_weight = maxsim_window_weight
+        self.mix = dict(mix or RERANK_MIX)
 
     def search(self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None) -> list[Hit]:
-        from qa.rerank import query_token_matrix, sentence_and_window_maxsim
+        from qa.rerank import context_maxsim, query_token_matrix
 
         c = self.gather(question, query_vector, exclude_docs, pool=max(self.pool, k))
         if not c.ids:
@@ -265,15 +263,16 @@ class RerankRetriever(HybridRetriever):
         if tokens is None or query_tokens is None or len(order) < 2:
             return [Hit(c.ids[j], float(fused[j]), float(c.cos[j]), float(c.bm25[j])) for j in order[:k]]
         head = order[: max(self.depth, k)]
-        sent, win = sentence_and_window_maxsim(
-            query_token_matrix(query_tokens),
-            tokens,
-            [c.ids[j] for j in head],
-            [c.prev[j] for j in head],
-            [c.next[j] for j in head],
+        ids = [c.ids[j] for j in head]
+        ring1 = ([c.prev[j] for j in head], [c.next[j] for j in head])
+        sent, (win, wide) = context_maxsim(query_token_matrix(query_tokens), tokens, ids, [ring1, _neighbours(self.store, ids, 2)])
+        m = self.mix
+        mixed = (
+            m["maxsim"] * _zscore(sent)
+            + m["maxsim_window"] * _zscore(win)
+            + m["maxsim_wide"] * _zscore(wide)
+            + m["fused"] * _zscore(fused[head])
         )
-        ms = (1 - self.maxsim_window_weight) * sent + self.maxsim_window_weight * win
-        mixed = self.weight * _zscore(ms) + (1 - self.weight) * _zscore(fused[head])
         inner = np.argsort(-mixed, kind="stable")
         top = [
             Hit(c.ids[head[j]], float(mixed[j]), float(c.cos[head[j]]), float(c.bm25[head[j]]), float(sent[j]))

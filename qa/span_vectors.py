@@ -97,7 +97,8 @@ def span_token_features(
     content, wh, head = question_roles(question)
     q = np.asarray(question.vectors, dtype=np.float32)
     s = np.asarray(sentence.vectors, dtype=np.float32)
-    sims = s @ q.T  # sentence tokens x question tokens
+    # einsum, not BLAS: tiny products that a multi-threaded sgemm makes slow on a busy machine
+    sims = np.einsum("sd,qd->sq", s, q)  # sentence tokens x question tokens
     keep = [i for i, t in enumerate(question.strings) if t not in _SPECIAL] or list(range(len(q)))
     pooled = q[keep].mean(axis=0)
     pooled /= max(float(np.linalg.norm(pooled)), 1e-9)
@@ -109,12 +110,12 @@ def span_token_features(
         (ends[None, :] > starts[None, :]) & (starts[None, :] < span_arr[:, 1:2]) & (span_arr[:, 0:1] < ends[None, :])
     )
     count = member.sum(axis=1)
-    weights = member / np.maximum(count, 1)[:, None]
-    qmax = weights @ sims[:, content].max(axis=1) if content else np.zeros(len(spans))
+    weights = (member / np.maximum(count, 1)[:, None]).astype(np.float32)
+    qmax = np.einsum("cs,s->c", weights, sims[:, content].max(axis=1)) if content else np.zeros(len(spans))
     wh_best = np.where(member, sims[:, wh][None, :], -1.0).max(axis=1) if wh is not None else np.zeros(len(spans))
     head_best = np.where(member, sims[:, head][None, :], -1.0).max(axis=1) if head is not None else None
-    means = weights @ s
-    pool = means @ pooled / np.maximum(np.linalg.norm(means, axis=1), 1e-9)
+    means = np.einsum("cs,sd->cd", weights, s)
+    pool = np.einsum("cd,d->c", means, pooled) / np.maximum(np.linalg.norm(means, axis=1), 1e-9)
     out = []
     for i in range(len(spans)):
         if not count[i]:
