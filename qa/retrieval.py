@@ -36,6 +36,12 @@ RERANK_DEPTH = 30
 #: first-stage score. A listwise fit on half of the NarrativeQA stories
 #: (``benchmarks/tune_retrieval.py --fit-mix``), rounded.
 RERANK_MIX = {"maxsim": 0.15, "maxsim_window": 0.45, "maxsim_wide": 0.9, "fused": 0.25}
+#: Passage prior: a sentence of a short document also gains from how close the whole
+#: document (the mean of its sentence vectors) is to the question, with weight
+#: ``PASSAGE_PRIOR / sentences in the document``: a short passage is one unit of meaning,
+#: a long document's mean is diffuse. Documents longer than ``PASSAGE_MAX`` get none.
+PASSAGE_PRIOR = 0.5
+PASSAGE_MAX = 50
 #: Share of the context-window score (sentence plus neighbours) in the first stage.
 WINDOW_WEIGHT = 0.2
 
@@ -242,7 +248,8 @@ def window_tokens(tokens, ids: list[int], prev: list[int | None], nxt: list[int 
 
 class RerankRetriever(HybridRetriever):
     """``hybrid``, then MaxSim over stored token vectors (the sentence, and its windows)
-    on its top ``depth``, mixed with the fused score (``RERANK_MIX``)."""
+    on its top ``depth``, mixed with the fused score (``RERANK_MIX``) and the passage
+    prior of short documents (``PASSAGE_PRIOR``)."""
 
     name = "rerank"
 
@@ -250,6 +257,34 @@ class RerankRetriever(HybridRetriever):
         super().__init__(store, **kw)
         self.depth = depth
         self.mix = dict(mix or RERANK_MIX)
+        self._centroids: dict[str, tuple[int, np.ndarray | None]] = {}  # doc -> (sentences, mean vector)
+
+    def _centroid(self, doc: str) -> tuple[int, np.ndarray | None]:
+        """The document's sentence count and mean sentence vector (None when long or not retrievable)."""
+        if doc not in self._centroids:
+            if len(self._centroids) > 10_000:
+                self._centroids.clear()
+            ids = self.store.sentence_ids(doc)
+            vecs = _vectors(self.store, ids) if len(ids) <= PASSAGE_MAX else None
+            mean = None
+            if vecs is not None and len(vecs):
+                mean = vecs.mean(axis=0)
+                mean /= max(float(np.linalg.norm(mean)), 1e-9)
+            self._centroids[doc] = (len(ids), mean)
+        return self._centroids[doc]
+
+    def passage_prior(self, ids: list[int], query_vector) -> np.ndarray:
+        """``PASSAGE_PRIOR / n`` times the z-scored cosine of the question with each
+        sentence's document mean (0 for documents over ``PASSAGE_MAX`` sentences)."""
+        docs = {s.id: s.doc for s in self.store.sentences(ids)}
+        q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        cos, weight = np.zeros(len(ids), np.float32), np.zeros(len(ids), np.float32)
+        for k, i in enumerate(ids):
+            n, mean = self._centroid(docs[i]) if i in docs else (0, None)
+            if mean is not None:
+                cos[k] = float(mean @ q)
+                weight[k] = PASSAGE_PRIOR / n
+        return weight * _zscore(cos) if weight.any() else weight
 
     def search(self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None) -> list[Hit]:
         from qa.rerank import context_maxsim, query_token_matrix
@@ -272,6 +307,7 @@ class RerankRetriever(HybridRetriever):
             + m["maxsim_window"] * _zscore(win)
             + m["maxsim_wide"] * _zscore(wide)
             + m["fused"] * _zscore(fused[head])
+            + self.passage_prior(ids, query_vector)
         )
         inner = np.argsort(-mixed, kind="stable")
         top = [

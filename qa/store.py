@@ -325,11 +325,13 @@ class IndexStore:
             )
         return Sentence(r["id"], r["doc"], start, end, r["line"], r["page"], text[start:end])
 
+    def sentence_ids(self, doc_id: str) -> list[int]:
+        """The ids of a document's sentences, in text order."""
+        rows = self.db.execute("SELECT id FROM sentences WHERE doc = ? ORDER BY start", (doc_id,)).fetchall()
+        return [r[0] for r in rows]
+
     def document_sentences(self, doc_id: str) -> list[Sentence]:
-        rows = self.db.execute(
-            "SELECT id FROM sentences WHERE doc = ? ORDER BY start", (doc_id,)
-        ).fetchall()
-        return self.sentences(r[0] for r in rows)
+        return self.sentences(self.sentence_ids(doc_id))
 
     def iter_sentences(self) -> Iterator[Sentence]:
         """Every sentence, in id order (for building lexical indexes)."""

@@ -148,3 +148,27 @@ def test_cli_retriever_option(seeds_index):
     assert ok.returncode == 0 and json.loads(ok.stdout)["citations"]
     bad = qa("ask", "Who?", "--index", str(seeds_index), "--retriever", "nope")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_passage_prior_weighs_short_documents_only(seeds_index, tmp_path):
+    """Short passages get the document-mean prior (weight PASSAGE_PRIOR / sentences);
+    documents over PASSAGE_MAX sentences get none."""
+    from qa.retrieval import PASSAGE_MAX, PASSAGE_PRIOR, RerankRetriever
+
+    store = IndexStore.open(seeds_index)
+    r = RerankRetriever(store)
+    docs = [d.id for d in store.documents()]
+    ids = [store.sentence_ids(d)[0] for d in docs]
+    counts = [len(store.sentence_ids(d)) for d in docs]
+    assert all(0 < n <= PASSAGE_MAX for n in counts)  # the seeds are short enough
+    query = Assistant(store).encode_question("Who is Ukraine's foreign minister?")[0]
+    prior = r.passage_prior(ids, query)
+    assert np.allclose(np.abs(prior), [PASSAGE_PRIOR / n for n in counts], rtol=1e-4)  # z-scores of 2 are +-1
+    import qa.retrieval
+
+    old, qa.retrieval.PASSAGE_MAX = qa.retrieval.PASSAGE_MAX, 1
+    try:
+        assert not RerankRetriever(store).passage_prior(ids, query).any()
+    finally:
+        qa.retrieval.PASSAGE_MAX = old
+    assert store.sentence_ids(docs[0]) == [s.id for s in store.document_sentences(docs[0])]
