@@ -73,8 +73,7 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
     """MaxSim of each sentence ``ids[i]``, and of its windows: ``rings[0]`` is the
     ``(prev, next)`` id lists one sentence away, ``rings[1]`` (optional) two away. The
     one-sentence window takes each question token's best match anywhere in it; the
-    two-sentence window counts neighbours' matches at ``WIDE_DECAY``. One small matrix
-    product per distinct sentence involved."""
+    two-sentence window counts neighbours' matches at ``WIDE_DECAY``."""
     q = np.asarray(query_tokens, dtype=np.float32)
     needed = list(
         dict.fromkeys(j for group in (ids, *(x for ring in rings for x in ring)) for j in group if j is not None)
@@ -88,29 +87,34 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
     n = len(ids)
     if not arrays or not len(q):
         return np.zeros(n, np.float32), [np.zeros(n, np.float32) for _ in rings]
-    # one small product per sentence: small enough that BLAS stays single-threaded
-    # (a single large product made OpenBLAS spin its threads on a busy machine: 10x slower)
-    best = np.empty((len(q), len(arrays)), np.float32)  # best cosine of each query token per sentence
-    for j, arr in enumerate(arrays):
-        best[:, j] = (q @ np.asarray(arr, dtype=np.float32).T).max(axis=1)
-    sent = np.zeros(n, np.float32)
-    windows = [np.zeros(n, np.float32) for _ in rings]
-    for k, i in enumerate(ids):
-        centre = best[:, cols[i]] if i in cols else None
-        if centre is not None:
-            sent[k] = centre.mean()
-        around: list[int] = []
-        for r, (prev, nxt) in enumerate(rings):
-            around += [cols[j] for j in (prev[k], nxt[k]) if j is not None and j in cols]
-            if not around and centre is None:
-                continue
-            if r == 0:
-                members = around + ([cols[i]] if centre is not None else [])
-                windows[r][k] = best[:, members].max(axis=1).mean()
-            else:
-                others = best[:, around].max(axis=1) * WIDE_DECAY if around else np.zeros(len(q), np.float32)
-                windows[r][k] = (np.maximum(others, centre) if centre is not None else others).mean()
-    return sent, windows
+    # one einsum over all the sentences' tokens, then the best per sentence (not BLAS: a
+    # multi-threaded sgemm this small spins its threads on a busy machine, 10x slower)
+    sims = np.einsum("qd,td->qt", q, np.concatenate(arrays).astype(np.float32, copy=False))
+    starts = np.cumsum([0] + [len(a) for a in arrays[:-1]])
+    best = np.maximum.reduceat(sims, starts, axis=1)  # best cosine of each query token per sentence
+    # gather per candidate: a padding column of -inf stands for a missing sentence
+    pad = best.shape[1]
+    padded = np.concatenate([best, np.full((len(q), 1), -np.inf, np.float32)], axis=1)
+
+    def column(group) -> np.ndarray:
+        return np.array([cols.get(j, pad) if j is not None else pad for j in group], dtype=np.int64)
+
+    centre = padded[:, column(ids)]  # query tokens x candidates
+    around = None
+    windows = []
+    for r, (prev, nxt) in enumerate(rings):
+        ring = np.maximum(padded[:, column(prev)], padded[:, column(nxt)])
+        around = ring if around is None else np.maximum(around, ring)
+        window = np.maximum(around, centre) if r == 0 else np.maximum(around * WIDE_DECAY, centre)
+        windows.append(_finite_mean(window))
+    return _finite_mean(centre), windows
+
+
+def _finite_mean(x: np.ndarray) -> np.ndarray:
+    """Column means, 0 for columns with no sentence at all (-inf)."""
+    with np.errstate(invalid="ignore"):
+        m = x.mean(axis=0)
+    return np.where(np.isfinite(m), m, 0.0).astype(np.float32)
 
 
 def token_coverage(query_tokens: np.ndarray, sentence_tokens: list[np.ndarray]) -> np.ndarray:
