@@ -315,10 +315,22 @@ def candidate_features(
     names = [(s, e) for (s, e), k in typed.items() if k == "name"]
     out = []
     n = len(sentence) + 1
+
+    def new_words(s: int, e: int) -> set[str]:
+        """The span's content words, or an empty set when it has none or repeats the question."""
+        words = _content_words(sentence[s:e])
+        return set() if words & q_words else words
+
+    # when the question asks for a type the sentence has, only spans of that type compete
+    typed_only = False
+    if TYPED_ONLY and wanted is not None:
+        of_type = {span: kind for span, kind in spans.items() if kind == wanted and new_words(*span)}
+        if of_type:
+            spans, typed_only = of_type, True
     for (s, e), kind in spans.items():
         text = sentence[s:e]
-        words = _content_words(text)
-        if not words or words & q_words:
+        words = new_words(s, e)
+        if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
         if kind != "clause" or f"{wh}_x_clause" in _INDEX:
@@ -370,9 +382,6 @@ def candidate_features(
         if kind == "run" and any(ns <= s and e <= ne for ns, ne in names):
             f["name_inside"] = 1.0
         out.append((s, e, kind, f))
-    typed_only = TYPED_ONLY and wanted is not None and any(c[2] == wanted for c in out)
-    if typed_only:
-        out = [c for c in out if c[2] == wanted]
     if views is not None and out:
         for (_s, _e, _k, f), tf in zip(out, span_token_features(*views, [(c[0], c[1]) for c in out]), strict=True):
             f.update(tf)

@@ -132,8 +132,7 @@ def _neighbours(store: IndexStore, ids: list[int], distance: int = 1) -> tuple[l
     """The sentence ``distance`` before and after each id in the same document (sentence
     ids of a document are consecutive), or None past a document's edge."""
     d = distance
-    around = sorted({j for i in ids for j in (i - d, i, i + d)})
-    doc = {s.id: s.doc for s in store.sentences(around)}
+    doc = store.documents_of(sorted({j for i in ids for j in (i - d, i, i + d)}))
     prev = [i - d if doc.get(i - d) is not None and doc.get(i - d) == doc.get(i) else None for i in ids]
     nxt = [i + d if doc.get(i + d) is not None and doc.get(i + d) == doc.get(i) else None for i in ids]
     return prev, nxt
@@ -276,7 +275,7 @@ class RerankRetriever(HybridRetriever):
     def passage_prior(self, ids: list[int], query_vector) -> np.ndarray:
         """``PASSAGE_PRIOR / n`` times the z-scored cosine of the question with each
         sentence's document mean (0 for documents over ``PASSAGE_MAX`` sentences)."""
-        docs = {s.id: s.doc for s in self.store.sentences(ids)}
+        docs = self.store.documents_of(ids)
         q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         cos, weight = np.zeros(len(ids), np.float32), np.zeros(len(ids), np.float32)
         for k, i in enumerate(ids):

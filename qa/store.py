@@ -311,6 +311,14 @@ class IndexStore:
                 out.append(self._sentence(r))
         return out
 
+    def documents_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """The document id of each known sentence id (no text: cheaper than ``sentences``)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r[0]: r[1] for r in self.db.execute(f"SELECT id, doc FROM sentences WHERE id IN ({marks})", ids)}
+
     def _sentence(self, r) -> Sentence:
         """A sentence row with its text, after checking the row (index files may come from others)."""
         start, end = r["start"], r["end"]
