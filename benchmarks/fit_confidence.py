@@ -57,6 +57,13 @@ def collect(assistant, questions, exclude: bool):
     return np.array(X, dtype=np.float64)
 
 
+def _wrapped(values: list) -> str:
+    """A list literal wrapped to the project's line length."""
+    import pprint
+
+    return pprint.pformat(values, width=100, compact=True)
+
+
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     scores = np.concatenate([pos, neg])
     ranks = scores.argsort().argsort() + 1
@@ -138,10 +145,10 @@ def main() -> int:
         path.write_text(
             '"""Fitted weights of the confidence model (written by ``benchmarks/fit_confidence.py``; '
             'do not edit by hand)."""\n\nfrom __future__ import annotations\n\n'
-            f"FEATURES = {ALL_FEATURES!r}\n"
-            f"MEANS = {[round(float(x), 6) for x in means]!r}\n"
-            f"SCALES = {[round(float(x), 6) for x in scales]!r}\n"
-            f"WEIGHTS = {[round(float(x), 6) for x in w]!r}\n"
+            f"FEATURES = {_wrapped(ALL_FEATURES)}\n"
+            f"MEANS = {_wrapped([round(float(x), 6) for x in means])}\n"
+            f"SCALES = {_wrapped([round(float(x), 6) for x in scales])}\n"
+            f"WEIGHTS = {_wrapped([round(float(x), 6) for x in w])}\n"
             f"INTERCEPT = {round(b, 6)!r}\n"
             f"#: Abstain below this probability (at most {args.max_wrong:.0%} wrong abstentions on the fit half).\n"
             f"THRESHOLD = {round(threshold, 3)!r}\n",

@@ -24,9 +24,9 @@ from devsets import EVAL, load_questions, question_half  # noqa: E402
 
 from embeddings.model import load_encoder  # noqa: E402
 from qa.answer import FEATURES, candidate_features  # noqa: E402
+from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
 from qa.span_vectors import view_of  # noqa: E402
-from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,13 +168,17 @@ def main() -> int:
     seeds = []
     if args.seeds_index:
         s_store = IndexStore.open(args.seeds_index)
-        seeds = dataset(s_store, [q for q in load_questions(EVAL / "seeds-dev.jsonl", s_store) if q.answerable], encoder)
+        seeds = dataset(
+            s_store, [q for q in load_questions(EVAL / "seeds-dev.jsonl", s_store) if q.answerable], encoder
+        )
     chosen = {}
     for label, transform in (("with token vectors", lambda g: g), ("without token vectors", without_tokens)):
         fit = transform([g for g in groups if question_half(g[0]) == 0])
         check = transform([g for g in groups if question_half(g[0]) == 1])
         seed_groups = transform(seeds)
-        print(f"\n{label}: questions with a gold sentence: fit {len(fit)}, check {len(check)}, seeds {len(seed_groups)}")
+        print(
+            f"\n{label}: questions with a gold sentence: fit {len(fit)}, check {len(check)}, seeds {len(seed_groups)}"
+        )
         print(f"{'model':22s} | fit-half CV EM+F1 | check EM/F1 | seeds EM/F1 | check oracle F1")
         best = None
         for name in FAMILIES:
@@ -188,6 +192,7 @@ def main() -> int:
         print(f"chosen by cross-validation on the fit half: {best[1]}")
         chosen[label] = best
     if args.write:
+
         def body(w):
             weights = {f: round(float(v), 5) for f, v in zip(FEATURES, w, strict=True) if abs(v) > 1e-6}
             return "\n".join(f"    {k!r}: {v!r}," for k, v in weights.items())

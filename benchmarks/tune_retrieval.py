@@ -148,11 +148,16 @@ def main() -> int:
         print("fitted mix (scaled to max 1):", {k: round(v / scale, 3) for k, v in mix.items()})
         for name, m in (("current RERANK_MIX", RERANK_MIX), ("fitted", mix), ("no rerank", None)):
             fit, chk, al = tables(evaluate(rows, DENSE_WEIGHT, WINDOW_WEIGHT, m, args.depth))
-            print(f"{name:18s} fit R1 {fit['R@1']:.3f} R5 {fit['R@5']:.3f} MRR {fit['MRR@10']:.3f} | check R1 "
-                  f"{chk['R@1']:.3f} R5 {chk['R@5']:.3f} MRR {chk['MRR@10']:.3f} | all R1 {al['R@1']:.3f} R5 {al['R@5']:.3f}")
+            print(
+                f"{name:18s} fit R1 {fit['R@1']:.3f} R5 {fit['R@5']:.3f} MRR {fit['MRR@10']:.3f} | "
+                f"check R1 {chk['R@1']:.3f} R5 {chk['R@5']:.3f} MRR {chk['MRR@10']:.3f} | "
+                f"all R1 {al['R@1']:.3f} R5 {al['R@5']:.3f}"
+            )
         return 0
-    print(f"{'w_dense':>7} {'win':>4} {'rerank':>6} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
-          f"{'check R1':>8} {'R5':>5} {'MRR':>5} | {'all R1':>6} {'R5':>5}")
+    print(
+        f"{'w_dense':>7} {'win':>4} {'rerank':>6} | {'fit R1':>6} {'R5':>5} {'MRR':>5} | "
+        f"{'check R1':>8} {'R5':>5} {'MRR':>5} | {'all R1':>6} {'R5':>5}"
+    )
     results = []
     for w in args.dense_weights:
         for win in args.window_weights:

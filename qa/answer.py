@@ -44,9 +44,7 @@ PATTERNS = {
         rf"(?:[-\s](?:[a-z]+))?|\b(?:{_NUMBER_WORDS})(?:\s+(?:of\s+)?(?:{_NUMBER_WORDS}))*\b",
         re.IGNORECASE,
     ),
-    "name": re.compile(
-        r"\b(?:[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*|and\s+)?[A-Z][\w’'-]*\.?)*"
-    ),
+    "name": re.compile(r"\b(?:[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*|and\s+)?[A-Z][\w’'-]*\.?)*"),
     "quote": re.compile(r"[“\"]([^”\"]{3,200})[”\"]"),
 }
 
@@ -64,7 +62,8 @@ _WH = [
     (
         "name",
         re.compile(
-            r"\bwho(m|se)?\b|\bwho's\b|\bwhere\b|\b(which|what) (country|city|town|outlet|organi[sz]ation|company|person|"
+            r"\bwho(m|se)?\b|\bwho's\b|\bwhere\b"
+            r"|\b(which|what) (country|city|town|outlet|organi[sz]ation|company|person|"
             r"newspaper|network|name|place|planet|state|island|university|school|college|ship|team)\b",
             re.I,
         ),
@@ -226,7 +225,11 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
             out.append((s, e, "clause"))
     # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
     dates = [(s, e) for s, e, k in out if k == "date"]
-    return [c for c in out if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in dates))]
+    return [
+        c
+        for c in out
+        if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in dates))
+    ]
 
 
 def _strip_non_names(sentence: str, s: int, e: int) -> tuple[int, int]:

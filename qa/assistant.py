@@ -114,7 +114,7 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     notes = []
     text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", question)).strip()
     if not text:
-        raise BadInputError("the question is empty; ask something, e.g. qa ask \"Who is the deputy mayor?\"")
+        raise BadInputError('the question is empty; ask something, e.g. qa ask "Who is the deputy mayor?"')
     if len(text) > MAX_QUESTION_CHARS:
         text = text[:MAX_QUESTION_CHARS]
         notes.append(f"question truncated to its first {MAX_QUESTION_CHARS} characters")
@@ -243,7 +243,9 @@ class Assistant:
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
         query, tokens = self.encode_question(text)
-        hits = self.retriever.search(text, query, max(k, _FEATURE_DEPTH), exclude_docs=exclude_docs or set(), query_tokens=tokens)
+        hits = self.retriever.search(
+            text, query, max(k, _FEATURE_DEPTH), exclude_docs=exclude_docs or set(), query_tokens=tokens
+        )
         sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
         hits = [h for h in hits if h.sentence_id in sentences]
         hits = self._with_maxsim(hits, tokens)

@@ -39,7 +39,9 @@ def _is_quantity(text: str) -> bool:
     return bool(re.search(r"\d", text)) or bool(_QUANTITY.fullmatch(text.strip()))
 
 
-_QUANTITY = re.compile(r"(?i)(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)(?:\s+\w+)?")
+_QUANTITY = re.compile(
+    r"(?i)(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)(?:\s+\w+)?"
+)
 
 
 def _conflicts(answer: str, other: str) -> bool:

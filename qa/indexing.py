@@ -12,7 +12,9 @@ from qa.errors import BadInputError
 from qa.store import UpdateReport, update_index
 
 
-def tqdm_progress(desc: str = "Embedding", enabled: bool | None = None) -> Callable[[int], Callable[[int], None] | None]:
+def tqdm_progress(
+    desc: str = "Embedding", enabled: bool | None = None
+) -> Callable[[int], Callable[[int], None] | None]:
     """A ``progress`` factory for ``update_index`` that draws a tqdm bar on stderr."""
 
     def factory(total: int):

@@ -299,7 +299,9 @@ class RerankRetriever(HybridRetriever):
         head = order[: max(self.depth, k)]
         ids = [c.ids[j] for j in head]
         ring1 = ([c.prev[j] for j in head], [c.next[j] for j in head])
-        sent, (win, wide) = context_maxsim(query_token_matrix(query_tokens), tokens, ids, [ring1, _neighbours(self.store, ids, 2)])
+        sent, (win, wide) = context_maxsim(
+            query_token_matrix(query_tokens), tokens, ids, [ring1, _neighbours(self.store, ids, 2)]
+        )
         m = self.mix
         mixed = (
             m["maxsim"] * _zscore(sent)
@@ -315,8 +317,7 @@ class RerankRetriever(HybridRetriever):
         ]
         floor = float(mixed.min())
         rest = [
-            Hit(c.ids[j], floor - 1.0 - n, float(c.cos[j]), float(c.bm25[j]))
-            for n, j in enumerate(order[len(head) :])
+            Hit(c.ids[j], floor - 1.0 - n, float(c.cos[j]), float(c.bm25[j])) for n, j in enumerate(order[len(head) :])
         ]
         return (top + rest)[:k]
 

@@ -63,7 +63,10 @@ def test_span_never_repeats_the_question():
 
 def test_sentence_initial_function_words_are_not_names():
     assert (0, 7) not in typed_candidates("However, Kuleba said he was ready.", "name")
-    spans = [("However, Kuleba said he was ready."[s:e]) for s, e in typed_candidates("However, Kuleba said he was ready.", "name")]
+    spans = [
+        ("However, Kuleba said he was ready."[s:e])
+        for s, e in typed_candidates("However, Kuleba said he was ready.", "name")
+    ]
     assert "Kuleba" in spans
 
 
@@ -129,5 +132,7 @@ def test_possessives_of_question_words_are_question_words():
 
 def test_reason_clauses_are_candidates():
     sentence = "The bridge matters because it links the two halves of the city, officials said."
-    spans = [sentence[s:e] for s, e, k, _f in candidate_features("Why does the bridge matter?", sentence) if k == "clause"]
+    spans = [
+        sentence[s:e] for s, e, k, _f in candidate_features("Why does the bridge matter?", sentence) if k == "clause"
+    ]
     assert "it links the two halves of the city" in spans

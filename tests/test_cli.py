@@ -27,7 +27,9 @@ def test_ask_prints_answer_and_numbered_sources(capsys, seeds_index):
 
 
 def test_ask_json_is_one_batch_object(capsys, seeds_index):
-    code, out, _ = run(capsys, "ask", "What kinds of stores were looted?", "--index", seeds_index, "--json", "--top-k", "2")
+    code, out, _ = run(
+        capsys, "ask", "What kinds of stores were looted?", "--index", seeds_index, "--json", "--top-k", "2"
+    )
     assert code == 0
     obj = json.loads(out)
     assert set(obj) == {"id", "question", "answer", "confidence", "citations"}

@@ -66,7 +66,10 @@ def test_jsonl_corpus_records_and_malformed_lines(tmp_path):
     ]
     (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     docs, warnings, _ = read_all(tmp_path / "corpus.jsonl")
-    assert [(d.id, d.title, d.text) for d in docs] == [("d1", "One", "First document."), ("7", None, "Second document.")]
+    assert [(d.id, d.title, d.text) for d in docs] == [
+        ("d1", "One", "First document."),
+        ("7", None, "Second document."),
+    ]
     assert len(warnings) == 4
     assert all("corpus.jsonl:" in w for w in warnings)
     assert any(":2:" in w and "malformed" in w for w in warnings)
