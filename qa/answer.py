@@ -186,6 +186,9 @@ def slot_is_subject(question: str) -> bool:
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """Without surrounding spaces, punctuation and quotes, or a possessive 's ("Red Cross’s")."""
+    if text[s:e].endswith(("’s", "'s")) and e - s > 2:
+        e -= 2
     while e > s and text[e - 1] in " ,.;:’'\"”)":
         if text[e - 1] == "." and re.search(r"\b[A-Z]\.$|\b(?:U\.S|a\.m|p\.m)\.$", text[s:e]):
             break
