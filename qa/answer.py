@@ -257,10 +257,14 @@ def typed_candidates(sentence: str, kind: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e, k in _candidates(sentence) if k == kind or (kind == "number" and k == "date")]
 
 
+#: A word of a run: a number with its separators ("1,207", "3.5") is one word, never cut.
+_RUN_WORD = re.compile(r"\d[\d,.]*\d|[\w’'-]+")
+
+
 def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
-    """Runs of 1..4 words, inside one clause, not starting or ending on a function word,
-    holding no question word."""
-    words = [(m.start(), m.end(), _norm_word(m.group())) for m in _WORD.finditer(sentence)]
+    """Runs of up to ``_MAX_RUN`` words, inside one clause, not starting or ending on a
+    function word, holding no question word."""
+    words = [(m.start(), m.end(), _norm_word(m.group())) for m in _RUN_WORD.finditer(sentence)]
     out = []
     for i in range(len(words)):
         if words[i][2] in _STOP or words[i][2] in q_words or words[i][2] in _NOT_NAMES:

@@ -27,9 +27,10 @@ FEATURES = ("tok_qmax", "tok_wh", "tok_head", "tok_pool", "tok_has_head")
 _WH = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
 _STOP = set(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
-    "that this these those it its as into about than then there kind kinds type sort".split()
+    "that this these those it its as into about than then there kind kinds type sort will would can could should may might must".split()
 )
 _SPECIAL = {"[CLS]", "[SEP]", "[PAD]"}
+_HEAD_SKIP = {"kind", "kinds", "type", "types", "sort", "sorts", "of"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ def question_roles(view: TokenView) -> tuple[list[int], int | None, int | None]:
     head = None
     if wh is not None and words[wh] in ("which", "what", "whose"):
         j = wh + 1
-        while j < len(words) and words[j] in _STOP:
+        while j < len(words) and words[j] in _HEAD_SKIP:  # "what kind of *store*"
             j += 1
+        # "What *has* NATO ruled out?" asks about no noun: an auxiliary or function word comes first
         if j < len(words) and j in content and not view.strings[j].startswith("##"):
             head = j
     return content, wh, head

@@ -136,3 +136,10 @@ def test_reason_clauses_are_candidates():
         sentence[s:e] for s, e, k, _f in candidate_features("Why does the bridge matter?", sentence) if k == "clause"
     ]
     assert "it links the two halves of the city" in spans
+
+
+def test_word_runs_never_cut_a_number():
+    sentence = "The mayor said the death toll is 1,207 and 3.5 million people are trapped."
+    spans = [sentence[s:e] for s, e, _k, _f in candidate_features("What death toll did he give?", sentence)]
+    assert not any(t.endswith(("1", "3")) or t.startswith(("207", "5 ")) for t in spans)
+    assert any("1,207" in t for t in spans)
