@@ -115,7 +115,7 @@ class BM25Index:
             lengths = np.load(folder / LENGTHS_FILE, allow_pickle=False)
             if lengths.shape != ids.shape:
                 raise ValueError(f"{folder}: {len(lengths)} sentence lengths for {len(ids)} sentences")
-        if not len(ids):
+        if not len(ids) or (lengths is not None and not lengths.any()):  # no terms at all: nothing for bm25s
             return cls(None, ids, lengths)
         bm25s = bm25s_module()
         model = bm25s.BM25.load(str(folder), mmap=True, load_corpus=False, allow_pickle=False)

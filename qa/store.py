@@ -363,7 +363,8 @@ class IndexStore:
             if self._bm25 is None or len(self._bm25) != len(self):
                 sents = list(self.iter_sentences())
                 titles = {d.id: d.title for d in self.documents()}
-                self._bm25 = BM25Index.build([embedding_text(titles.get(x.doc), x.text) for x in sents], [x.id for x in sents])
+                texts = [embedding_text(titles.get(x.doc), x.text) for x in sents]
+                self._bm25 = BM25Index.build(texts, [x.id for x in sents])
         return self._bm25
 
     @classmethod
