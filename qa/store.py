@@ -455,6 +455,10 @@ class IndexStore:
             self._docs[doc_id] = DocumentInfo(**dict(row))
         return self._docs[doc_id]
 
+    def digests(self) -> dict[str, tuple[str, str, str | None]]:
+        """{document id: (sha256, path, title)}, in no order (what an update compares against)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self.db.execute("SELECT id, sha256, path, title FROM documents")}
+
     def documents(self) -> list[DocumentInfo]:
         rows = self.db.execute("SELECT id, path, title, format, sha256 FROM documents ORDER BY id")
         return [DocumentInfo(**dict(r)) for r in rows]
@@ -627,8 +631,9 @@ class _Plan:
         return sum(e - s for _, spans in self.add for s, e in spans)
 
 
-def _plan(old_docs: dict[str, DocumentInfo], documents: Iterable[Document], report: UpdateReport,
+def _plan(old_docs: dict[str, tuple[str, str, str | None]], documents: Iterable[Document], report: UpdateReport,
           notify: Callable[[str], None]) -> _Plan:
+    """Compare ``documents`` with the old index's ``{id: (sha256, path, title)}``."""
     plan = _Plan()
     seen: set[str] = set()
     for doc in documents:
@@ -636,21 +641,22 @@ def _plan(old_docs: dict[str, DocumentInfo], documents: Iterable[Document], repo
             notify(f"{doc.path}: skipped: duplicate document id {doc.id!r}")
             continue
         seen.add(doc.id)
-        info = old_docs.get(doc.id)
-        if info is not None and info.sha256 == doc.sha256:
+        old = old_docs.get(doc.id)
+        if old is not None and old[0] == doc.sha256:
             report.unchanged += 1
-            if (info.path, info.title) != (doc.path, doc.title):
+            if old[1] != doc.path or old[2] != doc.title:
                 plan.renamed[doc.id] = (doc.path, doc.title)
             continue
-        if info is not None:
+        if old is not None:
             report.changed += 1
             plan.drop.append(doc.id)
         else:
             report.added += 1
         plan.add.append((doc, split_sentences(doc.text)))
-    for doc_id in sorted(set(old_docs) - seen):
-        report.removed += 1
-        plan.drop.append(doc_id)
+    if report.unchanged + report.changed != len(old_docs):  # some old documents were not given
+        for doc_id in sorted(set(old_docs) - seen):
+            report.removed += 1
+            plan.drop.append(doc_id)
     return plan
 
 
@@ -683,7 +689,7 @@ def update_index(
         generation = (old.manifest["generation"] if old else _max_generation(index_dir)) + 1
         files: dict[str, str] = {}
         try:
-            old_docs = {d.id: d for d in old.documents()} if old is not None else {}
+            old_docs = old.digests() if old is not None else {}
             plan = _plan(old_docs, documents, report, notify)
             extra_changed = old is not None and any(old.manifest.get(k) != v for k, v in (extra or {}).items())
             if old is not None and not (plan.add or plan.drop or extra_changed):
