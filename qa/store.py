@@ -1068,6 +1068,9 @@ def _write_bm25(folder: Path, db_path: Path) -> None:
         conn.close()
     shutil.rmtree(folder, ignore_errors=True)
     BM25Index.build(sent_texts, sent_ids).save(folder)
+    for f in folder.iterdir():
+        _fsync_file(f)
+    _fsync_dir(folder)
 
 
 def _remove_generation(index_dir: Path, generation: int) -> None:

@@ -195,7 +195,7 @@ def test_readers_see_whole_generations_while_deltas_commit(corpora, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(root / "index-A", index)
     early = Assistant.open(index, encoder=HashEncoder(), threshold=0.0)
-    code = WRITER_LOOP.format(tests=str(TESTS), rounds=8, index=str(index), a=str(root / "A"), b=str(small))
+    code = WRITER_LOOP.format(tests=str(TESTS), rounds=7, index=str(index), a=str(root / "A"), b=str(small))
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, stderr=subprocess.PIPE,
                               env=qa_env(CITEQA_DELTA_MAX_FRACTION="0.5"))
     seen = {"A": 0, "A+1": 0}
