@@ -279,12 +279,18 @@ class VectorIndex:
 
 
 class Exclusion:
-    """A set of ids to leave out of searches (a FAISS selector; keeps its id array alive)."""
+    """A set of (non-negative) ids to leave out of searches: a FAISS selector over a bitmap of
+    the ids (a bit test per scanned vector; a hash set cost ~3 ms a search at 1M)."""
 
     def __init__(self, ids: np.ndarray) -> None:
         self.ids = np.ascontiguousarray(np.unique(np.asarray(ids, dtype=np.int64)))
-        self._batch = faiss.IDSelectorBatch(len(self.ids), faiss.swig_ptr(self.ids))
-        self.selector = faiss.IDSelectorNot(self._batch)
+        if len(self.ids) and self.ids[0] < 0:
+            raise ValueError("ids to exclude must not be negative")
+        bits = np.zeros(int(self.ids[-1]) + 1 if len(self.ids) else 1, dtype=bool)
+        bits[self.ids] = True
+        self._bitmap = np.ascontiguousarray(np.packbits(bits, bitorder="little"))  # kept alive for FAISS
+        self._removed = faiss.IDSelectorBitmap(len(self._bitmap), faiss.swig_ptr(self._bitmap))
+        self.selector = faiss.IDSelectorNot(self._removed)
 
     def __len__(self) -> int:
         return len(self.ids)

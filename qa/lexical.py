@@ -186,6 +186,8 @@ class LayeredBM25(BM25Index):
         #: bm25s parameters (k1, b) for callers that read them; None when neither layer has terms
         model = base.model if base.model is not None else delta.model
         super().__init__(model, np.concatenate([base.ids[self.live], delta.ids]))
+        self._all_live = bool(self.live.all())
+        self._keep = None if self._all_live else np.concatenate([self.live, np.ones(len(delta.ids), bool)])
         self._rescore = base.lengths is not None and delta.lengths is not None and model is not None
         if self._rescore:
             n = max(len(self.ids), 1)
@@ -205,15 +207,17 @@ class LayeredBM25(BM25Index):
         own_idf = _idf(len(layer.ids), len(rows))
         if not self._rescore:  # only the IDF can be swapped
             return data * np.float32(idf / own_idf)
-        k1, b = float(self.model.k1), float(self.model.b)
-        dl = layer.lengths[rows].astype(np.float64)
-        x = np.asarray(data, dtype=np.float64) / own_idf  # tf / (tf + k1 * (1 - b + b * dl / avg))
-        tf = np.rint(x * k1 * (1 - b + b * dl / self._avg_of[id(layer)]) / np.maximum(1 - x, 1e-12))
-        return (idf * tf / (tf + k1 * (1 - b + b * dl / self._avg))).astype(np.float32)
+        k1, b = np.float32(self.model.k1), np.float32(self.model.b)
+        dl = layer.lengths[rows].astype(np.float32)
+        x = np.asarray(data, dtype=np.float32) / np.float32(own_idf)  # tf / (tf + k1 * (1 - b + b * dl / avg))
+        norm = k1 * (1 - b + b * dl / np.float32(self._avg_of[id(layer)]))
+        tf = np.rint(x * norm / np.maximum(1 - x, np.float32(1e-6)))
+        return np.float32(idf) * tf / (tf + k1 * (1 - b + b * dl / np.float32(self._avg)))
 
     def scores(self, question: str) -> np.ndarray:
-        base = np.zeros(len(self.base.ids), np.float32)
-        delta = np.zeros(len(self.delta.ids), np.float32)
+        nb = len(self.base.ids)
+        out = np.zeros(nb + len(self.delta.ids), np.float32)
+        base, delta = out[:nb], out[nb:]
         n = len(self.ids)
         for term in tokenize([question])[0]:  # repeated terms count again, as in bm25s
             b_rows, b_data = self.base.postings(term)
@@ -225,4 +229,6 @@ class LayeredBM25(BM25Index):
                 base[b_rows] += self._term_scores(self.base, b_rows, b_data, idf)
             if len(d_rows):
                 delta[d_rows] += self._term_scores(self.delta, d_rows, d_data, idf)
-        return np.concatenate([base[self.live], delta])
+        if self._all_live:
+            return out
+        return out[self._keep]
