@@ -194,6 +194,7 @@ class LayeredBM25(BM25Index):
         #: bm25s parameters (k1, b) for callers that read them; None when neither layer has terms
         model = base.model if base.model is not None else delta.model
         super().__init__(model, np.concatenate([base.ids[self.live], delta.ids]))
+        self._dfs: dict[str, int] = {}
         self._all_live = bool(self.live.all())
         self._keep = None if self._all_live else np.concatenate([self.live, np.ones(len(delta.ids), bool)])
         self._rescore = base.lengths is not None and delta.lengths is not None and model is not None
@@ -207,8 +208,15 @@ class LayeredBM25(BM25Index):
             self._exact = {k: abs(v / self._avg - 1) > AVG_TOLERANCE for k, v in self._avg_of.items()}
 
     def _df(self, term: str) -> int:
-        rows, _ = self.base.postings(term)
-        return int(self.live[rows].sum()) + len(self.delta.postings(term)[0])
+        """Live sentences holding ``term`` (cached: the confidence features ask for the same terms)."""
+        df = self._dfs.get(term)
+        if df is None:
+            rows, _ = self.base.postings(term)
+            df = int(self.live[rows].sum()) + len(self.delta.postings(term)[0])
+            if len(self._dfs) > 65_536:
+                self._dfs.clear()
+            self._dfs[term] = df
+        return df
 
     def idf(self, term: str) -> float:
         return _idf(len(self.ids), self._df(term))
@@ -235,7 +243,7 @@ class LayeredBM25(BM25Index):
             d_rows, d_data = self.delta.postings(term)
             if not len(b_rows) and not len(d_rows):
                 continue
-            idf = _idf(n, int(self.live[b_rows].sum()) + len(d_rows))
+            idf = _idf(n, self._df(term))
             if len(b_rows):
                 base[b_rows] += self._term_scores(self.base, b_rows, b_data, idf)
             if len(d_rows):
