@@ -3,6 +3,7 @@
     python benchmarks/speed.py                 # seeds only (CI: a minute or two)
     python benchmarks/speed.py --100k          # + ~100k sentences (real + generated, see corpora.py)
     python benchmarks/speed.py --1m            # + 1M-vector approximate index (derived vectors)
+    python benchmarks/speed.py --no-seeds --1m --no-vector-only --updates-only   # 1M incremental updates alone
 
 Every ratio is measured side by side in the same run: cold ``qa ask`` against a
 plain one-shot script (import sentence-transformers, load the model, load the
@@ -338,6 +339,8 @@ def bench_100k(table: Table, args, work: Path) -> None:
     from embeddings.model import TorchEncoder
 
     bench_store(table, args, work, "100k", None)
+    if args.updates_only:
+        return
     # throughput at a realistic size: the first real documents up to N sentences, real model
     docs, n = [], 0
     for d in corpora.real_documents():
@@ -348,25 +351,77 @@ def bench_100k(table: Table, args, work: Path) -> None:
     indexing_throughput(table, "real", docs, TorchEncoder(), work, repeats=1)
 
 
-def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: list, n_docs: int = 1000) -> None:
-    """``update_index`` adding ``n_docs`` new documents to the built index, then removing them."""
+def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: list, questions: list[str],
+                target_ms: float | None, repeats: int = 3) -> None:
+    """``update_index`` on the built index: nothing changed; add n new documents and remove them
+    again (n = 100 and 1000: written as deltas over the untouched base), each a median of
+    ``repeats``; warm latency with such a delta; remove 1000 of the index's own documents
+    (tombstones), then put them back forcing a compaction (a new base of everything: what a
+    delta past ``DELTA_MAX_FRACTION`` costs)."""
+    import qa.store
     from qa.store import update_index
 
     docs = corpora.real_documents()
     maker = corpora.VariantMaker(docs)
-    extra = [maker.variant(docs[i], 1000 + i) for i in range(n_docs)]
-    n_sent = sum(corpora.sentence_count(d) for d in extra)
-    t = time.perf_counter()
-    report = update_index(index_dir, [*corpus_docs, *extra], lambda: encoder, notify=lambda m: None)
-    add_s = time.perf_counter() - t
-    assert report.added == n_docs and report.committed, report
-    t = time.perf_counter()
-    report = update_index(index_dir, corpus_docs, lambda: encoder, notify=lambda m: None)
-    rm_s = time.perf_counter() - t
-    assert report.removed == n_docs and report.committed, report
-    table.add(size, f"`update_index` + {n_docs} new docs ({n_sent} sentences; derived vectors, so no model time)",
-              f"{add_s:.1f} s")
-    table.add(size, f"`update_index` removing those {n_docs} docs again", f"{rm_s:.1f} s")
+    extra = {n: [maker.variant(docs[i], 1000 + i) for i in range(n)] for n in (100, 1000)}
+    times: dict[str, list[float]] = {}
+
+    def timed(label: str, documents: list, **expect) -> None:
+        t = time.perf_counter()
+        report = update_index(index_dir, documents, lambda: encoder, notify=lambda m: None)
+        times.setdefault(label, []).append(time.perf_counter() - t)
+        assert all(getattr(report, k) == v for k, v in expect.items()), report
+
+    # loads what is loaded once per process; and starts from a base without a delta (an earlier run
+    # may have stopped half-way)
+    saved = qa.store.DELTA_MAX_FRACTION
+    if "delta_db" in json.loads((index_dir / "manifest.json").read_text())["files"]:
+        qa.store.DELTA_MAX_FRACTION = 0.0
+    try:
+        timed("warm-up", corpus_docs)
+    finally:
+        qa.store.DELTA_MAX_FRACTION = saved
+    for r in range(repeats):
+        # the part every update pays whatever it changes: comparing all the given documents
+        # with the index (hashing their text)
+        timed("noop", corpus_docs, committed=False)
+        for n in (100, 1000):
+            timed(f"add{n}", [*corpus_docs, *extra[n]], added=n, committed=True)
+            if n == 1000 and r == 0:
+                with_delta = json.loads((index_dir / "manifest.json").read_text())
+                assert "delta_db" in with_delta["files"], "the update was not written as a delta"
+                os.environ["CITEQA_CACHE"] = str(index_dir.parent / "cache")
+                warm_api(table, f"{size}+Δ", index_dir, questions, 1, target_ms)
+            timed(f"rm{n}", corpus_docs, removed=n, committed=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    sentences = {n: sum(corpora.sentence_count(d) for d in extra[n]) for n in extra}
+    table.add(size, f"`update_index` with nothing changed: comparing the {len(corpus_docs)} documents given "
+              f"with the index (median of {repeats})", f"{med['noop']:.2f} s")
+    for n in (100, 1000):
+        table.add(size, f"`update_index` + {n} new docs ({sentences[n]} sentences; derived vectors, so no model "
+                  f"time), median of {repeats}", f"{med[f'add{n}']:.2f} s")
+        table.add(size, f"`update_index` removing those {n} docs again, median of {repeats}",
+                  f"{med[f'rm{n}']:.2f} s")
+    table.add(size, "time beyond nothing-changed: add 100 / add 1000 / remove 100 / remove 1000 docs",
+              " / ".join(f"{med[k] - med['noop']:.2f}" for k in ("add100", "add1000", "rm100", "rm1000")) + " s")
+    n = 1000
+    old = corpus_docs[:n]
+    timed("rm_base", corpus_docs[n:], removed=n, committed=True)
+    table.add(size, f"`update_index` removing {n} of the index's own docs (tombstones in the delta)",
+              f"{med.get('rm_base', times['rm_base'][0]):.2f} s")
+    saved = qa.store.DELTA_MAX_FRACTION
+    qa.store.DELTA_MAX_FRACTION = 0.0  # the next write compacts
+    try:
+        timed("compact", [*old, *corpus_docs[n:]], added=n, committed=True)
+    finally:
+        qa.store.DELTA_MAX_FRACTION = saved
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert "delta_db" not in manifest["files"], "the forced compaction wrote a delta"
+    compact = times["compact"][0]
+    table.add(size, f"compaction: putting them back, forced into a new base (DELTA_MAX_FRACTION={saved} "
+              "triggers it when the delta outgrows that share of the base)", f"{compact:.1f} s")
+    table.add(size, "add / remove 1k docs as a share of a compaction, same run",
+              f"{med['add1000'] / compact:.1%} / {med['rm1000'] / compact:.1%}")
 
 
 def build_large(table: Table, size: str, args, work: Path, encoder) -> tuple[Path, list]:
@@ -380,6 +435,8 @@ def build_large(table: Table, size: str, args, work: Path, encoder) -> tuple[Pat
         report = update_index(index_dir, docs, lambda: encoder, rebuild=True, notify=lambda m: None)
         table.add(size, f"build ({report.documents_total} docs, {report.sentences_total} sentences; "
                   f"{encoder.derived} derived vectors)", f"{time.perf_counter() - t:.0f} s")
+    else:
+        table.add(size, "build", f"reused {index_dir} (built by an earlier run; --rebuild to time it)")
     return index_dir, docs
 
 
@@ -394,10 +451,13 @@ def bench_store(table: Table, args, work: Path, size: str, target_ms: float | No
     kind = VectorIndex.load(index_dir / manifest["files"]["vectors"], mmap=True).describe()
     table.add(size, f"index: {manifest['documents']} docs, {manifest['sentences']} sentences", kind)
     table.add(size, "index size on disk", f"{dir_size(index_dir) / MIB:.0f} MiB")
-    incremental(table, size, index_dir, encoder, docs)
+    questions = eval_questions(200)
+    if not args.no_updates:
+        incremental(table, size, index_dir, encoder, docs, questions, target_ms)
     del docs, encoder
     env = env_for(work / "cache")
-    questions = eval_questions(200)
+    if args.updates_only:
+        return
     cold_asks(table, size, index_dir, questions, max(3, args.runs // 2), env, 0)
     os.environ["CITEQA_CACHE"] = str(work / "cache")
     warm_api(table, size, index_dir, questions, 1, target_ms)
@@ -503,7 +563,8 @@ def bench_1m(table: Table, args, work: Path) -> None:
     table.add(size, f"add 1k docs ({len(new)} vectors) to the 1M index", f"{add_s * 1000:.0f} ms")
     table.add(size, f"remove them again ({removed} vectors) / remove 1k old docs",
               f"{rm_s * 1000:.0f} / {rm_old_s * 1000:.0f} ms")
-    table.add(size, "write the updated index file (each generation writes one)", f"{save_s:.1f} s")
+    table.add(size, "write the whole vector file (a compaction writes one; a delta write does not)",
+              f"{save_s:.1f} s")
     (work / "vectors-1m-updated.faiss").unlink()
 
 
@@ -520,6 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "citeqa-bench",
                         help="folder for indexes and caches (kept between runs)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the large indexes even if present")
+    parser.add_argument("--no-updates", action="store_true", help="skip the incremental updates of the large sizes")
+    parser.add_argument("--updates-only", action="store_true",
+                        help="large sizes: only build (or reuse) the index and time the incremental updates")
+    parser.add_argument("--no-vector-only", action="store_true",
+                        help="1M: skip the vector-index-only part (recall, memory, open; builds its own file)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -533,7 +599,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.k100:
         bench_100k(table, args, args.work)
     if args.m1:
-        bench_1m(table, args, args.work)
+        if not args.no_vector_only:
+            bench_1m(table, args, args.work)
         bench_store(table, args, args.work, "1M", 30.0)
     print(table.render())
     print(f"\n({time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "

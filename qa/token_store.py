@@ -11,6 +11,9 @@ They cost about 2 bytes x 384 x tokens per sentence (~20 KB for a 25-token
 sentence), so they are only written for indexes up to ``TOKEN_VECTORS_MAX``
 sentences and ``150 * TOKEN_VECTORS_MAX`` characters of sentence text; larger
 indexes rank without the MaxSim step.
+
+An index generation with changes since its base keeps the base's files and
+adds a second pair for the sentences added since (``LayeredTokenVectors``).
 """
 
 from __future__ import annotations
@@ -59,12 +62,37 @@ class TokenVectors:
         return self.vectors[start:end]
 
 
+class LayeredTokenVectors:
+    """The base's token vectors (less removed sentences) and the delta's, read as one."""
+
+    def __init__(self, base: TokenVectors, delta: TokenVectors, removed: np.ndarray) -> None:
+        self.base, self.delta = base, delta
+        self.removed = np.unique(np.asarray(removed, dtype=np.int64))
+        self._base_removed = int(np.isin(self.removed, base.index[:, 0]).sum())
+
+    def __len__(self) -> int:
+        return len(self.base) - self._base_removed + len(self.delta)
+
+    def _is_removed(self, sentence_id: int) -> bool:
+        i = int(np.searchsorted(self.removed, sentence_id))
+        return i < len(self.removed) and self.removed[i] == sentence_id
+
+    def __contains__(self, sentence_id: int) -> bool:
+        return self.get(sentence_id) is not None
+
+    def get(self, sentence_id: int) -> np.ndarray | None:
+        arr = self.delta.get(sentence_id)
+        if arr is None and not self._is_removed(sentence_id):
+            arr = self.base.get(sentence_id)
+        return arr
+
+
 def write_token_vectors(
     vectors_path: Path,
     index_path: Path,
     ids: Iterable[int],
     new: Mapping[int, np.ndarray],
-    old: TokenVectors | None,
+    old,
     dim: int,
 ) -> None:
     """Write the token vectors of ``ids`` (sorted), taking each from ``new`` or else ``old``."""

@@ -60,10 +60,11 @@ def _held_writer(docs: Path, index: Path, gate: Path) -> subprocess.Popen:
 
 
 def _wait_for_new_generation(index: Path, proc: subprocess.Popen, generation: int, timeout: float = 60) -> None:
-    """Wait until the writer holds the lock and has started generation ``generation``."""
-    name = f"docs-{generation:06d}.sqlite"
+    """Wait until the writer holds the lock and has started generation ``generation``
+    (a new base or a delta)."""
+    names = [f"docs-{generation:06d}.sqlite", f"delta-{generation:06d}.sqlite"]
     deadline = time.monotonic() + timeout
-    while not (index / name).exists():
+    while not any((index / name).exists() for name in names):
         assert proc.poll() is None, proc.communicate()[1].decode(errors="replace")
         assert time.monotonic() < deadline, "the writer never started"
         time.sleep(0.02)
@@ -180,6 +181,45 @@ def test_readers_never_see_a_partial_index_while_writes_commit(corpora, tmp_path
     assert writer.returncode == 0, writer.stderr.read().decode(errors="replace")
     assert index_contents(index) == b
     assert opens >= 5 and seen["B"] >= 1, (opens, seen)
+
+
+def test_readers_see_whole_generations_while_deltas_commit(corpora, tmp_path):
+    """The same with small changes written as deltas over one base (A, then A plus one document,
+    alternately): each open holds one or the other, never a mix; a reader opened before the
+    writes keeps answering from its own generation."""
+    root, a, _ = corpora
+    small = tmp_path / "A+1"
+    shutil.copytree(root / "A", small)
+    (small / "late.txt").write_text("The harbour pilot guides ships past the northern gate.\n", encoding="utf-8")
+    a1 = hashes({p.name: p.read_text(encoding="utf-8") for p in small.glob("*.txt")})
+    index = tmp_path / "index"
+    shutil.copytree(root / "index-A", index)
+    early = Assistant.open(index, encoder=HashEncoder(), threshold=0.0)
+    code = WRITER_LOOP.format(tests=str(TESTS), rounds=7, index=str(index), a=str(root / "A"), b=str(small))
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, stderr=subprocess.PIPE,
+                              env=qa_env(CITEQA_DELTA_MAX_FRACTION="0.5"))
+    seen = {"A": 0, "A+1": 0}
+    layered = opens = 0
+    while writer.poll() is None or opens == 0:
+        store = IndexStore.open(index)
+        try:
+            contents = {d.id: d.sha256 for d in store.documents()}
+            assert len(store.vectors) == store.manifest["sentences"]
+            layered += store.layered
+        finally:
+            store.close()
+        assert contents in (a, a1), "a reader saw a mix of two generations"
+        seen["A" if contents == a else "A+1"] += 1
+        opens += 1
+    assert writer.returncode == 0, writer.stderr.read().decode(errors="replace")
+    assert index_contents(index) == a1 and IndexStore.open(index).layered
+    assert opens >= 5 and seen["A+1"] >= 1 and layered >= 1, (opens, seen, layered)
+    result = early.ask(QUESTION)
+    assert result.answer is not None
+    for c in result.citations:
+        assert early.store.text(c.doc)[c.start : c.end] == c.text
+    assert {d.id for d in early.store.documents()} == set(a)
+    early.close()
 
 
 def test_concurrent_first_runs_share_one_default_index(tmp_path):
