@@ -279,8 +279,8 @@ class Assistant:
             return None
         from qa.rerank import token_coverage
 
-        window = [stored.get(s.id) for s in self.store.neighbours(top)]
-        return token_coverage(tokens, [stored.get(top.id)]), token_coverage(tokens, window)
+        window = [stored.float32(s.id) for s in self.store.neighbours(top)]
+        return token_coverage(tokens, [stored.float32(top.id)]), token_coverage(tokens, window)
 
     def _with_maxsim(self, hits, tokens):
         """Fill in MaxSim (a confidence feature) when the retriever did not compute it."""
@@ -304,7 +304,7 @@ class Assistant:
         stored = self.store.token_vectors
         if stored is None or citation.sentence_id is None:
             return None
-        vectors = stored.get(citation.sentence_id)
+        vectors = stored.float32(citation.sentence_id)
         if vectors is None:
             return None
         encoder = self.encoder

@@ -80,7 +80,7 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
     )
     arrays, cols = [], {}
     for j in needed:
-        arr = store_tokens.get(j)
+        arr = store_tokens.float32(j)
         if arr is not None and len(arr):
             cols[j] = len(arrays)
             arrays.append(arr)

@@ -19,6 +19,7 @@ adds a second pair for the sentences added since (``LayeredTokenVectors``).
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -28,12 +29,19 @@ import numpy as np
 TOKEN_VECTORS_MAX = int(os.environ.get("CITEQA_TOKEN_VECTORS_MAX", "60000"))
 
 
+#: Bytes of float32 copies kept by ``TokenVectors.float32`` (the sentences a session keeps
+#: reranking are converted from float16 once, not on every question).
+FLOAT32_CACHE_BYTES = 32 * 2**20
+
+
 class TokenVectors:
     """Read access to a generation's token vectors (memory-mapped)."""
 
     def __init__(self, vectors: np.ndarray, index: np.ndarray) -> None:
         self.vectors = vectors
         self.index = index
+        self._float32: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._float32_bytes = 0
 
     @classmethod
     def load(cls, vectors_path: Path, index_path: Path) -> TokenVectors:
@@ -61,6 +69,24 @@ class TokenVectors:
         _, start, end = self.index[row]
         return self.vectors[start:end]
 
+    def float32(self, sentence_id: int) -> np.ndarray | None:
+        """``get`` as float32, from a small least-recently-used cache (for the query path)."""
+        arr = self._float32.get(sentence_id)
+        if arr is not None:
+            self._float32.move_to_end(sentence_id)
+            return arr
+        half = self.get(sentence_id)
+        if half is None:
+            return None
+        arr = np.asarray(half, dtype=np.float32)
+        arr.flags.writeable = False
+        self._float32[sentence_id] = arr
+        self._float32_bytes += arr.nbytes
+        while self._float32_bytes > FLOAT32_CACHE_BYTES and len(self._float32) > 1:
+            _, old = self._float32.popitem(last=False)
+            self._float32_bytes -= old.nbytes
+        return arr
+
 
 class LayeredTokenVectors:
     """The base's token vectors (less removed sentences) and the delta's, read as one."""
@@ -84,6 +110,12 @@ class LayeredTokenVectors:
         arr = self.delta.get(sentence_id)
         if arr is None and not self._is_removed(sentence_id):
             arr = self.base.get(sentence_id)
+        return arr
+
+    def float32(self, sentence_id: int) -> np.ndarray | None:
+        arr = self.delta.float32(sentence_id)
+        if arr is None and not self._is_removed(sentence_id):
+            arr = self.base.float32(sentence_id)
         return arr
 
 
