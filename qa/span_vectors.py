@@ -27,7 +27,8 @@ FEATURES = ("tok_qmax", "tok_wh", "tok_head", "tok_pool", "tok_has_head")
 _WH = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
 _STOP = set(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
-    "that this these those it its as into about than then there kind kinds type sort will would can could should may might must".split()
+    "that this these those it its as into about than then there kind kinds type sort "
+    "will would can could should may might must".split()
 )
 _SPECIAL = {"[CLS]", "[SEP]", "[PAD]"}
 _HEAD_SKIP = {"kind", "kinds", "type", "types", "sort", "sorts", "of"}
