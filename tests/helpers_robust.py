@@ -193,6 +193,10 @@ def _install_kill_points(events: _Events) -> None:
 
 
 def _wrapped_main(argv: list[str]) -> int:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1)  # a test that finds the process stuck asks for its stack
     if os.environ.get("CITEQA_TEST_NO_NETWORK"):
         _install_no_network()
     if os.environ.get("CITEQA_TEST_FAKE_ENCODER"):

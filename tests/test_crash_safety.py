@@ -416,7 +416,14 @@ def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
         time.sleep(0.02)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # its Python stack, to say where it is stuck
+        time.sleep(2)
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail("still running 60 s after SIGINT; its stack:\n" + err.decode(errors="replace"))
     err = err.decode(errors="replace")
     assert proc.returncode == 130, err
     assert "qa: interrupted" in err and "Traceback" not in err
