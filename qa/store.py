@@ -878,11 +878,15 @@ class _DeltaWriter(_Writer):
         db_path = self.path("delta_db")
         with contextlib.suppress(FileNotFoundError):
             db_path.unlink()
-        if old.layered:
-            _copy_database(self.index_dir / old_files["delta_db"], db_path)
         db = sqlite3.connect(db_path)
         try:
-            if not old.layered:
+            if old.layered:
+                src = _connect_readonly(self.index_dir / old_files["delta_db"])
+                try:
+                    src.backup(db)
+                finally:
+                    src.close()
+            else:
                 db.executescript(DELTA_SCHEMA)
             dropped: list[int] = []  # sentence ids leaving the delta
             for doc_id in plan.drop:
@@ -949,11 +953,10 @@ class _BaseWriter(_Writer):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         old_tokens = old.token_vectors if old is not None else None
-        if old is not None:
-            _copy_database(self.index_dir / old.manifest["files"]["db"], db_path)  # the base, not the delta
         db = sqlite3.connect(db_path)
         try:
             if old is not None:
+                old.db.backup(db)  # the base (the delta is attached, not copied)
                 vectors = VectorIndex.load(self.index_dir / old.manifest["files"]["vectors"])  # writable
                 if old.layered:
                     self._merge_delta(db, vectors)
@@ -1032,13 +1035,6 @@ class _BaseWriter(_Writer):
         delta = VectorIndex.load(self.index_dir / files["delta_vectors"])
         ids = delta.ids()
         vectors.add(delta.reconstruct(ids), ids)
-
-
-def _copy_database(src: Path, dest: Path) -> None:
-    """Copy a committed database file (committed files are never written again) to start a
-    new one from it. A file copy, not SQLite's backup API: CPython's backup loop does not
-    check for signals while SQLite reports the source busy, so Ctrl-C could not stop it."""
-    shutil.copyfile(src, dest)
 
 
 def embedding_text(title: str | None, sentence: str) -> str:
