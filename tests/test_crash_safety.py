@@ -409,6 +409,9 @@ def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
         env=qa_env(CITEQA_TEST_ENCODE_GATE=str(tmp_path / "never")),  # held mid-write until interrupted
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # Ctrl-C as in a terminal: a test run started in the background (`cmd &` in a script)
+        # inherits SIGINT ignored, and the child would never see it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not (index_dir / "docs-000002.sqlite").exists():
