@@ -1,17 +1,19 @@
 """Choosing the answer span inside the best supporting sentence.
 
-Candidates are verbatim spans of the sentence: numbers and quantities, dates,
-runs of capitalised words (names, places, organisations), quoted phrases, and
-short word runs (1-4 words) that neither start nor end on a function word, plus
-the whole sentence. Candidates that repeat the question's own words are
-dropped. A linear scorer (weights in ``qa/span_weights.py``, fitted by
-``benchmarks/fit_spans.py`` on half of the NarrativeQA stories to predict each
-candidate's token F1 against the gold answer) ranks them from cheap features:
-the answer type the question asks for ("how many" a number, "when" a date,
-"who" a name), the candidate's kind and length, and how near it sits to the
-words the question shares with the sentence. When the whole sentence scores
-best, the answer is the whole sentence, which is always a correct (if long)
-extractive answer.
+Candidates are verbatim spans of the sentence: numbers, quantities and durations,
+dates, runs of capitalised words (names, places, organisations), quoted phrases,
+reason and purpose clauses ("because it would help ..."), and short word runs that
+neither start nor end on a function word, plus the whole sentence. Candidates that
+repeat the question's own words are dropped, except the noun the question asks
+about ("What kinds of *stores* ..." may be answered by "food stores"). A linear
+scorer (weights in ``qa/span_weights.py``, fitted listwise by
+``benchmarks/fit_spans.py`` on half of the NarrativeQA stories) ranks them from
+cheap features: the answer type asked for ("how many" a number, "when" a date,
+"who" a name), the candidate's kind and length, where it sits relative to the
+question's words in the sentence (an object question's answer follows the verb, a
+subject question's precedes it), and, when the index stores token vectors, the
+token features of ``qa.span_vectors``. When the whole sentence scores best, the
+answer is the whole sentence, which is always a correct (if long) extractive answer.
 """
 
 from __future__ import annotations
