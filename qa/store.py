@@ -86,8 +86,8 @@ _GEN_FILE = re.compile(
     r"^(docs|vectors|bm25|tokens|tokidx|delta|dvectors|dbm25|dtokens|dtokidx)-(\d{6})(\.sqlite|\.faiss|\.npy)?$"
 )
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
+#: Columns shared by the base's and the delta's tables (the readers' views union them).
+_DOCUMENT_COLUMNS = """
     id TEXT PRIMARY KEY,
     path TEXT NOT NULL,
     title TEXT,
@@ -95,38 +95,26 @@ CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT NOT NULL,
     text TEXT NOT NULL,
     pages TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS sentences (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+"""
+_SENTENCE_COLUMNS = """
     doc TEXT NOT NULL REFERENCES documents(id),
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     line INTEGER NOT NULL,
     page INTEGER
-);
+"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS documents ({_DOCUMENT_COLUMNS});
+CREATE TABLE IF NOT EXISTS sentences (id INTEGER PRIMARY KEY AUTOINCREMENT, {_SENTENCE_COLUMNS});
 CREATE INDEX IF NOT EXISTS sentences_by_doc ON sentences(doc, start);
 """
 
 #: The delta database: documents and sentences added since the base (sentence ids given by
 #: the writer, above every base id), and what changed of the base.
-DELTA_SCHEMA = """
-CREATE TABLE documents (
-    id TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    title TEXT,
-    format TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    text TEXT NOT NULL,
-    pages TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE sentences (
-    id INTEGER PRIMARY KEY,
-    doc TEXT NOT NULL REFERENCES documents(id),
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    line INTEGER NOT NULL,
-    page INTEGER
-);
+DELTA_SCHEMA = f"""
+CREATE TABLE documents ({_DOCUMENT_COLUMNS});
+CREATE TABLE sentences (id INTEGER PRIMARY KEY, {_SENTENCE_COLUMNS});
 CREATE INDEX sentences_by_doc ON sentences(doc, start);
 CREATE TABLE removed_documents (id TEXT PRIMARY KEY);
 CREATE TABLE removed_sentences (id INTEGER PRIMARY KEY);
