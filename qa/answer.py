@@ -113,8 +113,23 @@ def _norm_word(w: str) -> str:
     return w
 
 
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
+def _key(w: str) -> str:
+    """A word as the question and the sentence are matched on: normalised, then stemmed
+    ("liberate" and "liberating", "accused" and "accuse" match). Stop words stay as they are."""
+    w = _norm_word(w)
+    return w if w in _STOP else _stemmer().stemWord(w)
+
+
 def _content_words(text: str) -> set[str]:
-    return {_norm_word(w) for w in _WORD.findall(text) if _norm_word(w) not in _STOP}
+    return {_key(w) for w in _WORD.findall(text) if _norm_word(w) not in _STOP}
 
 
 def question_kind(question: str) -> str | None:
@@ -267,13 +282,14 @@ def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
     """Runs of up to ``_MAX_RUN`` words, inside one clause, not starting or ending on a
     function word, holding no question word."""
     words = [(m.start(), m.end(), _norm_word(m.group())) for m in _RUN_WORD.finditer(sentence)]
+    keys = [_key(w) for *_, w in words]
     out = []
     for i in range(len(words)):
-        if words[i][2] in _STOP or words[i][2] in q_words or words[i][2] in _NOT_NAMES:
+        if words[i][2] in _STOP or keys[i] in q_words or words[i][2] in _NOT_NAMES:
             continue
         for j in range(i, min(i + _MAX_RUN, len(words))):
             w = words[j][2]
-            if w in q_words:
+            if keys[j] in q_words:
                 break
             if j > i and re.search(r"[;:.!?()“”\"]", sentence[words[j - 1][1] : words[j][0]]):
                 break
@@ -281,6 +297,56 @@ def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
                 continue
             out.append((words[i][0], words[j][1]))
     return out
+
+
+#: Words that open a new phrase after an answer ("a no-fly zone *over* the country",
+#: "its economic blockade *and* vowed ...").
+_PHRASE_OPENERS = set(
+    "over under despite because while when where which who whom whose that after before during since until as "
+    "in on at for with from to by into through against among between without within and or but than via".split()
+)
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """Where a phrase of the sentence may start and end, and the gaps the question leaves."""
+
+    starts: frozenset[int]  # at the sentence start, after punctuation, a function word or a question word
+    ends: frozenset[int]  # at the sentence end, before punctuation or a word that opens a new phrase
+    ends_before_and: frozenset[int]  # the ends above that come before "and", "or" or ", and" (a list may go on)
+    after_last_anchor: frozenset[int]  # first new word after the question's last word (stop words between)
+    before_anchor: frozenset[int]  # end of the last new word before a question word (stop words between)
+
+
+def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[str], last: set[str]) -> _Edges:
+    """Phrase edges of ``sentence`` (``words``: its words as (start, end, key)) and the gaps
+    next to the question's words: "NATO has ruled out ___" leaves the answer right after
+    "ruled out", "___ have surrounded Mariupol" right before "surrounded"."""
+    starts, ends, before_and, after_last, before = set(), set(), set(), set(), set()
+    n = len(words)
+    for i, (s, e, k) in enumerate(words):
+        prev = sentence[words[i - 1][1] : s] if i else ""
+        if i == 0 or re.search(r"[,;:.!?()“”\"—–]", prev) or words[i - 1][2] in _STOP or words[i - 1][2] in q_words:
+            starts.add(s)
+        nxt = sentence[e : words[i + 1][0]] if i + 1 < n else ""
+        if i + 1 == n or re.search(r"[,;:.!?()“”\"—–]", nxt) or words[i + 1][2] in _PHRASE_OPENERS:
+            ends.add(e)
+            if i + 1 < n and words[i + 1][2] in ("and", "or") and not re.search(r"[;:.!?()“”\"—–]", nxt):
+                before_and.add(e)
+        if k not in q_words:
+            continue
+        if k in last:
+            j = i + 1
+            while j < n and words[j][2] in _STOP:
+                j += 1
+            if j < n and words[j][2] not in q_words:
+                after_last.add(words[j][0])
+        j = i - 1
+        while j >= 0 and (words[j][2] in _STOP or words[j][2] in _AUX):
+            j -= 1
+        if j >= 0 and words[j][2] not in q_words:
+            before.add(words[j][1])
+    return _Edges(frozenset(starts), frozenset(ends), frozenset(before_and), frozenset(after_last), frozenset(before))
 
 
 FEATURES = (
@@ -295,6 +361,7 @@ FEATURES = (
     + ["kind_clause", "why_x_clause", "how_x_clause", "what_x_clause", "other_x_clause", "has_head"]
     + ["what_x_name_asked", "what_x_name_not_asked"]
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
+    + ["ends_at_boundary", "ends_before_and", "starts_at_boundary", "object_x_gap", "subject_x_gap", "object_x_before_anchors"]
     + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
@@ -306,18 +373,20 @@ def candidate_features(
     """Every candidate span of ``sentence`` with its features (sparse dicts); with the
     question's and the sentence's token vectors (``views``), also the token features of
     ``qa.span_vectors``."""
-    head = wh_head(question)
+    head = {_key(w) for w in wh_head(question)}
     q_words = _content_words(question) - head
     wanted = question_kind(question)
     wh = wh_word(question)
     subject = slot_is_subject(question)
     name_asked = bool(_NAME_ASKED.search(question))
-    q_order = [w for w in (_norm_word(m) for m in _WORD.findall(question)) if w in q_words]
-    anchors = [(m.start(), m.end()) for m in _WORD.finditer(sentence) if _norm_word(m.group()) in q_words]
+    q_order = [w for w in (_key(m) for m in _WORD.findall(question)) if w in q_words]
+    s_words = [(m.start(), m.end(), _key(m.group())) for m in _WORD.finditer(sentence)]
+    anchors = [(s, e) for s, e, k in s_words if k in q_words]
     last_words = set(q_order[-1:])
     verb_words = set(q_order[:1]) if subject else set()
-    last_anchor_ends = [m.end() for m in _WORD.finditer(sentence) if _norm_word(m.group()) in last_words]
-    verb_starts = [m.start() for m in _WORD.finditer(sentence) if _norm_word(m.group()) in verb_words]
+    last_anchor_ends = [e for _, e, k in s_words if k in last_words]
+    verb_starts = [s for s, _, k in s_words if k in verb_words]
+    edges = _gap_edges(sentence, s_words, q_words, last_words)
     typed = {}
     for s, e, kind in _candidates(sentence):
         typed.setdefault((s, e), kind)
@@ -337,6 +406,18 @@ def candidate_features(
     typed_only = False
     if TYPED_ONLY and wanted is not None:
         of_type = {span: kind for span, kind in spans.items() if kind == wanted and new_words(*span)}
+        if of_type and wanted == "name":
+            # "*Russian* troops and pro-Russian fighters from *Donbas* have surrounded ...": a phrase from
+            # name to name right before the question's words
+            of_type |= {
+                (s, e): k
+                for (s, e), k in spans.items()
+                if k == "run"
+                and any(ns == s for ns, _ in of_type)
+                and any(ne == e for _, ne in of_type)
+                and e in edges.before_anchor
+                and new_words(s, e)
+            }
         if of_type:
             spans, typed_only = of_type, True
     for (s, e), kind in spans.items():
@@ -353,6 +434,18 @@ def candidate_features(
             f["what_x_name_asked" if name_asked else "what_x_name_not_asked"] = 1.0
         if head and words & head:
             f["has_head"] = 1.0
+        ends_b = e in edges.ends
+        f["ends_at_boundary"] = 1.0 if ends_b else 0.0
+        f["ends_before_and"] = 1.0 if e in edges.ends_before_and else 0.0
+        f["starts_at_boundary"] = 1.0 if s in edges.starts else 0.0
+        if subject:
+            if e in edges.before_anchor and s in edges.starts:
+                f["subject_x_gap"] = 1.0
+        else:
+            if s in edges.after_last_anchor and ends_b:
+                f["object_x_gap"] = 1.0
+            if anchors and e <= anchors[0][0]:
+                f["object_x_before_anchors"] = 1.0
         if subject:
             f["subject_slot"] = 1.0
             if any(0 <= v - e <= 12 for v in verb_starts):
