@@ -122,6 +122,8 @@ FAMILIES = {
     "listwise l2=0.1 F1^1": ("listwise", 0.1, 1.0),
     "listwise l2=0.1 F1^4": ("listwise", 0.1, 4.0),
     "listwise l2=1 F1^4": ("listwise", 1.0, 4.0),
+    "listwise l2=0.03 F1^4": ("listwise", 0.03, 4.0),
+    "listwise l2=0.1 F1^8": ("listwise", 0.1, 8.0),
 }
 
 

@@ -215,6 +215,10 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+#: Where a clause ends: punctuation (not the dot of "Mr." or "U.S.") or a dash between spaces.
+_CLAUSE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\b[A-Z])[.]|[,;:!?”\")]|\s[–—-]\s")
+
+
 def _candidates(sentence: str) -> list[tuple[int, int, str]]:
     """Typed candidates: numbers, dates, names and quotes."""
     out = []
@@ -239,8 +243,8 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
     for m in _DURATION.finditer(sentence):
         out.append((*_trim(sentence, m.start(), m.end()), "number"))
     for m in _CLAUSE_MARKERS.finditer(sentence):
-        end = re.search(r"[,;:.!?”\")]|\s[–—-]\s|$", sentence[m.end() :])
-        s, e = _trim(sentence, m.end(), m.end() + end.start())
+        end = _CLAUSE_END.search(sentence, m.end())
+        s, e = _trim(sentence, m.end(), end.start() if end else len(sentence))
         if e > s and len(_WORD.findall(sentence[s:e])) >= 2:
             out.append((s, e, "clause"))
     # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
@@ -274,8 +278,9 @@ def typed_candidates(sentence: str, kind: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e, k in _candidates(sentence) if k == kind or (kind == "number" and k == "date")]
 
 
-#: A word of a run: a number with its separators ("1,207", "3.5") is one word, never cut.
-_RUN_WORD = re.compile(r"\d[\d,.]*\d|[\w’'-]+")
+#: A word of a run: a number with its separators ("1,207", "3.5") or an abbreviation ("U.S.") is one
+#: word, never cut.
+_RUN_WORD = re.compile(r"(?:[A-Z]\.){2,}|\d[\d,.]*\d|[\w’'-]+")
 
 
 def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
@@ -307,6 +312,10 @@ _PHRASE_OPENERS = set(
 )
 
 
+#: The text before an appositive: a comma or bracket right after a word, then maybe an article.
+_APPOSITIVE_AFTER = re.compile(r"\w[’'s]*\s*[,(]\s*(?:(?:a|an|the|his|her|their|its)\s+)?$", re.I)
+
+
 @dataclass(frozen=True)
 class _Edges:
     """Where a phrase of the sentence may start and end, and the gaps the question leaves."""
@@ -314,7 +323,8 @@ class _Edges:
     starts: frozenset[int]  # at the sentence start, after punctuation, a function word or a question word
     ends: frozenset[int]  # at the sentence end, before punctuation or a word that opens a new phrase
     ends_before_and: frozenset[int]  # the ends above that come before "and", "or" or ", and" (a list may go on)
-    after_last_anchor: frozenset[int]  # first new word after the question's last word (stop words between)
+    after_last_anchor: frozenset[int]  # first new word after the question's last word (stop or question words
+    # between: "the cupboard *searching* for the ___")
     before_anchor: frozenset[int]  # end of the last new word before a question word (stop words between)
 
 
@@ -337,7 +347,7 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
             continue
         if k in last:
             j = i + 1
-            while j < n and words[j][2] in _STOP:
+            while j < n and (words[j][2] in _STOP or words[j][2] in q_words):
                 j += 1
             if j < n and words[j][2] not in q_words:
                 after_last.add(words[j][0])
@@ -361,6 +371,7 @@ FEATURES = (
     + ["kind_clause", "why_x_clause", "how_x_clause", "what_x_clause", "other_x_clause", "has_head"]
     + ["what_x_name_asked", "what_x_name_not_asked"]
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
+    + ["appositive_after_anchor", "in_parentheses"]
     + ["ends_at_boundary", "ends_before_and", "starts_at_boundary", "object_x_gap", "subject_x_gap", "object_x_before_anchors"]
     + list(TOKEN_FEATURES)
 )
@@ -435,6 +446,10 @@ def candidate_features(
         if head and words & head:
             f["has_head"] = 1.0
         ends_b = e in edges.ends
+        if _APPOSITIVE_AFTER.search(sentence, 0, s) and any(a_e <= s and s - a_e <= 8 for _, a_e in anchors):
+            f["appositive_after_anchor"] = 1.0  # "Benjamin Bathurst, a *British diplomat*, ..."
+        if sentence[:s].rstrip().endswith("(") and sentence[e:].lstrip().startswith(")"):
+            f["in_parentheses"] = 1.0  # "Ginger Knowles (*Halle Berry*)"
         f["ends_at_boundary"] = 1.0 if ends_b else 0.0
         f["ends_before_and"] = 1.0 if e in edges.ends_before_and else 0.0
         f["starts_at_boundary"] = 1.0 if s in edges.starts else 0.0
