@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devsets import EVAL, load_questions, question_half  # noqa: E402
 
 from embeddings.model import load_encoder  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
 from qa.answer import FEATURES, candidate_features  # noqa: E402
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
-from qa.span_vectors import view_of  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,19 +39,23 @@ def gold_sentence(store, q):
             continue
         for sent in store.document_sentences(doc):
             if sent.start < e and s < sent.end and any(a and a in sent.text for a in q.answers):
-                return sent.text
+                return sent
     return None
 
 
 def dataset(store, questions, encoder):
+    """Per question, the candidates of its gold sentence: features (with the token views the
+    product uses: the question encoded, the sentence's vectors as stored in the index), F1, EM."""
+    assistant = Assistant(store, encoder)
     groups = []
     for q in questions:
         if not q.answers:
             continue
-        text = gold_sentence(store, q)
-        if text is None:
+        sent = gold_sentence(store, q)
+        if sent is None:
             continue
-        views = (view_of(encoder, q.question), view_of(encoder, text))
+        text = sent.text
+        views = assistant.token_views(q.question, assistant.citation(sent, 0.0))
         cands = candidate_features(q.question, text, views)
         X = np.zeros((len(cands), len(FEATURES)))
         y = np.zeros(len(cands))

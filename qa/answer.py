@@ -414,9 +414,11 @@ def candidate_features(
         return set() if words & q_words else words
 
     # when the question asks for a type the sentence has, only spans of that type compete
+    # (a "why" question asks for a reason clause)
     typed_only = False
-    if TYPED_ONLY and wanted is not None:
-        of_type = {span: kind for span, kind in spans.items() if kind == wanted and new_words(*span)}
+    competing = "clause" if wh == "why" else wanted
+    if TYPED_ONLY and competing is not None:
+        of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span)}
         if of_type and wanted == "name":
             # "*Russian* troops and pro-Russian fighters from *Donbas* have surrounded ...": a phrase from
             # name to name right before the question's words
