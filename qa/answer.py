@@ -408,9 +408,12 @@ def candidate_features(
     out = []
     n = len(sentence) + 1
 
-    def new_words(s: int, e: int) -> set[str]:
-        """The span's content words, or an empty set when it has none or repeats the question."""
+    def new_words(s: int, e: int, kind: str = "") -> set[str]:
+        """The span's content words, or an empty set when it has none or repeats the question
+        (a reason clause may repeat some: "because it would give *Acme* a market")."""
         words = _content_words(sentence[s:e])
+        if kind == "clause":
+            return words - q_words
         return set() if words & q_words else words
 
     # when the question asks for a type the sentence has, only spans of that type compete
@@ -418,7 +421,7 @@ def candidate_features(
     typed_only = False
     competing = "clause" if wh == "why" else wanted
     if TYPED_ONLY and competing is not None:
-        of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span)}
+        of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span, kind)}
         if of_type and wanted == "name":
             # "*Russian* troops and pro-Russian fighters from *Donbas* have surrounded ...": a phrase from
             # name to name right before the question's words
@@ -435,7 +438,7 @@ def candidate_features(
             spans, typed_only = of_type, True
     for (s, e), kind in spans.items():
         text = sentence[s:e]
-        words = new_words(s, e)
+        words = new_words(s, e, kind)
         if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}

@@ -143,3 +143,45 @@ def test_word_runs_never_cut_a_number():
     spans = [sentence[s:e] for s, e, _k, _f in candidate_features("What death toll did he give?", sentence)]
     assert not any(t.endswith(("1", "3")) or t.startswith(("207", "5 ")) for t in spans)
     assert any("1,207" in t for t in spans)
+
+
+def _features(question: str, sentence: str) -> dict[str, dict[str, float]]:
+    return {sentence[s:e]: f for s, e, _k, f in candidate_features(question, sentence)}
+
+
+def test_object_answer_fills_the_gap_after_the_question_words():
+    sentence = "The council has ruled out raising the rents over the winter, the chairman said."
+    feats = _features("What has the council ruled out?", sentence)
+    assert feats["raising the rents"].get("object_x_gap") == 1.0  # starts after "ruled out", ends before "over"
+    assert not feats["rents"].get("object_x_gap")
+    assert not feats["raising the rents over the winter, the chairman"].get("ends_at_boundary")
+
+
+def test_question_and_sentence_words_match_on_stems():
+    sentence = "The rebels hoped to begin liberating their villages from the occupiers."
+    feats = _features("What did the rebels want to liberate?", sentence)
+    assert "liberating" not in feats  # "liberate" is a question word, so it is not an answer
+    assert feats["villages"].get("object_x_gap") == 1.0
+
+
+def test_abbreviations_are_not_cut():
+    sentence = "Meanwhile, the U.S. government wants to turn the valley into a national park."
+    spans = _features("What does the government want to turn the valley into?", sentence)
+    assert "U" not in spans and "S" not in spans
+    clauses = [
+        sentence[s:e] for s, e, k, _f in candidate_features("Why is he here?", "He came to warn Mr. Smith about it.")
+    ]
+    assert "warn Mr" not in clauses
+
+
+def test_why_questions_are_answered_by_a_reason_clause():
+    sentence = "For Acme, buying Vertex would be a coup because it would give Acme the Berlin market."
+    kinds = {k for _s, _e, k, _f in candidate_features("Why would buying Vertex be a coup for Acme?", sentence)}
+    assert kinds == {"clause"}
+
+
+def test_appositives_and_parentheses_are_marked():
+    sentence = "Jon Hale, a retired pilot, meets Ana Ruiz (Maria Cole) at the airport."
+    feats = _features("What is Jon Hale's job?", sentence)
+    assert feats["retired pilot"].get("appositive_after_anchor") == 1.0
+    assert feats["Maria Cole"].get("in_parentheses") == 1.0
