@@ -46,7 +46,9 @@ PATTERNS = {
         rf"(?:[-\s](?:[a-z]+))?|\b(?:{_NUMBER_WORDS})(?:\s+(?:of\s+)?(?:{_NUMBER_WORDS}))*\b",
         re.IGNORECASE,
     ),
-    "name": re.compile(r"\b(?:[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*|and\s+)?[A-Z][\w’'-]*\.?)*"),
+    "name": re.compile(
+        r"\b(?:(?:[A-Z]\.){2,}|[A-Z][\w’'-]*\.?)(?:\s+(?:of\s+the\s+|of\s+|de\s+|al-\s*|and\s+)?(?:(?:[A-Z]\.){2,}|[A-Z][\w’'-]*\.?))*"
+    ),
     "quote": re.compile(r"[“\"]([^”\"]{3,200})[”\"]"),
 }
 
@@ -234,7 +236,7 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
             if kind == "name":
                 # "Ukrainian Foreign Minister Dmytro Kuleba" -> also "Minister Dmytro Kuleba", "Dmytro Kuleba"
                 for w in list(_WORD.finditer(sentence, s, e))[1:]:
-                    if sentence[w.start()].isupper():
+                    if sentence[w.start()].isupper() and sentence[w.start() - 1].isspace():
                         out.append((w.start(), e, kind))
             if kind == "number":
                 bare = re.match(_BARE_NUMBER, sentence[s:e])

@@ -167,7 +167,7 @@ def test_question_and_sentence_words_match_on_stems():
 def test_abbreviations_are_not_cut():
     sentence = "Meanwhile, the U.S. government wants to turn the valley into a national park."
     spans = _features("What does the government want to turn the valley into?", sentence)
-    assert "U" not in spans and "S" not in spans
+    assert not {"U", "S", "U.", "S."} & set(spans)
     clauses = [
         sentence[s:e] for s, e, k, _f in candidate_features("Why is he here?", "He came to warn Mr. Smith about it.")
     ]
