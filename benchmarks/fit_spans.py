@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devsets import EVAL, load_questions, question_half  # noqa: E402
 
 from embeddings.model import load_encoder  # noqa: E402
-from qa.assistant import Assistant  # noqa: E402
 from qa.answer import FEATURES, candidate_features  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
 from qa.store import IndexStore  # noqa: E402

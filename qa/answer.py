@@ -374,7 +374,8 @@ FEATURES = (
     + ["what_x_name_asked", "what_x_name_not_asked"]
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
     + ["appositive_after_anchor", "in_parentheses"]
-    + ["ends_at_boundary", "ends_before_and", "starts_at_boundary", "object_x_gap", "subject_x_gap", "object_x_before_anchors"]
+    + ["ends_at_boundary", "ends_before_and", "starts_at_boundary"]
+    + ["object_x_gap", "subject_x_gap", "object_x_before_anchors"]
     + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
@@ -461,20 +462,18 @@ def candidate_features(
         f["ends_before_and"] = 1.0 if e in edges.ends_before_and else 0.0
         f["starts_at_boundary"] = 1.0 if s in edges.starts else 0.0
         if subject:
+            f["subject_slot"] = 1.0
             if e in edges.before_anchor and s in edges.starts:
                 f["subject_x_gap"] = 1.0
-        else:
-            if s in edges.after_last_anchor and ends_b:
-                f["object_x_gap"] = 1.0
-            if anchors and e <= anchors[0][0]:
-                f["object_x_before_anchors"] = 1.0
-        if subject:
-            f["subject_slot"] = 1.0
             if any(0 <= v - e <= 12 for v in verb_starts):
                 f["subject_x_before_verb"] = 1.0
             if any(0 <= s - a <= 6 for a in last_anchor_ends):
                 f["subject_x_after_last"] = 1.0
         else:
+            if s in edges.after_last_anchor and ends_b:
+                f["object_x_gap"] = 1.0
+            if anchors and e <= anchors[0][0]:
+                f["object_x_before_anchors"] = 1.0
             if any(0 <= s - a <= 6 for a in last_anchor_ends):
                 f["object_x_after_last"] = 1.0
             if anchors and any(0 <= s - a_e <= 6 for _, a_e in anchors):
