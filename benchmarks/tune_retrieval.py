@@ -1,11 +1,13 @@
 """Choose the hybrid fusion weights and the rerank mix on half the NarrativeQA stories.
 
 For every question it pools the dense and BM25 top lists (as ``qa.retrieval``
-does), records cosine, BM25 and MaxSim (of the sentence and of its one- and
-two-sentence windows) for each pooled sentence, then sweeps the first-stage
-weights offline with the rerank mix ``qa.retrieval.RERANK_MIX``. With
-``--fit-mix`` it instead fits the rerank mix itself (a listwise softmax over
-each question's top candidates, towards the relevant ones) on the fit half.
+does), records cosine, BM25 and the rerank features for each pooled sentence
+(MaxSim of the question's non-name words in the sentence and its one- and
+two-sentence windows, of its names in the two windows, and the passage prior),
+then sweeps the first-stage weights offline with the rerank mix
+``qa.retrieval.RERANK_MIX``. With ``--fit-mix`` it instead fits the rerank
+mix itself (a listwise softmax over each question's top candidates, towards the
+relevant ones, weights non-negative) on the fit half.
 Prints R@1/R@5/MRR on the fit half and the check half (split by story,
 ``benchmarks.devsets.story_half``).
 
@@ -25,29 +27,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import load_questions, question_half, recall_table  # noqa: E402
 
-from qa.rerank import content_token_mask, context_maxsim  # noqa: E402
-from qa.retrieval import RERANK_DEPTH, RERANK_MIX, HybridRetriever, _neighbours, _zscore  # noqa: E402
+from qa.rerank import TokenRoles, context_best, weighted_maxsim  # noqa: E402
+from qa.retrieval import (  # noqa: E402
+    PASSAGE_PRIOR,
+    RERANK_DEPTH,
+    RERANK_MIX,
+    RerankRetriever,
+    _neighbours,
+    _zscore,
+)
 from qa.store import IndexStore  # noqa: E402
 
 CONTENT_TOKENS = False
 
 
 def collect(store, questions, encoder, pool: int):
-    retriever = HybridRetriever(store, pool=pool)
+    """Per question: relevance of the pooled candidates, the candidates, and the raw rerank
+    features (``MIX_KEYS``, and the passage prior's parts) of each, computed as
+    ``qa.retrieval`` does (with ``--content-tokens``, the question's tokens and their roles
+    from ``Assistant.encode_question``)."""
+    from qa.assistant import Assistant, clean_question
+
+    assistant = Assistant(store, encoder)
+    retriever = RerankRetriever(store, pool=pool)
     tokens = store.token_vectors
     rows = []
     for q in questions:
-        hidden, mask = encoder.token_vectors([q.question])
-        n = int(mask[0].sum())
-        qt = hidden[0, :n] / np.linalg.norm(hidden[0, :n], axis=1, keepdims=True)
-        qv = hidden[0, :n].mean(axis=0)
-        qv = (qv / np.linalg.norm(qv)).astype(np.float32)[None, :]
-        c = retriever.gather(q.question, qv)
+        text, _ = clean_question(q.question)
+        qv, qt, roles = assistant.encode_question(text)
+        if CONTENT_TOKENS is False:  # every token, one weight, no names (the old MaxSim)
+            hidden, mask = encoder.token_vectors([text])
+            n = int(mask[0].sum())
+            qt = hidden[0, 1 : n - 1] / np.linalg.norm(hidden[0, 1 : n - 1], axis=1, keepdims=True)
+            roles = TokenRoles.plain(len(qt))
+        c = retriever.gather(text, qv)
         sents = {s.id: s for s in store.sentences(c.ids)}
         rel = np.array([q.relevant(sents[i].doc, sents[i].start, sents[i].end) for i in c.ids], dtype=bool)
-        m = qt[content_token_mask(encoder.token_strings(q.question))] if CONTENT_TOKENS else qt[1:-1]
-        sent, (win, wide) = context_maxsim(m, tokens, c.ids, [(c.prev, c.next), _neighbours(store, c.ids, 2)])
-        rows.append((q, rel, c, np.column_stack([sent, win, wide])))
+        ids = c.ids  # features of every pooled candidate: the first stage picks the head per setting
+        ring1 = (c.prev, c.next)
+        centre, (win, wide) = context_best(qt, tokens, ids, [ring1, _neighbours(store, ids, 2)])
+        words, names = roles.weights * ~roles.names, roles.weights * roles.names
+        docs = store.documents_of(ids)
+        prior_w, prior_cos = np.zeros(len(ids), np.float32), np.zeros(len(ids), np.float32)
+        for k, i in enumerate(ids):
+            n, mean = retriever._centroid(docs[i])
+            if mean is not None:
+                prior_w[k], prior_cos[k] = PASSAGE_PRIOR / n, float(mean @ qv.reshape(-1))
+        feats = {
+            "maxsim": weighted_maxsim(centre, words),
+            "maxsim_window": weighted_maxsim(win, words),
+            "maxsim_wide": weighted_maxsim(wide, words),
+            "name_window": weighted_maxsim(win, names),
+            "name_wide": weighted_maxsim(wide, names),
+            "prior_w": prior_w,
+            "prior_cos": prior_cos,
+        }
+        rows.append((q, rel, c, feats))
     return rows
 
 
@@ -56,7 +91,7 @@ def rank_of(order: np.ndarray, rel: np.ndarray) -> int | None:
     return int(hit[0]) + 1 if len(hit) else None
 
 
-MIX_KEYS = ("maxsim", "maxsim_window", "maxsim_wide", "fused")
+MIX_KEYS = ("maxsim", "maxsim_window", "maxsim_wide", "name_window", "name_wide", "fused")
 
 
 def first_stage(c, w: float, win: float) -> np.ndarray:
@@ -65,9 +100,22 @@ def first_stage(c, w: float, win: float) -> np.ndarray:
     return (1 - win) * sentence + win * window
 
 
-def mix_features(ms: np.ndarray, fused: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """The rerank features of the ``head`` candidates, z-scored as ``qa.retrieval`` does."""
-    return np.column_stack([_zscore(ms[head, 0]), _zscore(ms[head, 1]), _zscore(ms[head, 2]), _zscore(fused[head])])
+def mix_features(feats: dict, fused: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """The rerank features of the ``head`` candidates (``MIX_KEYS``), z-scored over the head as
+    ``qa.retrieval`` does."""
+    cols = []
+    for k in MIX_KEYS:
+        if k == "fused":
+            cols.append(_zscore(fused[head]))
+        else:
+            cols.append(_zscore(feats[k][head]))
+    return np.column_stack(cols)
+
+
+def prior(feats: dict, head: np.ndarray) -> np.ndarray:
+    """The passage prior of the ``head`` candidates (``RerankRetriever.passage_prior``)."""
+    w = feats["prior_w"][head]
+    return w * _zscore(feats["prior_cos"][head]) if w.any() else w
 
 
 def evaluate(rows, w: float, win: float, mix: dict[str, float] | None, depth: int):
@@ -81,14 +129,16 @@ def evaluate(rows, w: float, win: float, mix: dict[str, float] | None, depth: in
         order = np.argsort(-fused, kind="stable")
         if weights is not None:
             head = order[:depth]
-            mixed = mix_features(ms, fused, head) @ weights
+            mixed = mix_features(ms, fused, head) @ weights + prior(ms, head)
             order = np.concatenate([head[np.argsort(-mixed, kind="stable")], order[depth:]])
         ranks.append(rank_of(order, rel))
     return ranks
 
 
-def fit_mix(rows, w: float, win: float, depth: int, l2: float = 0.1) -> dict[str, float]:
-    """Listwise fit of the rerank mix: softmax over each question's top ``depth`` candidates."""
+def fit_mix(rows, w: float, win: float, depth: int, l2: float = 0.1, drop=()) -> dict[str, float]:
+    """Listwise fit of the rerank mix: softmax over each question's top ``depth`` candidates,
+    with the passage prior as a fixed offset and the weights kept non-negative (those in
+    ``drop`` at 0)."""
     from scipy.optimize import minimize
 
     data = []
@@ -97,19 +147,25 @@ def fit_mix(rows, w: float, win: float, depth: int, l2: float = 0.1) -> dict[str
         head = np.argsort(-fused, kind="stable")[:depth]
         target = rel[head].astype(float)
         if target.sum() > 0:
-            data.append((mix_features(ms, fused, head), target / target.sum()))
+            data.append((mix_features(ms, fused, head), target / target.sum(), prior(ms, head)))
 
     def loss(x):
         total, grad = 0.5 * l2 * x @ x, l2 * x
-        for X, t in data:
-            z = X @ x
+        for X, t, offset in data:
+            z = X @ x + offset
             p = np.exp(z - z.max())
             p /= p.sum()
             total -= float(t @ np.log(p + 1e-12))
             grad = grad + X.T @ (p - t)
         return total / len(data), grad / len(data)
 
-    x = minimize(loss, np.zeros(len(MIX_KEYS)), jac=True, method="L-BFGS-B").x
+    x = minimize(
+        loss,
+        np.zeros(len(MIX_KEYS)),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, 0) if k in drop else (0, None) for k in MIX_KEYS],
+    ).x
     return dict(zip(MIX_KEYS, (float(v) for v in x), strict=True))
 
 
@@ -123,8 +179,13 @@ def main() -> int:
     floats = lambda t: [float(x) for x in t.split(",")]  # noqa: E731
     ap.add_argument("--dense-weights", type=floats, default=[0.0, 0.4, 0.5, 0.6, 0.7, 1.0])
     ap.add_argument("--window-weights", type=floats, default=[0.0, 0.2, 0.3, 0.4, 0.5])
-    ap.add_argument("--content-tokens", action="store_true", help="MaxSim over content question tokens only")
+    ap.add_argument(
+        "--content-tokens",
+        action="store_true",
+        help="MaxSim over the question's content tokens with their roles, as qa does (else every token, plain)",
+    )
     ap.add_argument("--fit-mix", action="store_true", help="fit the rerank mix on the fit half (first stage as in qa)")
+    ap.add_argument("--drop", default="", help="with --fit-mix: comma-separated mix keys held at 0")
     args = ap.parse_args()
     global CONTENT_TOKENS
     CONTENT_TOKENS = args.content_tokens
@@ -143,8 +204,10 @@ def main() -> int:
         ]
 
     if args.fit_mix:
-        mix = fit_mix([r for r, h in zip(rows, halves, strict=True) if h == 0], DENSE_WEIGHT, WINDOW_WEIGHT, args.depth)
+        fit_rows = [r for r, h in zip(rows, halves, strict=True) if h == 0]
+        mix = fit_mix(fit_rows, DENSE_WEIGHT, WINDOW_WEIGHT, args.depth, drop=set(filter(None, args.drop.split(","))))
         scale = max(abs(v) for v in mix.values())
+        print("fitted mix:", {k: round(v, 3) for k, v in mix.items()})
         print("fitted mix (scaled to max 1):", {k: round(v / scale, 3) for k, v in mix.items()})
         for name, m in (("current RERANK_MIX", RERANK_MIX), ("fitted", mix), ("no rerank", None)):
             fit, chk, al = tables(evaluate(rows, DENSE_WEIGHT, WINDOW_WEIGHT, m, args.depth))

@@ -208,9 +208,10 @@ class Assistant:
         return Conversation(self)
 
     def encode_question(self, text: str):
-        """The question's sentence vector ``(1, DIM)`` and the L2-normalised vectors of its
+        """The question's sentence vector ``(1, DIM)``, the L2-normalised vectors of its
         content tokens (no [CLS]/[SEP], punctuation or function words) for MaxSim, from one
-        forward pass; the tokens are None when the encoder cannot give them."""
+        forward pass, and their ``qa.rerank.TokenRoles``; the tokens are None when the encoder
+        cannot give them, the roles when it gives no token offsets."""
         encoder = self.encoder
         if hasattr(encoder, "token_vectors"):
             hidden, mask = encoder.token_vectors([text])
@@ -223,14 +224,23 @@ class Assistant:
 
             # the whole question's tokens, for span scoring (from this same forward pass)
             self._question_view = (text, stored_view(encoder, text, tokens))
-            if hasattr(encoder, "token_strings"):
+            roles = None
+            if hasattr(encoder, "token_offsets"):
+                from qa.rerank import content_token_mask, token_roles
+
+                strings, offsets = encoder.token_offsets(text)
+                if len(strings) == len(tokens):
+                    keep = content_token_mask(strings)
+                    roles = token_roles(text, strings, offsets, keep)
+                    tokens = tokens[keep]
+            elif hasattr(encoder, "token_strings"):
                 from qa.rerank import content_token_mask
 
                 strings = encoder.token_strings(text)
                 if len(strings) == len(tokens):
                     tokens = tokens[content_token_mask(strings)]
-            return pooled[None, :].astype(np.float32), tokens
-        return encoder.encode([text]), None
+            return pooled[None, :].astype(np.float32), tokens, roles
+        return encoder.encode([text]), None, None
 
     def ask(self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
@@ -242,9 +252,14 @@ class Assistant:
 
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
-        query, tokens = self.encode_question(text)
+        query, tokens, roles = self.encode_question(text)
         hits = self.retriever.search(
-            text, query, max(k, _FEATURE_DEPTH), exclude_docs=exclude_docs or set(), query_tokens=tokens
+            text,
+            query,
+            max(k, _FEATURE_DEPTH),
+            exclude_docs=exclude_docs or set(),
+            query_tokens=tokens,
+            token_roles=roles,
         )
         sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
         hits = [h for h in hits if h.sentence_id in sentences]

@@ -9,6 +9,8 @@ costs about a millisecond and no model call.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 _STOP = set(
@@ -74,6 +76,14 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
     ``(prev, next)`` id lists one sentence away, ``rings[1]`` (optional) two away. The
     one-sentence window takes each question token's best match anywhere in it; the
     two-sentence window counts neighbours' matches at ``WIDE_DECAY``."""
+    centre, windows = context_best(query_tokens, store_tokens, ids, rings)
+    return _finite_mean(centre), [_finite_mean(w) for w in windows]
+
+
+def context_best(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np.ndarray, list[np.ndarray]]:
+    """What ``context_maxsim`` averages: each question token's best cosine (question tokens x
+    candidates) in each sentence and in each of its windows; -inf where a candidate has no
+    token vectors at all."""
     q = np.asarray(query_tokens, dtype=np.float32)
     needed = list(
         dict.fromkeys(j for group in (ids, *(x for ring in rings for x in ring)) for j in group if j is not None)
@@ -86,7 +96,8 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
             arrays.append(arr)
     n = len(ids)
     if not arrays or not len(q):
-        return np.zeros(n, np.float32), [np.zeros(n, np.float32) for _ in rings]
+        empty = np.full((len(q), n), -np.inf, np.float32)
+        return empty, [empty for _ in rings]
     # one einsum over all the sentences' tokens, then the best per sentence (not BLAS: a
     # multi-threaded sgemm this small spins its threads on a busy machine, 10x slower)
     sims = np.einsum("qd,td->qt", q, np.concatenate(arrays).astype(np.float32, copy=False))
@@ -105,9 +116,64 @@ def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[
     for r, (prev, nxt) in enumerate(rings):
         ring = np.maximum(padded[:, column(prev)], padded[:, column(nxt)])
         around = ring if around is None else np.maximum(around, ring)
-        window = np.maximum(around, centre) if r == 0 else np.maximum(around * WIDE_DECAY, centre)
-        windows.append(_finite_mean(window))
-    return _finite_mean(centre), windows
+        windows.append(np.maximum(around, centre) if r == 0 else np.maximum(around * WIDE_DECAY, centre))
+    return centre, windows
+
+
+def weighted_maxsim(best: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean over question tokens of ``best`` (from ``context_best``): 0 for a
+    candidate without token vectors, or when no token has weight."""
+    keep = np.asarray(weights, dtype=np.float32) > 0
+    if not keep.any() or not best.shape[1]:
+        return np.zeros(best.shape[1], np.float32)
+    w = np.asarray(weights, dtype=np.float32)[keep]
+    with np.errstate(invalid="ignore"):
+        m = (w[:, None] * best[keep]).sum(axis=0) / w.sum()
+    return np.where(np.isfinite(m), m, 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TokenRoles:
+    """What each of the question's content tokens (those ``content_token_mask`` keeps) counts for
+    in the rerank: ``weights`` is 1 / the word pieces of its word, so that a name the tokenizer
+    cuts into four pieces ("Mariupol") weighs as much as a word it keeps whole ("surrounded");
+    ``names`` marks the pieces of capitalised words other than the question's first word
+    (names of people, places, things). A text refers to what it is about by description or
+    pronoun ("the city", "he"), so the rerank matches names in a sentence's context window,
+    and the other words in the sentence itself."""
+
+    weights: np.ndarray
+    names: np.ndarray
+
+    @classmethod
+    def plain(cls, n: int) -> TokenRoles:
+        """Every token weighs 1, none is a name (a question without token strings)."""
+        return cls(np.ones(n, np.float32), np.zeros(n, bool))
+
+
+def token_roles(
+    question: str, token_strings: list[str], offsets: list[tuple[int, int]], keep: np.ndarray
+) -> TokenRoles:
+    """``TokenRoles`` of the tokens ``keep`` selects, from the tokenizer's word pieces of
+    ``question`` and their character offsets (``(0, 0)`` for [CLS]/[SEP])."""
+    word, words = [], -1
+    first = None  # the first word holding a letter or digit
+    for t, (s, e) in zip(token_strings, offsets, strict=True):
+        if not t.startswith("##") or words < 0:
+            words += 1
+        word.append(words)
+        if first is None and e > s and question[s:e].strip() and any(ch.isalnum() for ch in question[s:e]):
+            first = words
+    word_arr = np.asarray(word)
+    starts: dict[int, int] = {}
+    for w, (s, e) in zip(word, offsets, strict=True):
+        if e > s and w not in starts:
+            starts[w] = s
+    pieces = np.bincount(word_arr, minlength=words + 1)
+    kept = word_arr[np.asarray(keep, dtype=bool)]
+    weights = (1.0 / pieces[kept]).astype(np.float32)
+    names = np.array([w != first and w in starts and question[starts[w]].isupper() for w in kept.tolist()], dtype=bool)
+    return TokenRoles(weights, names)
 
 
 def _finite_mean(x: np.ndarray) -> np.ndarray:

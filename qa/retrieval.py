@@ -31,11 +31,23 @@ DENSE_WEIGHT = 0.4
 POOL = 50
 #: Fused candidates reranked by MaxSim.
 RERANK_DEPTH = 30
-#: The rerank mix: weights of the z-scored MaxSim of the sentence, of its one-sentence
-#: window, of its two-sentence window (``qa.rerank.context_maxsim``) and of the fused
-#: first-stage score. A listwise fit on half of the NarrativeQA stories
-#: (``benchmarks/tune_retrieval.py --fit-mix``), rounded.
-RERANK_MIX = {"maxsim": 0.15, "maxsim_window": 0.45, "maxsim_wide": 0.9, "fused": 0.25}
+#: The rerank mix: weights of z-scored MaxSims and of the fused first-stage score. The
+#: question's tokens are weighed per word (``qa.rerank.TokenRoles``) and split in two:
+#: names (capitalised words) and the other words. ``maxsim*`` match the other words in the
+#: sentence, in its one-sentence window and in its two-sentence window
+#: (``qa.rerank.context_best``); ``name_window``/``name_wide`` match the names in the two
+#: windows only: the sentence that answers a question about Mariupol often calls it "the
+#: city" or "it", while its neighbours name it. A listwise fit on half of the NarrativeQA
+#: stories (``benchmarks/tune_retrieval.py --content-tokens --fit-mix``, weights kept
+#: non-negative), rounded; on the other half R@1 .673 -> .70.
+RERANK_MIX = {
+    "maxsim": 0.5,
+    "maxsim_window": 0.27,
+    "maxsim_wide": 0.3,
+    "name_window": 0.37,
+    "name_wide": 1.07,
+    "fused": 0.14,
+}
 #: Passage prior: a sentence of a short document also gains from how close the whole
 #: document (the mean of its sentence vectors) is to the question, with weight
 #: ``PASSAGE_PRIOR / sentences in the document``: a short passage is one unit of meaning,
@@ -77,6 +89,7 @@ class DenseRetriever:
         k: int,
         exclude_docs: set[str] = frozenset(),
         query_tokens: np.ndarray | None = None,
+        token_roles=None,
     ) -> list[Hit]:
         depth = k
         while True:
@@ -102,7 +115,9 @@ class BM25Retriever:
     def __init__(self, store: IndexStore) -> None:
         self.store = store
 
-    def search(self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None) -> list[Hit]:
+    def search(
+        self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None, token_roles=None
+    ) -> list[Hit]:
         bm25 = self.store.bm25
         scores = bm25.scores(question)
         depth = k
@@ -221,7 +236,9 @@ class HybridRetriever:
         order = np.argsort(-fused, kind="stable")
         return [Hit(c.ids[j], float(fused[j]), float(c.cos[j]), float(c.bm25[j])) for j in order]
 
-    def search(self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None) -> list[Hit]:
+    def search(
+        self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None, token_roles=None
+    ) -> list[Hit]:
         hits = self.candidates(question, query_vector, exclude_docs, pool=max(self.pool, k))
         return hits[:k]
 
@@ -285,8 +302,12 @@ class RerankRetriever(HybridRetriever):
                 weight[k] = PASSAGE_PRIOR / n
         return weight * _zscore(cos) if weight.any() else weight
 
-    def search(self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None) -> list[Hit]:
-        from qa.rerank import context_maxsim, query_token_matrix
+    def search(
+        self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None, token_roles=None
+    ) -> list[Hit]:
+        """``token_roles`` (``qa.rerank.TokenRoles``, aligned with ``query_tokens``) weighs the
+        question's tokens and marks its names; without it every token weighs 1 and none is a name."""
+        from qa.rerank import TokenRoles, context_best, query_token_matrix, weighted_maxsim
 
         c = self.gather(question, query_vector, exclude_docs, pool=max(self.pool, k))
         if not c.ids:
@@ -298,18 +319,26 @@ class RerankRetriever(HybridRetriever):
             return [Hit(c.ids[j], float(fused[j]), float(c.cos[j]), float(c.bm25[j])) for j in order[:k]]
         head = order[: max(self.depth, k)]
         ids = [c.ids[j] for j in head]
-        ring1 = ([c.prev[j] for j in head], [c.next[j] for j in head])
-        sent, (win, wide) = context_maxsim(
-            query_token_matrix(query_tokens), tokens, ids, [ring1, _neighbours(self.store, ids, 2)]
+        q = query_token_matrix(query_tokens)
+        roles = (
+            token_roles if token_roles is not None and len(token_roles.weights) == len(q) else TokenRoles.plain(len(q))
         )
+        ring1 = ([c.prev[j] for j in head], [c.next[j] for j in head])
+        centre, (win, wide) = context_best(q, tokens, ids, [ring1, _neighbours(self.store, ids, 2)])
+        words = roles.weights * ~roles.names
+        names = roles.weights * roles.names
         m = self.mix
         mixed = (
-            m["maxsim"] * _zscore(sent)
-            + m["maxsim_window"] * _zscore(win)
-            + m["maxsim_wide"] * _zscore(wide)
+            m["maxsim"] * _zscore(weighted_maxsim(centre, words))
+            + m["maxsim_window"] * _zscore(weighted_maxsim(win, words))
+            + m["maxsim_wide"] * _zscore(weighted_maxsim(wide, words))
             + m["fused"] * _zscore(fused[head])
             + self.passage_prior(ids, query_vector)
         )
+        if names.any():
+            mixed += m["name_window"] * _zscore(weighted_maxsim(win, names))
+            mixed += m["name_wide"] * _zscore(weighted_maxsim(wide, names))
+        sent = weighted_maxsim(centre, np.ones(len(q), np.float32))  # plain MaxSim, a confidence feature
         inner = np.argsort(-mixed, kind="stable")
         top = [
             Hit(c.ids[head[j]], float(mixed[j]), float(c.cos[head[j]]), float(c.bm25[head[j]]), float(sent[j]))

@@ -172,3 +172,84 @@ def test_passage_prior_weighs_short_documents_only(seeds_index, tmp_path):
     finally:
         qa.retrieval.PASSAGE_MAX = old
     assert store.sentence_ids(docs[0]) == [s.id for s in store.document_sentences(docs[0])]
+
+
+def test_token_roles_weigh_words_not_pieces_and_mark_names():
+    """A name cut into several word pieces weighs as much as one whole word; capitalised words
+    other than the first are names; a lower-case question has none."""
+    from qa.rerank import content_token_mask, token_roles
+
+    def pieces(question, words):
+        strings, offsets, at = ["[CLS]"], [(0, 0)], 0
+        for w in words:
+            s = question.lower().index(w.removeprefix("##"), at)
+            strings.append(w)
+            offsets.append((s, s + len(w.removeprefix("##"))))
+            at = s + len(w.removeprefix("##"))
+        return strings + ["[SEP]"], offsets + [(0, 0)]
+
+    q = "Which army has surrounded Mariupol?"
+    strings, offsets = pieces(q, ["which", "army", "has", "surrounded", "mari", "##up", "##ol", "?"])
+    keep = content_token_mask(strings)
+    roles = token_roles(q, strings, offsets, keep)
+    kept = [s for s, k in zip(strings, keep, strict=True) if k]
+    assert kept == ["army", "surrounded", "mari", "##up", "##ol"]
+    assert np.allclose(roles.weights, [1, 1, 1 / 3, 1 / 3, 1 / 3])
+    assert roles.names.tolist() == [False, False, True, True, True]
+    # the first word is capitalised because it starts the question, not because it is a name
+    q2 = "Soldiers surrounded which city?"
+    s2, o2 = pieces(q2, ["soldiers", "surrounded", "which", "city", "?"])
+    assert not token_roles(q2, s2, o2, content_token_mask(s2)).names.any()
+    q3 = "who surrounded mariupol"
+    s3, o3 = pieces(q3, ["who", "surrounded", "mari", "##up", "##ol"])
+    assert not token_roles(q3, s3, o3, content_token_mask(s3)).names.any()
+
+
+def test_weighted_maxsim_matches_context_maxsim_and_skips_missing():
+    from qa.rerank import context_best, context_maxsim, weighted_maxsim
+
+    rng = np.random.default_rng(0)
+
+    class Tokens:
+        def __init__(self):
+            self.v = {i: rng.normal(size=(4 + i, 8)).astype(np.float32) for i in range(5)}
+
+        def float32(self, i):
+            return self.v.get(i)
+
+    store, q = Tokens(), rng.normal(size=(3, 8)).astype(np.float32)
+    ids, rings = [1, 2, 9], [([0, 1, None], [2, 3, None])]
+    centre, (win,) = context_best(q, store, ids, rings)
+    plain, (plain_win,) = context_maxsim(q, store, ids, rings)
+    ones = np.ones(3, np.float32)
+    assert np.allclose(weighted_maxsim(centre, ones), plain) and np.allclose(weighted_maxsim(win, ones), plain_win)
+    assert weighted_maxsim(centre, ones)[2] == 0.0  # no token vectors for sentence 9
+    w = np.array([2.0, 0.0, 1.0], np.float32)  # a weight of 0 leaves the token out
+    assert np.allclose(weighted_maxsim(centre, w)[:2], (2 * centre[0, :2] + centre[2, :2]) / 3)
+    assert not weighted_maxsim(centre, np.zeros(3, np.float32)).any()
+
+
+def test_rerank_matches_names_in_the_context_of_a_sentence_that_describes_them(tmp_path):
+    """The sentence that answers a question about a place may call it "the town" while its
+    neighbour names it: the rerank matches names in the window, the other words in the sentence."""
+    from qa.indexing import index_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "veldmoor.txt").write_text(
+        "Veldmoor is a small port on the northern coast of Brennland. "
+        "Visitors to Veldmoor come for its old harbour and its fish market. "
+        "The town is famous for its smoked herring. "
+        "Fishing boats leave the harbour before dawn. "
+        "In winter, storms close the harbour for weeks.",
+        encoding="utf-8",
+    )
+    (docs / "other.txt").write_text(
+        "Ostrava is an industrial city. Coal was mined there for two centuries. The mines closed in 1994.",
+        encoding="utf-8",
+    )
+    index = tmp_path / "idx"
+    index_paths([docs], index, warn=lambda m: None)
+    with Assistant.open(index) as a:
+        r = a.ask("What is Veldmoor known for?", top_k=3)
+        assert r.citations[0].text == "The town is famous for its smoked herring."
