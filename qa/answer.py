@@ -327,6 +327,7 @@ class _Edges:
     ends_before_and: frozenset[int]  # the ends above that come before "and", "or" or ", and" (a list may go on)
     after_last_anchor: frozenset[int]  # first new word after the question's last word (stop or question words
     # between: "the cupboard *searching* for the ___")
+    after_other_anchor: frozenset[int]  # the same after the question's other words
     before_anchor: frozenset[int]  # end of the last new word before a question word (stop words between)
 
 
@@ -334,7 +335,7 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
     """Phrase edges of ``sentence`` (``words``: its words as (start, end, key)) and the gaps
     next to the question's words: "NATO has ruled out ___" leaves the answer right after
     "ruled out", "___ have surrounded Mariupol" right before "surrounded"."""
-    starts, ends, before_and, after_last, before = set(), set(), set(), set(), set()
+    starts, ends, before_and, after_last, after_any, before = set(), set(), set(), set(), set(), set()
     n = len(words)
     for i, (s, e, k) in enumerate(words):
         prev = sentence[words[i - 1][1] : s] if i else ""
@@ -347,18 +348,24 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
                 before_and.add(e)
         if k not in q_words:
             continue
-        if k in last:
-            j = i + 1
-            while j < n and (words[j][2] in _STOP or words[j][2] in q_words):
-                j += 1
-            if j < n and words[j][2] not in q_words:
-                after_last.add(words[j][0])
+        j = i + 1
+        while j < n and (words[j][2] in _STOP or words[j][2] in q_words):
+            j += 1
+        if j < n:
+            (after_last if k in last else after_any).add(words[j][0])
         j = i - 1
         while j >= 0 and (words[j][2] in _STOP or words[j][2] in _AUX):
             j -= 1
         if j >= 0 and words[j][2] not in q_words:
             before.add(words[j][1])
-    return _Edges(frozenset(starts), frozenset(ends), frozenset(before_and), frozenset(after_last), frozenset(before))
+    return _Edges(
+        frozenset(starts),
+        frozenset(ends),
+        frozenset(before_and),
+        frozenset(after_last),
+        frozenset(after_any),
+        frozenset(before),
+    )
 
 
 FEATURES = (
@@ -375,7 +382,7 @@ FEATURES = (
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
     + ["appositive_after_anchor", "in_parentheses"]
     + ["ends_at_boundary", "ends_before_and", "starts_at_boundary"]
-    + ["object_x_gap", "subject_x_gap", "object_x_before_anchors"]
+    + ["object_x_gap", "object_x_gap_other", "subject_x_gap", "object_x_before_anchors"]
     + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
@@ -472,6 +479,8 @@ def candidate_features(
         else:
             if s in edges.after_last_anchor and ends_b:
                 f["object_x_gap"] = 1.0
+            elif s in edges.after_other_anchor and ends_b:
+                f["object_x_gap_other"] = 1.0
             if anchors and e <= anchors[0][0]:
                 f["object_x_before_anchors"] = 1.0
             if any(0 <= s - a <= 6 for a in last_anchor_ends):
