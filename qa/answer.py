@@ -378,7 +378,7 @@ FEATURES = (
     + ["near_anchor", "log_distance", "after_anchor", "adjacent_after", "adjacent_before", "no_anchor"]
     + ["capitalised", "has_digit", "starts_sentence", "sentence_share", "name_inside"]
     + ["kind_clause", "why_x_clause", "how_x_clause", "what_x_clause", "other_x_clause", "has_head"]
-    + ["what_x_name_asked", "what_x_name_not_asked"]
+    + ["what_x_name_asked", "what_x_name_not_asked", "what_headless_x_name"]
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
     + ["appositive_after_anchor", "in_parentheses"]
     + ["ends_at_boundary", "ends_before_and", "starts_at_boundary"]
@@ -458,6 +458,8 @@ def candidate_features(
             f["other_x_clause"] = 1.0
         if wh == "what" and kind == "name":
             f["what_x_name_asked" if name_asked else "what_x_name_not_asked"] = 1.0
+            if not head and not name_asked:
+                f["what_headless_x_name"] = 1.0  # "What did X lash out at Y for?" asks for a thing, rarely a name
         if head and words & head:
             f["has_head"] = 1.0
         ends_b = e in edges.ends

@@ -185,3 +185,11 @@ def test_appositives_and_parentheses_are_marked():
     feats = _features("What is Jon Hale's job?", sentence)
     assert feats["retired pilot"].get("appositive_after_anchor") == 1.0
     assert feats["Maria Cole"].get("in_parentheses") == 1.0
+
+
+def test_headless_what_questions_mark_names():
+    sentence = "The mayor complained about the price of bread in Springfield."
+    headless = _features("What did the mayor complain about?", sentence)
+    with_head = _features("What town did the mayor complain about?", sentence)
+    assert headless["Springfield"].get("what_headless_x_name") == 1.0
+    assert not with_head["Springfield"].get("what_headless_x_name")
