@@ -361,7 +361,8 @@ FEATURES = (
     + ["kind_clause", "why_x_clause", "how_x_clause", "what_x_clause", "other_x_clause", "has_head"]
     + ["what_x_name_asked", "what_x_name_not_asked"]
     + ["subject_slot", "subject_x_before_verb", "object_x_after_last", "object_x_after_any", "subject_x_after_last"]
-    + ["ends_at_boundary", "ends_before_and", "starts_at_boundary", "object_x_gap", "subject_x_gap", "object_x_before_anchors"]
+    + ["ends_at_boundary", "ends_before_and", "starts_at_boundary"]
+    + ["object_x_gap", "subject_x_gap", "object_x_before_anchors"]
     + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
