@@ -52,11 +52,8 @@ ALL_FEATURES = [
     "tokcover_min1",
     "tokcover_low2_1",
     "tokcover_min_window",
-    "pred_cover_min_window",
-    "first_pred_cover_window",
-    "head_cover_window",
+    "answer_not_a_name",
     "count_not_of_asked",
-    "who_not_person",
 ]
 
 

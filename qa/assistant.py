@@ -238,7 +238,7 @@ class Assistant:
         ``exclude_docs`` leaves those documents out of retrieval (used to test
         abstention: a question asked without the document that answers it).
         """
-        from qa.confidence import features, probability
+        from qa.confidence import features, probability, span_matters
 
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
@@ -258,9 +258,13 @@ class Assistant:
             window = [s.text for s in self.store.neighbours(top)]
             wanted = question_kind(text)
             typed = wanted is not None and bool(typed_candidates(citations[0].text, wanted))
-            # the answer span comes first: whether it fits the question is a confidence feature
-            span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
-            span_info = None if span is None else (citations[0].text[span.start : span.end], span.kind)
+            # for a who/where question the answer span comes first: whether it is a name is a
+            # confidence feature (the others extract it only when answering)
+            span = span_info = None
+            early = span_matters(text)
+            if early:
+                span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
+                span_info = None if span is None else (citations[0].text[span.start : span.end], span.kind)
             feats = features(
                 self.store,
                 text,
@@ -270,10 +274,11 @@ class Assistant:
                 typed,
                 self._coverage(tokens, top),
                 span=span_info,
-                word_cover=self._word_coverage(text, top),
             )
             confidence = probability(feats)
             if confidence >= self.threshold:
+                if not early:
+                    span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
                 answer = self._answer(citations[0], span)
         result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
         result.features = feats
@@ -292,20 +297,6 @@ class Assistant:
 
         window = [stored.float32(s.id) for s in self.store.neighbours(top)]
         return token_coverage(tokens, [stored.float32(top.id)]), token_coverage(tokens, window)
-
-    def _word_coverage(self, question: str, top: Sentence):
-        """The question's token offsets and each of its tokens' best cosine in the top
-        sentence's window (for ``qa.confidence.near_miss_features``), or None without
-        token vectors."""
-        stored = self.store.token_vectors
-        cached = self._question_view
-        if stored is None or cached is None or cached[0] != question or cached[1] is None:
-            return None
-        from qa.rerank import token_coverage
-
-        view = cached[1]
-        window = [stored.float32(s.id) for s in self.store.neighbours(top)]
-        return view.offsets, token_coverage(view.vectors, window)
 
     def _with_maxsim(self, hits, tokens):
         """Fill in MaxSim (a confidence feature) when the retriever did not compute it."""

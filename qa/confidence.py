@@ -9,12 +9,10 @@ question asks for ("how many", "when", "who") is present in the top sentence.
 
 Near misses, where the right document is there but does not say what is asked
 ("Who *mediated* the talks between Lavrov and Kuleba?" against an article about
-the talks), get features of their own (``near_miss_features``): how well the
-question's non-name words, its first one (often the predicate), and the noun it
-asks about are matched by any token of the top sentence's window (contextual
-token cosines, pooled per word); whether a "how many X" question's number in the
-top sentence counts X; and whether a "who" question's answer span is a name at
-all (not a description, not a nationality such as "Russian").
+the talks), get two answer-type checks of their own (``near_miss_features``):
+whether a "who"/"where" question's answer span is a name at all (not a
+description, and for "who" not a nationality such as "Russian"), and whether a
+"how many X" question's number in the top sentence counts X.
 
 The weights live in ``qa/confidence_weights.py`` as plain numbers, fitted by
 ``benchmarks/fit_confidence.py`` on half of the NarrativeQA stories (answerable
@@ -101,13 +99,12 @@ def features(
     answer_typed: bool,
     coverage: tuple[np.ndarray, np.ndarray] | None = None,
     span: tuple[str, str] | None = None,
-    word_cover: tuple | None = None,
 ) -> dict[str, float]:
     """Confidence features for ``hits`` (best first) whose sentence texts are ``texts``;
     ``window`` is the top sentence with its neighbours; ``coverage`` is each question
     content token's best cosine in the top sentence and in its window
-    (``qa.rerank.token_coverage``), when token vectors are stored; ``span`` and
-    ``word_cover`` are ``near_miss_features``' ``span`` and ``coverage``."""
+    (``qa.rerank.token_coverage``), when token vectors are stored; ``span`` is the top
+    sentence's answer span as ``(text, kind)`` (``near_miss_features``)."""
     cos = [h.cosine for h in hits] or [0.0]
     top = cos[0]
     q_words = content_words(question)
@@ -123,7 +120,7 @@ def features(
             doc_words = _document_words(store.text(top_doc[0].doc))
     maxsims = [h.maxsim for h in hits if h.maxsim]
     cover1, cover_window = coverage if coverage is not None and len(coverage[0]) else (np.ones(1), np.ones(1))
-    near = near_miss_features(question, texts[0] if texts else "", span, word_cover)
+    near = near_miss_features(question, texts[0] if texts else "", span)
     return near | {
         "tokcover_min1": float(cover1.min()),
         "tokcover_low2_1": float(np.sort(cover1)[:2].mean()),
@@ -149,7 +146,6 @@ def features(
 
 
 _QWORD = re.compile(r"[\w’'-]+")
-_WH_WORDS = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
 _HOW_MANY = re.compile(r"\bhow many ([\w’'-]+)(?:\s+([\w’'-]+))?", re.I)
 _COUNT = re.compile(
     r"\d[\d,.]*|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -158,69 +154,6 @@ _COUNT = re.compile(
 )
 #: A nationality or language adjective ("Russian", "Chinese", "British"): not who did something.
 _DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish)")
-
-
-def predicate_words(question: str, names: bool = False) -> list[tuple[int, int, str]]:
-    """The question's content words that are not names, as ``(start, end, word)``: its
-    predicate and the things it asks about ("Who *mediated* the *talks* between Lavrov
-    and Kuleba?"). Function and wh-words are left out, and so are names (capitalised past
-    the first word) unless ``names``."""
-    from qa.answer import _STOP as SPAN_STOP
-    from qa.answer import _norm_word
-
-    out = []
-    for i, m in enumerate(_QWORD.finditer(question)):
-        w = m.group()
-        n = _norm_word(w)
-        if n in SPAN_STOP or n in _WH_WORDS or len(n) < 2 or (not names and i > 0 and w[:1].isupper()):
-            continue
-        out.append((m.start(), m.end(), w))
-    return out
-
-
-def word_coverage(offsets, piece_cover: np.ndarray, words: list[tuple[int, int, str]]) -> list[float]:
-    """Each word's coverage: the mean over its word pieces (``offsets``: the question's
-    token character offsets) of their best cosine in the text (``piece_cover``); words
-    with no piece are left out."""
-    out = []
-    for s, e, _w in words:
-        idx = [i for i, (a, b) in enumerate(offsets) if b > a and a < e and s < b]
-        if idx:
-            out.append(float(piece_cover[idx].mean()))
-    return out
-
-
-def asked_nouns(question: str) -> set[str]:
-    """What the question asks about, normalised: "Which *alliance* ...", "How many *soldiers* ..."."""
-    from qa.answer import _norm_word, wh_head
-
-    head = set(wh_head(question))
-    m = _HOW_MANY.search(question)
-    if m:
-        head.add(_norm_word(m.group(1)))
-    return head
-
-
-def coverage_features(question: str, offsets, piece_cover: np.ndarray | None) -> dict[str, float]:
-    """Token-cosine coverage of the question's non-name words in the top sentence's window:
-    the lowest, the first one's (often the predicate), and the lowest of the nouns asked
-    about. 1.0 (nothing missing) without token vectors or without such words."""
-    from qa.answer import _norm_word
-
-    out = {"pred_cover_min_window": 1.0, "first_pred_cover_window": 1.0, "head_cover_window": 1.0}
-    if piece_cover is None or offsets is None or len(offsets) != len(piece_cover):
-        return out
-    words = predicate_words(question)
-    covers = word_coverage(offsets, piece_cover, words)
-    if covers:
-        out["pred_cover_min_window"] = min(covers)
-        out["first_pred_cover_window"] = covers[0]
-    heads = asked_nouns(question)
-    head_words = [w for w in predicate_words(question, names=True) if _norm_word(w[2]) in heads]
-    head_covers = word_coverage(offsets, piece_cover, head_words)
-    if head_covers:
-        out["head_cover_window"] = min(head_covers)
-    return out
 
 
 def count_not_of_asked(question: str, sentence: str) -> float:
@@ -244,29 +177,35 @@ def count_not_of_asked(question: str, sentence: str) -> float:
     return 1.0
 
 
-def who_not_person(question: str, span_text: str | None, span_kind: str | None) -> float:
-    """1.0 when a "who" question's answer span is not a name, or is a nationality
-    adjective ("Who mediated the talks?" answered "Russian"); 0.0 otherwise."""
+def span_matters(question: str) -> bool:
+    """Whether the features look at the answer span (``answer_not_a_name``): only for
+    "who"/"where" questions, so the others need not extract it before deciding."""
     from qa.answer import wh_word
 
-    if wh_word(question) not in ("who", "whom"):
+    return wh_word(question) in ("who", "whom", "where")
+
+
+def answer_not_a_name(question: str, span_text: str | None, span_kind: str | None) -> float:
+    """1.0 when a "who" or "where" question's answer span is not a name (a description,
+    or no span: the whole sentence), or a "who" question's is a nationality adjective
+    ("Who mediated the talks?" answered "Russian"); 0.0 otherwise (also for other questions)."""
+    from qa.answer import wh_word
+
+    if not span_matters(question):
         return 0.0
+    wh = wh_word(question)
     if span_text is None or span_kind != "name":
         return 1.0
-    return float(bool(_DEMONYM.fullmatch(span_text.strip())))
+    return float(wh != "where" and bool(_DEMONYM.fullmatch(span_text.strip())))
 
 
-def near_miss_features(
-    question: str, sentence: str, span: tuple[str, str] | None, coverage: tuple | None = None
-) -> dict[str, float]:
-    """The near-miss features for the top ``sentence``: ``span`` is its answer span's
-    ``(text, kind)`` (None: no span, the whole sentence); ``coverage`` is the question's
-    token offsets and each token's best cosine in the top sentence's window."""
-    offsets, cover = coverage if coverage is not None else (None, None)
-    feats = coverage_features(question, offsets, cover)
-    feats["count_not_of_asked"] = count_not_of_asked(question, sentence)
-    feats["who_not_person"] = who_not_person(question, *(span or (None, None)))
-    return feats
+def near_miss_features(question: str, sentence: str, span: tuple[str, str] | None) -> dict[str, float]:
+    """The answer-type checks for the top ``sentence``, whose answer span is ``span``
+    (``(text, kind)``; None: no span, the whole sentence)."""
+    return {
+        "answer_not_a_name": answer_not_a_name(question, *(span or (None, None))),
+        "count_not_of_asked": count_not_of_asked(question, sentence),
+    }
 
 
 def probability(feats: dict[str, float]) -> float:
