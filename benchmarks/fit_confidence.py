@@ -4,11 +4,16 @@ Positives: answerable NarrativeQA questions asked against the whole corpus.
 Negatives: the same questions asked with their own story left out (the corpus
 then does not answer them). Stories are split in two by a hash of their id
 (``devsets.story_half``): the model is fitted on half 0 and checked on half 1;
-the seeds' answerable/unanswerable questions are a further check. The threshold
+the seeds' answerable/unanswerable questions are a further check. Near misses
+(``benchmarks/near_miss.py``) are further negatives: the questions against the
+corpus with their answering sentences cut out (``--near-miss-index``), and the
+questions with another story's names put in (``--transplant-weight``, the weight of
+each in the fit). The threshold
 is the highest probability cut that abstains wrongly on at most ``--max-wrong``
 of the fit half's answerable questions.
 
-    python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds --max-wrong 0.03 [--write]
+    python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds \
+        --near-miss-index /tmp/A-idx-nearmiss --transplant-weight 0.25 --max-wrong 0.03 [--write]
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import EVAL, load_questions, question_half  # noqa: E402
+from devsets import EVAL, load_questions, question_half, story_half  # noqa: E402
+from near_miss import transplanted  # noqa: E402
 
 from qa import Assistant  # noqa: E402
 
@@ -46,6 +52,8 @@ ALL_FEATURES = [
     "tokcover_min1",
     "tokcover_low2_1",
     "tokcover_min_window",
+    "answer_not_a_name",
+    "count_not_of_asked",
 ]
 
 
@@ -78,6 +86,12 @@ def main() -> int:
         "--near-miss-index",
         help="index of benchmarks/near_miss.py's redacted corpus: its questions are extra negatives (near misses)",
     )
+    ap.add_argument(
+        "--transplant-weight",
+        type=float,
+        default=0.25,
+        help="weight in the fit of the questions with another story's names put in (near_miss.transplanted); 0: none",
+    )
     ap.add_argument("--max-wrong", type=float, default=0.03)
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
@@ -105,10 +119,22 @@ def main() -> int:
         near = collect(redacted, gone, False)
         near_half = np.array([question_half(q) for q in gone])
         print(f"near misses: {len(gone)} of {len(qs)} questions have no answer left in their story")
-    X = np.vstack([pos[fit], neg[fit], near[near_half == 0]])
-    y = np.concatenate([np.ones(fit.sum()), np.zeros(fit.sum()), np.zeros((near_half == 0).sum())])
+    moved = np.zeros((0, len(ALL_FEATURES)))
+    moved_half = np.zeros(0, dtype=int)
+    if args.transplant_weight > 0:
+        swapped = transplanted(qs, assistant.store, story_half)
+        moved = collect(assistant, swapped, False)
+        moved_half = np.array([question_half(q) for q in swapped])
+        print(f"transplanted: {len(swapped)} questions with another story's names")
+    X = np.vstack([pos[fit], neg[fit], near[near_half == 0], moved[moved_half == 0]])
+    y = np.concatenate(
+        [np.ones(fit.sum()), np.zeros(fit.sum()), np.zeros((near_half == 0).sum()), np.zeros((moved_half == 0).sum())]
+    )
+    weight = np.concatenate(
+        [np.ones(2 * fit.sum() + (near_half == 0).sum()), np.full((moved_half == 0).sum(), args.transplant_weight)]
+    )
     means, scales = X.mean(axis=0), X.std(axis=0) + 1e-9
-    model = LogisticRegression(C=args.C, max_iter=1000).fit((X - means) / scales, y)
+    model = LogisticRegression(C=args.C, max_iter=2000).fit((X - means) / scales, y, sample_weight=weight)
     w, b = model.coef_[0], float(model.intercept_[0])
 
     def prob(A):
@@ -118,6 +144,7 @@ def main() -> int:
     for i, f in enumerate(ALL_FEATURES):
         print(f"  {f:18s} {auc(pos[fit][:, i], neg[fit][:, i]):.3f}  weight {w[i]:+.3f}")
     p_pos, p_neg, p_near = prob(pos), prob(neg), prob(near) if len(near) else np.zeros(0)
+    p_moved = prob(moved) if len(moved) else np.zeros(0)
     cuts = np.sort(p_pos[fit])
     threshold = float(cuts[int(np.floor(args.max_wrong * len(cuts)))])
     print(f"threshold (<= {args.max_wrong:.0%} wrong abstentions on the fit half): {threshold:.3f}")
@@ -129,6 +156,8 @@ def main() -> int:
     for name, h in (("fit", 0), ("check", 1)):
         if len(near):
             print(f"  near misses, {name} half: abstained {(p_near[near_half == h] < threshold).mean():.3f}")
+        if len(moved):
+            print(f"  transplanted, {name} half: abstained {(p_moved[moved_half == h] < threshold).mean():.3f}")
     if args.seeds_index:
         seeds = Assistant.open(args.seeds_index, threshold=0.0)
         sq = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)

@@ -11,14 +11,24 @@ near miss that should be abstained on.
     python benchmarks/near_miss.py OUT.jsonl
     qa index OUT.jsonl --index NEAR_MISS_INDEX
     python benchmarks/fit_confidence.py --index NQA_INDEX --near-miss-index NEAR_MISS_INDEX ...
+
+A second kind needs no index of its own (``transplanted``): a question about one
+story with its names replaced by another story's main characters ("Who drives the
+Jeep while Mark broadcasts?" -> "... while Yorick broadcasts?"). The story it now
+names is found, but it does not tell what the question asks; ``fit_confidence.py
+--transplant-weight`` asks these against the full corpus as further negatives.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import hashlib
 import json
+import random
+import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,6 +58,62 @@ def redact(text: str, answers: list[str], quotes: list[str]) -> str:
         if i not in rare and not any(s < qe and qs < e for qs, qe in spans)
     ]
     return "\n".join(kept)
+
+
+_WORD = re.compile(r"[\w’'-]+")
+#: A capitalised word not at the start of a sentence.
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+")
+_WH = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
+
+
+def story_names(text: str, most: int = 8, min_count: int = 3) -> list[str]:
+    """A story's main names: capitalised words past the start of a sentence, by frequency."""
+    from qa.answer import _NOT_NAMES, _STOP
+
+    counts = Counter(m.group() for m in _NAME.finditer(text) if m.group().lower() not in _NOT_NAMES | _STOP)
+    return [n for n, k in counts.most_common(most) if k >= min_count]
+
+
+def transplanted(questions, store, half_of) -> list:
+    """Copies of ``questions`` (``devsets.DevQuestion``) whose names are replaced by the main
+    names of another story of the same half (``half_of(doc)``), chosen by a hash of the
+    question id; their ``gold`` is that story. Left out: questions without names, and those
+    whose every non-name content word occurs in the new story (it might answer them)."""
+    from qa.answer import _STOP, _key, _norm_word
+
+    docs = sorted({d for q in questions for d in q.docs})
+    names = {d: story_names(store.text(d)) for d in docs}
+    stems = {d: {_key(w) for w in _WORD.findall(store.text(d))} for d in docs}
+    out = []
+    for q in questions:
+        if not q.docs:
+            continue
+        src = sorted(q.docs)[0]
+        found = [
+            m
+            for i, m in enumerate(_WORD.finditer(q.question))
+            if i > 0 and m.group()[:1].isupper() and _norm_word(m.group()) not in _STOP
+        ]
+        bases = list(dict.fromkeys(m.group().removesuffix("'s").removesuffix("’s") for m in found))
+        if not bases:
+            continue
+        others = [d for d in docs if d != src and half_of(d) == half_of(src) and len(names[d]) >= len(bases)]
+        if not others:
+            continue
+        target = random.Random(int(hashlib.sha256(q.id.encode()).hexdigest()[:8], 16)).choice(others)
+        mapping = dict(zip(bases, names[target], strict=False))
+        text = q.question
+        for m in reversed(found):
+            g = m.group()
+            base = g.removesuffix("'s").removesuffix("’s")
+            text = text[: m.start()] + mapping[base] + g[len(base) :] + text[m.end() :]
+        rest = [w for w in _WORD.findall(text) if _norm_word(w) not in _STOP | _WH and not w[:1].isupper()]
+        if rest and all(_key(w) in stems[target] for w in rest):
+            continue
+        new = copy.copy(q)
+        new.question, new.gold = text, [(target, None, None)]
+        out.append(new)
+    return out
 
 
 def main() -> int:

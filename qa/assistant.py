@@ -248,7 +248,7 @@ class Assistant:
         ``exclude_docs`` leaves those documents out of retrieval (used to test
         abstention: a question asked without the document that answers it).
         """
-        from qa.confidence import features, probability
+        from qa.confidence import features, probability, span_matters
 
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
@@ -273,12 +273,28 @@ class Assistant:
             window = [s.text for s in self.store.neighbours(top)]
             wanted = question_kind(text)
             typed = wanted is not None and bool(typed_candidates(citations[0].text, wanted))
+            # for a who/where question the answer span comes first: whether it is a name is a
+            # confidence feature (the others extract it only when answering)
+            span = span_info = None
+            early = span_matters(text)
+            if early:
+                span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
+                span_info = None if span is None else (citations[0].text[span.start : span.end], span.kind)
             feats = features(
-                self.store, text, hits, [c.text for c in citations], window, typed, self._coverage(tokens, top)
+                self.store,
+                text,
+                hits,
+                [c.text for c in citations],
+                window,
+                typed,
+                self._coverage(tokens, top),
+                span=span_info,
             )
             confidence = probability(feats)
             if confidence >= self.threshold:
-                answer = self.extract(text, citations[0])
+                if not early:
+                    span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
+                answer = self._answer(citations[0], span)
         result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
         result.features = feats
         if answer is not None:

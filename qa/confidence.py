@@ -7,6 +7,13 @@ document frequency, so it does not depend on the corpus size), whether the
 question's names appear near the top at all, and whether the answer type the
 question asks for ("how many", "when", "who") is present in the top sentence.
 
+Near misses, where the right document is there but does not say what is asked
+("Who *mediated* the talks between Lavrov and Kuleba?" against an article about
+the talks), get two answer-type checks of their own (``near_miss_features``):
+whether a "who"/"where" question's answer span is a name at all (not a
+description, and for "who" not a nationality such as "Russian"), and whether a
+"how many X" question's number in the top sentence counts X.
+
 The weights live in ``qa/confidence_weights.py`` as plain numbers, fitted by
 ``benchmarks/fit_confidence.py`` on half of the NarrativeQA stories (answerable
 questions against the full corpus as positives, the same questions with their
@@ -91,11 +98,13 @@ def features(
     window: list[str],
     answer_typed: bool,
     coverage: tuple[np.ndarray, np.ndarray] | None = None,
+    span: tuple[str, str] | None = None,
 ) -> dict[str, float]:
     """Confidence features for ``hits`` (best first) whose sentence texts are ``texts``;
     ``window`` is the top sentence with its neighbours; ``coverage`` is each question
     content token's best cosine in the top sentence and in its window
-    (``qa.rerank.token_coverage``), when token vectors are stored."""
+    (``qa.rerank.token_coverage``), when token vectors are stored; ``span`` is the top
+    sentence's answer span as ``(text, kind)`` (``near_miss_features``)."""
     cos = [h.cosine for h in hits] or [0.0]
     top = cos[0]
     q_words = content_words(question)
@@ -111,7 +120,8 @@ def features(
             doc_words = _document_words(store.text(top_doc[0].doc))
     maxsims = [h.maxsim for h in hits if h.maxsim]
     cover1, cover_window = coverage if coverage is not None and len(coverage[0]) else (np.ones(1), np.ones(1))
-    return {
+    near = near_miss_features(question, texts[0] if texts else "", span)
+    return near | {
         "tokcover_min1": float(cover1.min()),
         "tokcover_low2_1": float(np.sort(cover1)[:2].mean()),
         "tokcover_min_window": float(cover_window.min()),
@@ -132,6 +142,69 @@ def features(
         "has_names": float(bool(names)),
         "answer_typed": float(answer_typed),
         "question_words": math.log1p(len(q_words)),
+    }
+
+
+_QWORD = re.compile(r"[\w’'-]+")
+_HOW_MANY = re.compile(r"\bhow many ([\w’'-]+)(?:\s+([\w’'-]+))?", re.I)
+_COUNT = re.compile(
+    r"\d[\d,.]*|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|hundreds|thousand|thousands|million|millions|dozens)\b",
+    re.I,
+)
+#: A nationality or language adjective ("Russian", "Chinese", "British"): not who did something.
+_DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish)")
+
+
+def count_not_of_asked(question: str, sentence: str) -> float:
+    """1.0 when a "how many X" question's sentence has no number followed (within four
+    words) by X ("How many soldiers ..." against "the city's figure for those killed is
+    1,207"), else 0.0 (also for other questions)."""
+    from qa.answer import _STOP as SPAN_STOP
+    from qa.answer import _key, _norm_word
+
+    m = _HOW_MANY.search(question)
+    if not m:
+        return 0.0
+    heads = {_key(m.group(1))}
+    if m.group(2) and _norm_word(m.group(2)) not in SPAN_STOP and not m.group(2)[:1].isupper():
+        heads.add(_key(m.group(2)))
+    words = _QWORD.findall(sentence)
+    keys = [_key(w) for w in words]
+    for i, w in enumerate(words):
+        if _COUNT.match(w) and heads & set(keys[i + 1 : i + 5]):
+            return 0.0
+    return 1.0
+
+
+def span_matters(question: str) -> bool:
+    """Whether the features look at the answer span (``answer_not_a_name``): only for
+    "who"/"where" questions, so the others need not extract it before deciding."""
+    from qa.answer import wh_word
+
+    return wh_word(question) in ("who", "whom", "where")
+
+
+def answer_not_a_name(question: str, span_text: str | None, span_kind: str | None) -> float:
+    """1.0 when a "who" or "where" question's answer span is not a name (a description,
+    or no span: the whole sentence), or a "who" question's is a nationality adjective
+    ("Who mediated the talks?" answered "Russian"); 0.0 otherwise (also for other questions)."""
+    from qa.answer import wh_word
+
+    if not span_matters(question):
+        return 0.0
+    wh = wh_word(question)
+    if span_text is None or span_kind != "name":
+        return 1.0
+    return float(wh != "where" and bool(_DEMONYM.fullmatch(span_text.strip())))
+
+
+def near_miss_features(question: str, sentence: str, span: tuple[str, str] | None) -> dict[str, float]:
+    """The answer-type checks for the top ``sentence``, whose answer span is ``span``
+    (``(text, kind)``; None: no span, the whole sentence)."""
+    return {
+        "answer_not_a_name": answer_not_a_name(question, *(span or (None, None))),
+        "count_not_of_asked": count_not_of_asked(question, sentence),
     }
 
 
