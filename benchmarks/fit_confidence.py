@@ -13,7 +13,7 @@ is the highest probability cut that abstains wrongly on at most ``--max-wrong``
 of the fit half's answerable questions.
 
     python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds \
-        --near-miss-index /tmp/A-idx-nearmiss --transplant-weight 0.25 --max-wrong 0.03 [--write]
+        --near-miss-index /tmp/A-idx-nearmiss --transplant-weight 0.25 --max-wrong 0.035 [--write]
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ def main() -> int:
         default=0.25,
         help="weight in the fit of the questions with another story's names put in (near_miss.transplanted); 0: none",
     )
-    ap.add_argument("--max-wrong", type=float, default=0.03)
+    ap.add_argument(
+        "--max-wrong", type=float, default=0.035, help="the most wrong abstentions the threshold allows on the fit half"
+    )
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
     args = ap.parse_args()
@@ -147,7 +149,7 @@ def main() -> int:
     p_moved = prob(moved) if len(moved) else np.zeros(0)
     cuts = np.sort(p_pos[fit])
     threshold = float(cuts[int(np.floor(args.max_wrong * len(cuts)))])
-    print(f"threshold (<= {args.max_wrong:.0%} wrong abstentions on the fit half): {threshold:.3f}")
+    print(f"threshold (<= {args.max_wrong:.1%} wrong abstentions on the fit half): {threshold:.3f}")
     for name, m in (("fit", fit), ("check", ~fit), ("all", np.ones_like(fit))):
         print(
             f"  {name:5s} n={m.sum():4d} AUC {auc(p_pos[m], p_neg[m]):.3f}  abstain on unanswerable "
@@ -179,7 +181,7 @@ def main() -> int:
             f"SCALES = {_wrapped([round(float(x), 6) for x in scales])}\n"
             f"WEIGHTS = {_wrapped([round(float(x), 6) for x in w])}\n"
             f"INTERCEPT = {round(b, 6)!r}\n"
-            f"#: Abstain below this probability (at most {args.max_wrong:.0%} wrong abstentions on the fit half).\n"
+            f"#: Abstain below this probability (at most {args.max_wrong:.1%} wrong abstentions on the fit half).\n"
             f"THRESHOLD = {round(threshold, 3)!r}\n",
             encoding="utf-8",
         )

@@ -156,15 +156,20 @@ _COUNT = re.compile(
 _DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish)")
 
 
+#: Nouns so general that the sentence may count the same thing by another name ("How many
+#: *people* ..." against "47 bodies", "1,000 residents"): the check does not apply to them.
+_GENERIC_COUNTED = set("people persons men women children times things ones".split())
+
+
 def count_not_of_asked(question: str, sentence: str) -> float:
     """1.0 when a "how many X" question's sentence has no number followed (within four
     words) by X ("How many soldiers ..." against "the city's figure for those killed is
-    1,207"), else 0.0 (also for other questions)."""
+    1,207"), else 0.0 (also for other questions, and for a general noun: "How many people ...")."""
     from qa.answer import _STOP as SPAN_STOP
     from qa.answer import _key, _norm_word
 
     m = _HOW_MANY.search(question)
-    if not m:
+    if not m or _norm_word(m.group(1)) in _GENERIC_COUNTED:
         return 0.0
     heads = {_key(m.group(1))}
     if m.group(2) and _norm_word(m.group(2)) not in SPAN_STOP and not m.group(2)[:1].isupper():
@@ -186,16 +191,19 @@ def span_matters(question: str) -> bool:
 
 
 def answer_not_a_name(question: str, span_text: str | None, span_kind: str | None) -> float:
-    """1.0 when a "who" or "where" question's answer span is not a name (a description,
-    or no span: the whole sentence), or a "who" question's is a nationality adjective
-    ("Who mediated the talks?" answered "Russian"); 0.0 otherwise (also for other questions)."""
+    """1.0 when a "who" or "where" question's answer span is not a name (a description
+    naming no one, or no span: the whole sentence), or a "who" question's is a nationality
+    adjective ("Who mediated the talks?" answered "Russian"); 0.0 otherwise (also for other
+    questions, and for a description holding a name: "Russian troops and fighters from Donbas")."""
     from qa.answer import wh_word
 
     if not span_matters(question):
         return 0.0
     wh = wh_word(question)
-    if span_text is None or span_kind != "name":
+    if span_text is None or span_kind not in ("name", "run"):
         return 1.0
+    if span_kind == "run":  # a description holding a name ("Russian troops and fighters from Donbas") passes
+        return 0.0 if any(w[:1].isupper() and not _DEMONYM.fullmatch(w) for w in _QWORD.findall(span_text)) else 1.0
     return float(wh != "where" and bool(_DEMONYM.fullmatch(span_text.strip())))
 
 
