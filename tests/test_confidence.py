@@ -63,6 +63,8 @@ def test_count_not_of_asked_needs_the_counted_noun_after_a_number():
     assert count_not_of_asked(q, "Two soldiers died.") == 0.0
     assert count_not_of_asked("How many refugees crossed?", "Nobody knows.") == 1.0
     assert count_not_of_asked("When did it start?", "It started in 2014.") == 0.0
+    # a general noun may be counted under another name
+    assert count_not_of_asked("How many people were buried?", "He said 47 bodies were buried.") == 0.0
 
 
 def test_answer_not_a_name():
@@ -71,6 +73,8 @@ def test_answer_not_a_name():
     assert answer_not_a_name(q, "Russian", "name") == 1.0  # a nationality, not who did it
     assert answer_not_a_name(q, "British", "name") == 1.0
     assert answer_not_a_name(q, "the foreign minister", "run") == 1.0
+    assert answer_not_a_name(q, "Russian officials from Moscow", "run") == 0.0  # a description naming someone
+    assert answer_not_a_name(q, "Russian officials", "run") == 1.0  # a nationality names no one
     assert answer_not_a_name(q, None, None) == 1.0  # no span: the whole sentence
     assert answer_not_a_name("Where did they meet?", "Antalya", "name") == 0.0
     assert answer_not_a_name("Where did they meet?", "Turkish", "name") == 0.0  # "the Turkish coast"
