@@ -33,8 +33,8 @@ from qa.retrieval import (  # noqa: E402
     RERANK_DEPTH,
     RERANK_MIX,
     RerankRetriever,
-    _neighbours,
     _zscore,
+    neighbour_ids,
 )
 from qa.store import IndexStore  # noqa: E402
 
@@ -65,7 +65,7 @@ def collect(store, questions, encoder, pool: int):
         rel = np.array([q.relevant(sents[i].doc, sents[i].start, sents[i].end) for i in c.ids], dtype=bool)
         ids = c.ids  # features of every pooled candidate: the first stage picks the head per setting
         ring1 = (c.prev, c.next)
-        centre, (win, wide) = context_best(qt, tokens, ids, [ring1, _neighbours(store, ids, 2)])
+        centre, (win, wide) = context_best(qt, tokens, ids, [ring1, neighbour_ids(store, ids, 2)])
         words, names = roles.weights * ~roles.names, roles.weights * roles.names
         docs = store.documents_of(ids)
         prior_w, prior_cos = np.zeros(len(ids), np.float32), np.zeros(len(ids), np.float32)

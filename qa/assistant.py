@@ -263,7 +263,7 @@ class Assistant:
         )
         sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
         hits = [h for h in hits if h.sentence_id in sentences]
-        hits = self._with_maxsim(hits, tokens)
+        hits = self._with_maxsim(hits, tokens, roles)
         citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits]
         confidence = 0.0
         answer = None
@@ -313,17 +313,22 @@ class Assistant:
         window = [stored.float32(s.id) for s in self.store.neighbours(top)]
         return token_coverage(tokens, [stored.float32(top.id)]), token_coverage(tokens, window)
 
-    def _with_maxsim(self, hits, tokens):
-        """Fill in MaxSim (a confidence feature) when the retriever did not compute it."""
+    def _with_maxsim(self, hits, tokens, roles):
+        """Fill in MaxSim (a confidence feature, ``qa.rerank.sentence_maxsim``) when the
+        retriever did not compute it."""
         stored = self.store.token_vectors
         if not hits or tokens is None or stored is None or any(h.maxsim for h in hits):
             return hits
         from dataclasses import replace
 
-        from qa.rerank import sentence_and_window_maxsim
+        from qa.rerank import TokenRoles, context_best, sentence_maxsim
+        from qa.retrieval import neighbour_ids
 
+        if roles is None or len(roles.weights) != len(tokens):
+            roles = TokenRoles.plain(len(tokens))
         ids = [h.sentence_id for h in hits]
-        sims, _ = sentence_and_window_maxsim(tokens, stored, ids, [None] * len(ids), [None] * len(ids))
+        centre, (window,) = context_best(tokens, stored, ids, [neighbour_ids(self.store, ids)])
+        sims = sentence_maxsim(centre, window, roles)
         return [replace(h, maxsim=float(m)) for h, m in zip(hits, sims, strict=True)]
 
     def token_views(self, question: str, citation: Citation):

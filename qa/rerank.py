@@ -65,12 +65,6 @@ def maxsim_scores(query_tokens: np.ndarray, candidates: list[np.ndarray | None])
 WIDE_DECAY = 0.9
 
 
-def sentence_and_window_maxsim(query_tokens: np.ndarray, store_tokens, ids, prev, nxt) -> tuple[np.ndarray, np.ndarray]:
-    """MaxSim of each sentence ``ids[i]`` and of its window (with ``prev[i]``/``nxt[i]``)."""
-    sent, (win,) = context_maxsim(query_tokens, store_tokens, ids, [(prev, nxt)])
-    return sent, win
-
-
 def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np.ndarray, list[np.ndarray]]:
     """MaxSim of each sentence ``ids[i]``, and of its windows: ``rings[0]`` is the
     ``(prev, next)`` id lists one sentence away, ``rings[1]`` (optional) two away. The
@@ -130,6 +124,13 @@ def weighted_maxsim(best: np.ndarray, weights: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         m = (w[:, None] * best[keep]).sum(axis=0) / w.sum()
     return np.where(np.isfinite(m), m, 0.0).astype(np.float32)
+
+
+def sentence_maxsim(centre: np.ndarray, window: np.ndarray, roles: TokenRoles) -> np.ndarray:
+    """Each candidate's MaxSim as the confidence model reads it: the question's words matched
+    in the sentence, its names in the sentence's one-sentence window (a sentence that says "the
+    city" next to one naming Mariupol is not missing the name), weighed per word."""
+    return weighted_maxsim(np.where(roles.names[:, None], window, centre), roles.weights)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def _cosines(store: IndexStore, query_vector: np.ndarray, ids: list[int]) -> np.
     return (vecs @ np.asarray(query_vector, dtype=np.float32).reshape(-1)).astype(np.float32)
 
 
-def _neighbours(store: IndexStore, ids: list[int], distance: int = 1) -> tuple[list[int | None], list[int | None]]:
+def neighbour_ids(store: IndexStore, ids: list[int], distance: int = 1) -> tuple[list[int | None], list[int | None]]:
     """The sentence ``distance`` before and after each id in the same document (sentence
     ids of a document are consecutive), or None past a document's edge."""
     d = distance
@@ -197,7 +197,7 @@ class HybridRetriever:
         dense_ids = [i for i in dense if i not in bad][:pool]
         lex = [int(i) for i in lex_ids if int(i) not in bad][:pool]
         pool_ids = list(dict.fromkeys(dense_ids + lex))
-        prev, nxt = _neighbours(self.store, pool_ids)
+        prev, nxt = neighbour_ids(self.store, pool_ids)
         every = list(dict.fromkeys(pool_ids + [i for i in prev + nxt if i is not None]))
         vecs = _vectors(self.store, every)
         q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
@@ -307,7 +307,7 @@ class RerankRetriever(HybridRetriever):
     ) -> list[Hit]:
         """``token_roles`` (``qa.rerank.TokenRoles``, aligned with ``query_tokens``) weighs the
         question's tokens and marks its names; without it every token weighs 1 and none is a name."""
-        from qa.rerank import TokenRoles, context_best, query_token_matrix, weighted_maxsim
+        from qa.rerank import TokenRoles, context_best, query_token_matrix, sentence_maxsim, weighted_maxsim
 
         c = self.gather(question, query_vector, exclude_docs, pool=max(self.pool, k))
         if not c.ids:
@@ -324,7 +324,7 @@ class RerankRetriever(HybridRetriever):
             token_roles if token_roles is not None and len(token_roles.weights) == len(q) else TokenRoles.plain(len(q))
         )
         ring1 = ([c.prev[j] for j in head], [c.next[j] for j in head])
-        centre, (win, wide) = context_best(q, tokens, ids, [ring1, _neighbours(self.store, ids, 2)])
+        centre, (win, wide) = context_best(q, tokens, ids, [ring1, neighbour_ids(self.store, ids, 2)])
         words = roles.weights * ~roles.names
         names = roles.weights * roles.names
         m = self.mix
@@ -338,7 +338,7 @@ class RerankRetriever(HybridRetriever):
         if names.any():
             mixed += m["name_window"] * _zscore(weighted_maxsim(win, names))
             mixed += m["name_wide"] * _zscore(weighted_maxsim(wide, names))
-        sent = weighted_maxsim(centre, np.ones(len(q), np.float32))  # plain MaxSim, a confidence feature
+        sent = sentence_maxsim(centre, win, roles)  # a confidence feature
         inner = np.argsort(-mixed, kind="stable")
         top = [
             Hit(c.ids[head[j]], float(mixed[j]), float(c.cos[head[j]]), float(c.bm25[head[j]]), float(sent[j]))
