@@ -13,7 +13,7 @@ from qa.confidence_weights import THRESHOLD
 #: Abstain when the confidence is below this. The confidence is the probability, from a
 #: logistic model (``qa.confidence``), that the index answers the question; the threshold is
 #: the one fitted with it (``benchmarks/fit_confidence.py``): on held-out NarrativeQA stories it
-#: abstains on ~81% of questions whose story is missing, and wrongly on ~3.5% of answerable ones.
+#: abstains on ~83% of questions whose story is missing, and wrongly on ~5% of answerable ones.
 DEFAULT_THRESHOLD = THRESHOLD
 DEFAULT_TOP_K = 5
 #: Questions longer than this are truncated (with a note) before embedding.
