@@ -68,9 +68,9 @@ _WH = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
 
 def story_names(text: str, most: int = 8, min_count: int = 3) -> list[str]:
     """A story's main names: capitalised words past the start of a sentence, by frequency."""
-    from qa.answer import _NOT_NAMES, _STOP
+    from qa.answer import NOT_NAMES, STOP_WORDS
 
-    counts = Counter(m.group() for m in _NAME.finditer(text) if m.group().lower() not in _NOT_NAMES | _STOP)
+    counts = Counter(m.group() for m in _NAME.finditer(text) if m.group().lower() not in NOT_NAMES | STOP_WORDS)
     return [n for n, k in counts.most_common(most) if k >= min_count]
 
 
@@ -79,11 +79,11 @@ def transplanted(questions, store, half_of) -> list:
     names of another story of the same half (``half_of(doc)``), chosen by a hash of the
     question id; their ``gold`` is that story. Left out: questions without names, and those
     whose every non-name content word occurs in the new story (it might answer them)."""
-    from qa.answer import _STOP, _key, _norm_word
+    from qa.answer import STOP_WORDS, norm_word, word_key
 
     docs = sorted({d for q in questions for d in q.docs})
     names = {d: story_names(store.text(d)) for d in docs}
-    stems = {d: {_key(w) for w in _WORD.findall(store.text(d))} for d in docs}
+    stems = {d: {word_key(w) for w in _WORD.findall(store.text(d))} for d in docs}
     out = []
     for q in questions:
         if not q.docs:
@@ -92,7 +92,7 @@ def transplanted(questions, store, half_of) -> list:
         found = [
             m
             for i, m in enumerate(_WORD.finditer(q.question))
-            if i > 0 and m.group()[:1].isupper() and _norm_word(m.group()) not in _STOP
+            if i > 0 and m.group()[:1].isupper() and norm_word(m.group()) not in STOP_WORDS
         ]
         bases = list(dict.fromkeys(m.group().removesuffix("'s").removesuffix("’s") for m in found))
         if not bases:
@@ -107,8 +107,8 @@ def transplanted(questions, store, half_of) -> list:
             g = m.group()
             base = g.removesuffix("'s").removesuffix("’s")
             text = text[: m.start()] + mapping[base] + g[len(base) :] + text[m.end() :]
-        rest = [w for w in _WORD.findall(text) if _norm_word(w) not in _STOP | _WH and not w[:1].isupper()]
-        if rest and all(_key(w) in stems[target] for w in rest):
+        rest = [w for w in _WORD.findall(text) if norm_word(w) not in STOP_WORDS | _WH and not w[:1].isupper()]
+        if rest and all(word_key(w) in stems[target] for w in rest):
             continue
         new = copy.copy(q)
         new.question, new.gold = text, [(target, None, None)]

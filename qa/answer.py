@@ -76,7 +76,7 @@ _WH = [
 #: Question words, in the order the features list them.
 WH_WORDS = ("who", "what", "where", "when", "which", "why", "how", "whose", "whom", "other")
 
-_STOP = set(
+STOP_WORDS = set(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
     "what which who whom whose when where why how many much that this these those it its his her their he she they "
     "as into about than then there said says say tell told according not no him them i you we me my your our "
@@ -84,7 +84,7 @@ _STOP = set(
     "s t".split()
 )
 #: Capitalised words that start sentences but are not names.
-_NOT_NAMES = set(
+NOT_NAMES = set(
     "the a an he she it they we i you his her their its this that these those there then when while after before "
     "however but and or so if as at in on by for with from of to meanwhile later eventually finally once soon "
     "although though because since despite upon during mr mrs ms dr sir now here yet still even soon "
@@ -106,7 +106,7 @@ class Span:
 
 
 @functools.lru_cache(maxsize=65536)
-def _norm_word(w: str) -> str:
+def norm_word(w: str) -> str:
     """Lower case, without surrounding quotes or dashes and without a possessive 's
     ("Cross’s" and "Cross" are the same word)."""
     w = w.lower().strip("’'-")
@@ -123,15 +123,15 @@ def _stemmer():
 
 
 @functools.lru_cache(maxsize=65536)
-def _key(w: str) -> str:
+def word_key(w: str) -> str:
     """A word as the question and the sentence are matched on: normalised, then stemmed
     ("liberate" and "liberating", "accused" and "accuse" match). Stop words stay as they are."""
-    w = _norm_word(w)
-    return w if w in _STOP else _stemmer().stemWord(w)
+    w = norm_word(w)
+    return w if w in STOP_WORDS else _stemmer().stemWord(w)
 
 
 def _content_words(text: str) -> set[str]:
-    return {_key(w) for w in _WORD.findall(text) if _norm_word(w) not in _STOP}
+    return {word_key(w) for w in _WORD.findall(text) if norm_word(w) not in STOP_WORDS}
 
 
 def question_kind(question: str) -> str | None:
@@ -167,7 +167,7 @@ def wh_head(question: str) -> set[str]:
     function word. They may appear inside the answer ("food stores and pharmacies"), unlike
     the other question words. Capitalised words are names, not the asked-about thing."""
     raw = _WORD.findall(question)
-    words = [_norm_word(w) for w in raw]
+    words = [norm_word(w) for w in raw]
     for i, w in enumerate(words):
         if w in ("which", "what", "whose"):
             j = i + 1
@@ -175,7 +175,7 @@ def wh_head(question: str) -> set[str]:
                 j += 1
             head = set()
             for k in range(j, min(j + 3, len(words))):
-                if words[k] in _STOP or words[k] in _AUX:
+                if words[k] in STOP_WORDS or words[k] in _AUX:
                     break
                 if not raw[k][:1].isupper():
                     head.add(words[k])
@@ -190,7 +190,7 @@ def slot_is_subject(question: str) -> bool:
     An auxiliary right after the wh-phrase followed by a name, pronoun or determiner
     ("did Lavrov", "has it", "does the") marks an object question."""
     raw = _WORD.findall(question)
-    words = [_norm_word(w) for w in raw]
+    words = [norm_word(w) for w in raw]
     for i, w in enumerate(words):
         if w not in WH_WORDS:
             continue
@@ -262,7 +262,7 @@ def _strip_non_names(sentence: str, s: int, e: int) -> tuple[int, int]:
     """Drop leading capitalised function words ("However", "The") from a name run."""
     while s < e:
         m = _WORD.match(sentence, s)
-        if not m or m.group().lower() not in _NOT_NAMES:
+        if not m or m.group().lower() not in NOT_NAMES:
             break
         s = m.end()
         while s < e and sentence[s] in " ,":
@@ -288,11 +288,11 @@ _RUN_WORD = re.compile(r"(?:[A-Z]\.){2,}|\d[\d,.]*\d|[\w’'-]+")
 def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
     """Runs of up to ``_MAX_RUN`` words, inside one clause, not starting or ending on a
     function word, holding no question word."""
-    words = [(m.start(), m.end(), _norm_word(m.group())) for m in _RUN_WORD.finditer(sentence)]
-    keys = [_key(w) for *_, w in words]
+    words = [(m.start(), m.end(), norm_word(m.group())) for m in _RUN_WORD.finditer(sentence)]
+    keys = [word_key(w) for *_, w in words]
     out = []
     for i in range(len(words)):
-        if words[i][2] in _STOP or keys[i] in q_words or words[i][2] in _NOT_NAMES:
+        if words[i][2] in STOP_WORDS or keys[i] in q_words or words[i][2] in NOT_NAMES:
             continue
         for j in range(i, min(i + _MAX_RUN, len(words))):
             w = words[j][2]
@@ -300,7 +300,7 @@ def _word_runs(sentence: str, q_words: set[str]) -> list[tuple[int, int]]:
                 break
             if j > i and re.search(r"[;:.!?()“”\"]", sentence[words[j - 1][1] : words[j][0]]):
                 break
-            if w in _STOP:
+            if w in STOP_WORDS:
                 continue
             out.append((words[i][0], words[j][1]))
     return out
@@ -339,7 +339,8 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
     n = len(words)
     for i, (s, e, k) in enumerate(words):
         prev = sentence[words[i - 1][1] : s] if i else ""
-        if i == 0 or re.search(r"[,;:.!?()“”\"—–]", prev) or words[i - 1][2] in _STOP or words[i - 1][2] in q_words:
+        prev_key = words[i - 1][2] if i else ""
+        if i == 0 or re.search(r"[,;:.!?()“”\"—–]", prev) or prev_key in STOP_WORDS or prev_key in q_words:
             starts.add(s)
         nxt = sentence[e : words[i + 1][0]] if i + 1 < n else ""
         if i + 1 == n or re.search(r"[,;:.!?()“”\"—–]", nxt) or words[i + 1][2] in _PHRASE_OPENERS:
@@ -349,12 +350,12 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
         if k not in q_words:
             continue
         j = i + 1
-        while j < n and (words[j][2] in _STOP or words[j][2] in q_words):
+        while j < n and (words[j][2] in STOP_WORDS or words[j][2] in q_words):
             j += 1
         if j < n:
             (after_last if k in last else after_any).add(words[j][0])
         j = i - 1
-        while j >= 0 and (words[j][2] in _STOP or words[j][2] in _AUX):
+        while j >= 0 and (words[j][2] in STOP_WORDS or words[j][2] in _AUX):
             j -= 1
         if j >= 0 and words[j][2] not in q_words:
             before.add(words[j][1])
@@ -394,14 +395,14 @@ def candidate_features(
     """Every candidate span of ``sentence`` with its features (sparse dicts); with the
     question's and the sentence's token vectors (``views``), also the token features of
     ``qa.span_vectors``."""
-    head = {_key(w) for w in wh_head(question)}
+    head = {word_key(w) for w in wh_head(question)}
     q_words = _content_words(question) - head
     wanted = question_kind(question)
     wh = wh_word(question)
     subject = slot_is_subject(question)
     name_asked = bool(_NAME_ASKED.search(question))
-    q_order = [w for w in (_key(m) for m in _WORD.findall(question)) if w in q_words]
-    s_words = [(m.start(), m.end(), _key(m.group())) for m in _WORD.finditer(sentence)]
+    q_order = [w for w in (word_key(m) for m in _WORD.findall(question)) if w in q_words]
+    s_words = [(m.start(), m.end(), word_key(m.group())) for m in _WORD.finditer(sentence)]
     anchors = [(s, e) for s, e, k in s_words if k in q_words]
     last_words = set(q_order[-1:])
     verb_words = set(q_order[:1]) if subject else set()

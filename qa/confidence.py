@@ -165,17 +165,17 @@ def count_not_of_asked(question: str, sentence: str) -> float:
     """1.0 when a "how many X" question's sentence has no number followed (within four
     words) by X ("How many soldiers ..." against "the city's figure for those killed is
     1,207"), else 0.0 (also for other questions, and for a general noun: "How many people ...")."""
-    from qa.answer import _STOP as SPAN_STOP
-    from qa.answer import _key, _norm_word
+    from qa.answer import STOP_WORDS as SPAN_STOP
+    from qa.answer import norm_word, word_key
 
     m = _HOW_MANY.search(question)
-    if not m or _norm_word(m.group(1)) in _GENERIC_COUNTED:
+    if not m or norm_word(m.group(1)) in _GENERIC_COUNTED:
         return 0.0
-    heads = {_key(m.group(1))}
-    if m.group(2) and _norm_word(m.group(2)) not in SPAN_STOP and not m.group(2)[:1].isupper():
-        heads.add(_key(m.group(2)))
+    heads = {word_key(m.group(1))}
+    if m.group(2) and norm_word(m.group(2)) not in SPAN_STOP and not m.group(2)[:1].isupper():
+        heads.add(word_key(m.group(2)))
     words = _QWORD.findall(sentence)
-    keys = [_key(w) for w in words]
+    keys = [word_key(w) for w in words]
     for i, w in enumerate(words):
         if _COUNT.match(w) and heads & set(keys[i + 1 : i + 5]):
             return 0.0
