@@ -2,7 +2,8 @@
 
 For each answerable question whose gold answer occurs in the sentence holding
 its evidence, every candidate span of that sentence (``qa.answer.candidate_features``)
-is labelled with its SQuAD token F1 against the gold answers. A linear model
+is labelled with the SQuAD token F1 against the gold answers of the answer it would
+give (``qa.answer.finish_span``: a list cut short is completed). A linear model
 predicting that F1 is fitted on story half 0 and checked on half 1 (and on the
 seeds): the reported EM/F1 are those of the top-scored candidate, given the
 right sentence. The model family (``FAMILIES``) is chosen by a 5-fold
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devsets import EVAL, load_questions, question_half  # noqa: E402
 
 from embeddings.model import load_encoder  # noqa: E402
-from qa.answer import FEATURES, candidate_features  # noqa: E402
+from qa.answer import FEATURES, Span, candidate_features, finish_span  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
@@ -62,9 +63,11 @@ def dataset(store, questions, encoder):
         X = np.zeros((len(cands), len(FEATURES)))
         y = np.zeros(len(cands))
         em = np.zeros(len(cands))
-        for i, (s, e, _k, f) in enumerate(cands):
-            for k, v in f.items():
-                X[i, FEATURES.index(k)] = v
+        for i, (s, e, k, f) in enumerate(cands):
+            for name, v in f.items():
+                X[i, FEATURES.index(name)] = v
+            # labelled by what the answer would show: the span completed (a list cut short goes on)
+            e = finish_span(q.question, text, Span(s, e, k, 0.0)).end
             y[i] = max(f1(text[s:e], a) for a in q.answers)
             em[i] = max(exact_match(text[s:e], a) for a in q.answers)
         groups.append((q, X, y, em))

@@ -19,6 +19,7 @@ answer is the whole sentence, which is always a correct (if long) extractive ans
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -242,19 +243,22 @@ def _candidates(sentence: str) -> list[tuple[int, int, str]]:
                 bare = re.match(_BARE_NUMBER, sentence[s:e])
                 if bare and s + bare.end() < e:  # "1,207 people" -> also "1,207"; "3 million residents" -> "3 million"
                     out.append((s, s + len(sentence[s : s + bare.end()].rstrip(",.")), kind))
+    durations = []
     for m in _DURATION.finditer(sentence):
-        out.append((*_trim(sentence, m.start(), m.end()), "number"))
+        durations.append(_trim(sentence, m.start(), m.end()))
+        out.append((*durations[-1], "number"))
     for m in _CLAUSE_MARKERS.finditer(sentence):
         end = _CLAUSE_END.search(sentence, m.end())
         s, e = _trim(sentence, m.end(), end.start() if end else len(sentence))
         if e > s and len(_WORD.findall(sentence[s:e])) >= 2:
             out.append((s, e, "clause"))
-    # a number inside a date ("9" of "March 9, 2022") is part of the date, not an answer of its own
-    dates = [(s, e) for s, e, k in out if k == "date"]
+    # a number inside a date ("9" of "March 9, 2022") or a duration ("half" of "an hour and a half")
+    # is part of it, not an answer of its own
+    wholes = [(s, e) for s, e, k in out if k == "date"] + durations
     return [
         c
         for c in out
-        if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in dates))
+        if not (c[2] == "number" and any(ds <= c[0] and c[1] <= de and (ds, de) != c[:2] for ds, de in wholes))
     ]
 
 
@@ -369,6 +373,33 @@ def _gap_edges(sentence: str, words: list[tuple[int, int, str]], q_words: set[st
     )
 
 
+#: Prepositions a question may end on ("What did he lash out at the West *for*?").
+_PREPOSITIONS = set(
+    "for of on in at with about from to by into as after against over under through onto upon toward towards".split()
+)
+_DETERMINERS = set("a an the its his her their this that these those our my your".split())
+
+
+def _after_question_prep(question: str, s_words: list[tuple[int, int, str]], q_words: set[str]) -> set[int]:
+    """Where the answer of a question ending on a preposition starts: right after that
+    preposition in the sentence (or after the determiner that follows it), when a question
+    word comes at most three words before it ("lash out at the West for *its economic
+    blockade*", "accused Russia of *using* ...")."""
+    raw = _WORD.findall(question)
+    if len(raw) < 2 or norm_word(raw[-1]) not in _PREPOSITIONS:
+        return set()
+    prep = word_key(raw[-1])
+    out = set()
+    for i, (_s, _e, k) in enumerate(s_words):
+        if k != prep or i + 1 >= len(s_words) or not any(w[2] in q_words for w in s_words[max(0, i - 3) : i]):
+            continue
+        out.add(s_words[i + 1][0])
+        if s_words[i + 1][2] in _DETERMINERS and i + 2 < len(s_words):
+            out.add(s_words[i + 2][0])
+    return out
+
+
+
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
     + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run")]
@@ -384,6 +415,7 @@ FEATURES = (
     + ["appositive_after_anchor", "in_parentheses"]
     + ["ends_at_boundary", "ends_before_and", "starts_at_boundary"]
     + ["object_x_gap", "object_x_gap_other", "subject_x_gap", "object_x_before_anchors"]
+    + ["after_question_prep", "after_question_prep_x_boundary", "number_with_noun"]
     + list(TOKEN_FEATURES)
 )
 _INDEX = {f: i for i, f in enumerate(FEATURES)}
@@ -409,6 +441,7 @@ def candidate_features(
     last_anchor_ends = [e for _, e, k in s_words if k in last_words]
     verb_starts = [s for s, _, k in s_words if k in verb_words]
     edges = _gap_edges(sentence, s_words, q_words, last_words)
+    prep_gaps = _after_question_prep(question, s_words, q_words)
     typed = {}
     for s, e, kind in _candidates(sentence):
         typed.setdefault((s, e), kind)
@@ -471,6 +504,11 @@ def candidate_features(
         f["ends_at_boundary"] = 1.0 if ends_b else 0.0
         f["ends_before_and"] = 1.0 if e in edges.ends_before_and else 0.0
         f["starts_at_boundary"] = 1.0 if s in edges.starts else 0.0
+        if kind == "number" and re.search(r"\d\s+[a-z]+$", text):
+            f["number_with_noun"] = 1.0  # "47 bodies" rather than "47"
+        if s in prep_gaps:
+            f["after_question_prep"] = 1.0
+            f["after_question_prep_x_boundary"] = 1.0 if ends_b else 0.0
         if subject:
             f["subject_slot"] = 1.0
             if e in edges.before_anchor and s in edges.starts:
@@ -550,7 +588,77 @@ def best_span(question: str, sentence: str, views: tuple[TokenView, TokenView] |
     return best
 
 
+#: How items of a list are joined: ", ", ", and ", " and ", " or ".
+_LIST_JOIN = re.compile(r",\s+(?:(and|or)\s+)?|\s+(and|or)\s+")
+_LIST_ITEM_WORDS = 4
+#: Prepositions that end the last item of a list ("Arden, Bree and Colm *in* May"). Not "to" or
+#: "that", which follow verbs ("... blockade and vowed *that* ...") as often as nouns.
+_ITEM_ENDS = set(
+    "in on at for with from by into over under during since until after before through against among between "
+    "without within via despite".split()
+)
+
+
+def complete_list(question: str, sentence: str, start: int, end: int) -> int:
+    """Where a span that stops inside a list should end: "food, water" of "lack food, water,
+    heat, electricity and medical care." ends after "medical care". The list goes on over
+    ", item" and "(,) and/or item" joins to the and/or item; each item is at most four words,
+    ends at a clause boundary, the next join or a word opening a new phrase ("in May"), and starts like the span does (capitalised
+    or not: "Nemedia *and occupied* ..." is not a list item). A question asking for one thing
+    ("Which *woman* ...") keeps the span; so does one with no list after it."""
+    head = wh_head(question)
+    if head and not any(h.endswith("s") for h in head):
+        return end
+    first = _WORD.match(sentence, start)
+    if not first:
+        return end
+    capitalised = first.group()[0].isupper()
+    pos = end
+    while True:
+        join = _LIST_JOIN.match(sentence, pos)
+        if not join:
+            return end
+        words = list(itertools.islice(_WORD.finditer(sentence, join.end()), _LIST_ITEM_WORDS))
+        cut = next((i for i, w in enumerate(words) if i and w.group().lower() in ("and", "or")), None)
+        words = words[:cut]
+        if (
+            not words
+            or words[0].start() != join.end()
+            or words[0].group()[0].isupper() != capitalised
+            or norm_word(words[0].group()) in STOP_WORDS
+        ):
+            return end
+        item_end = next(
+            (
+                w.end()
+                for i, w in enumerate(words)
+                if _at_clause_end(sentence, w.end())
+                or _LIST_JOIN.match(sentence, w.end())
+                or (i + 1 < len(words) and norm_word(words[i + 1].group()) in _ITEM_ENDS)
+            ),
+            None,
+        )
+        if item_end is None:
+            return end
+        if join.group(1) or join.group(2):
+            return item_end
+        pos = item_end
+
+
+def _at_clause_end(sentence: str, pos: int) -> bool:
+    """Whether ``pos`` ends a clause: the sentence's end, punctuation (not the dot of "Dr."), a dash."""
+    return pos >= len(sentence.rstrip()) or _CLAUSE_END.match(sentence, pos) is not None
+
+
+def finish_span(question: str, sentence: str, span: Span) -> Span:
+    """The chosen span, completed where it stops inside a list (``complete_list``)."""
+    if span.kind in ("sentence", "clause", "number", "date", "quote"):
+        return span
+    end = complete_list(question, sentence, span.start, span.end)
+    return span if end == span.end else Span(span.start, end, span.kind, span.score)
+
+
 def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:
     """The answer span of ``sentence`` for ``question``, or None to answer with the whole sentence."""
     best = best_span(question, sentence, views)
-    return None if best is None or best.kind == "sentence" else best
+    return None if best is None or best.kind == "sentence" else finish_span(question, sentence, best)

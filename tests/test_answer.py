@@ -7,8 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.answer import (
+    Span,
     candidate_features,
+    complete_list,
     extract_span,
+    finish_span,
     question_kind,
     slot_is_subject,
     typed_candidates,
@@ -193,3 +196,37 @@ def test_headless_what_questions_mark_names():
     with_head = _features("What town did the mayor complain about?", sentence)
     assert headless["Springfield"].get("what_headless_x_name") == 1.0
     assert not with_head["Springfield"].get("what_headless_x_name")
+
+
+def test_a_span_cut_short_inside_a_list_is_completed():
+    sentence = "Villagers say they lack bread, milk, fuel and medicine, the aid group reported."
+    start = sentence.index("bread")
+    end = complete_list("What do the villagers lack?", sentence, start, sentence.index(", fuel"))
+    assert sentence[start:end] == "bread, milk, fuel and medicine"
+    short = Span(sentence.index("fuel"), sentence.index(" and medicine"), "run", 0.0)
+    done = finish_span("What do they lack?", sentence, short)
+    assert sentence[done.start : done.end] == "fuel and medicine"
+
+
+def test_list_completion_stops_where_no_list_goes_on():
+    sentence = "The army of Brevia defeats Carthia and occupies the capital."
+    start = sentence.index("Carthia")
+    end = start + len("Carthia")
+    assert complete_list("Who does the army of Brevia defeat?", sentence, start, end) == end  # "and occupies" is a verb
+    towns = "He visited Arden, Bree and Colm in May."
+    start, end = towns.index("Arden"), towns.index("Arden") + len("Arden")
+    assert complete_list("Which town did he visit first?", towns, start, end) == end  # one town asked for
+    assert towns[start : complete_list("Which towns did he visit?", towns, start, end)] == "Arden, Bree and Colm"
+
+
+def test_questions_ending_on_a_preposition_mark_what_follows_it():
+    sentence = "The mayor complained about the price of bread in Springfield."
+    feats = _features("What did the mayor complain about?", sentence)
+    assert feats["price of bread"].get("after_question_prep") == 1.0
+    assert not feats["Springfield"].get("after_question_prep")
+
+
+def test_a_number_inside_a_duration_is_not_an_answer_of_its_own():
+    sentence = "The talks lasted an hour and a half, officials said."
+    spans = {sentence[s:e] for s, e in typed_candidates(sentence, "number")}
+    assert "an hour and a half" in spans and "half" not in spans
