@@ -14,6 +14,8 @@ question's words in the sentence (an object question's answer follows the verb, 
 subject question's precedes it), and, when the index stores token vectors, the
 token features of ``qa.span_vectors``. When the whole sentence scores best, the
 answer is the whole sentence, which is always a correct (if long) extractive answer.
+A chosen span that stops inside a list ("food, water" of "food, water, heat and
+medical care") is completed to the list's end (``finish_span``).
 """
 
 from __future__ import annotations
@@ -399,7 +401,6 @@ def _after_question_prep(question: str, s_words: list[tuple[int, int, str]], q_w
     return out
 
 
-
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
     + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run")]
@@ -602,10 +603,11 @@ _ITEM_ENDS = set(
 def complete_list(question: str, sentence: str, start: int, end: int) -> int:
     """Where a span that stops inside a list should end: "food, water" of "lack food, water,
     heat, electricity and medical care." ends after "medical care". The list goes on over
-    ", item" and "(,) and/or item" joins to the and/or item; each item is at most four words,
-    ends at a clause boundary, the next join or a word opening a new phrase ("in May"), and starts like the span does (capitalised
-    or not: "Nemedia *and occupied* ..." is not a list item). A question asking for one thing
-    ("Which *woman* ...") keeps the span; so does one with no list after it."""
+    ", item" and "(,) and/or item" joins to the and/or item. Each item is at most four words;
+    it ends at a clause boundary, the next join or a preposition ("Arden, Bree and Colm in
+    May"), and starts like the span does, capitalised or not ("Nemedia *and occupied* ..." is
+    not a list item). A question asking for one thing ("Which *woman* ...") keeps the span;
+    so does a span with no list after it."""
     head = wh_head(question)
     if head and not any(h.endswith("s") for h in head):
         return end
