@@ -26,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from qa.demonyms import country_of
 from qa.span_vectors import FEATURES as TOKEN_FEATURES
 from qa.span_vectors import TokenView, span_token_features
 
@@ -127,10 +128,13 @@ def _stemmer():
 
 @functools.lru_cache(maxsize=65536)
 def word_key(w: str) -> str:
-    """A word as the question and the sentence are matched on: normalised, then stemmed
-    ("liberate" and "liberating", "accused" and "accuse" match). Stop words stay as they are."""
-    w = norm_word(w)
-    return w if w in STOP_WORDS else _stemmer().stemWord(w)
+    """A word as the question and the sentence are matched on: normalised, a capitalised country
+    adjective read as its country ("Ukrainian" as "Ukraine"), then stemmed ("liberate" and "liberating",
+    "accused" and "accuse" match). Stop words stay as they are."""
+    key = norm_word(w)
+    if key in STOP_WORDS:
+        return key
+    return _stemmer().stemWord(country_of(key) if w[:1].isupper() else key)
 
 
 def _content_words(text: str) -> set[str]:

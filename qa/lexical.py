@@ -72,6 +72,16 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return _tokenize_many(texts)
 
 
+@functools.lru_cache(maxsize=4096)
+def query_terms(question: str) -> tuple[str, ...]:
+    """The question's terms, plus those of the other forms of its countries and country
+    adjectives ("Ukraine's" also searches "Ukrainian")."""
+    from qa.demonyms import other_forms
+
+    forms = other_forms(question)
+    return _tokenize_one(" ".join([question, *forms]) if forms else question)
+
+
 def _tokenize_many(texts: Sequence[str]) -> list[list[str]]:
     bm25s = bm25s_module()
     return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
@@ -132,8 +142,7 @@ class BM25Index:
         """BM25 score of every sentence (aligned with ``self.ids``)."""
         if self.model is None:
             return np.zeros(len(self.ids), np.float32)
-        terms = tokenize([question])[0]
-        token_ids = self.model.get_tokens_ids(terms)
+        token_ids = self.model.get_tokens_ids(list(query_terms(question)))
         if not token_ids:
             return np.zeros(len(self.ids), np.float32)
         return np.asarray(self.model.get_scores_from_ids(token_ids), dtype=np.float32)
@@ -238,7 +247,7 @@ class LayeredBM25(BM25Index):
         out = np.zeros(nb + len(self.delta.ids), np.float32)
         base, delta = out[:nb], out[nb:]
         n = len(self.ids)
-        for term in tokenize([question])[0]:  # repeated terms count again, as in bm25s
+        for term in query_terms(question):  # repeated terms count again, as in bm25s
             b_rows, b_data = self.base.postings(term)
             d_rows, d_data = self.delta.postings(term)
             if not len(b_rows) and not len(d_rows):
