@@ -239,8 +239,20 @@ class HybridRetriever:
     def search(
         self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None, token_roles=None
     ) -> list[Hit]:
-        hits = self.candidates(question, query_vector, exclude_docs, pool=max(self.pool, k))
-        return hits[:k]
+        hits = self.candidates(question, query_vector, exclude_docs)
+        return self.deepened(hits, question, query_vector, k, exclude_docs)
+
+    def deepened(self, hits: list[Hit], question, query_vector, k: int, exclude_docs=frozenset()) -> list[Hit]:
+        """``hits`` (the ranking of the normal pool) cut at ``k``. When ``k`` asks for more than
+        the pool holds (an evaluation's ranking depth), the ranking goes on below with the
+        other candidates of a pool of ``k``, so its first ranks stay the ones a normal question
+        gets (a larger pool would fuse and rerank differently)."""
+        if len(hits) >= k or k <= self.pool:
+            return hits[:k]
+        seen = {h.sentence_id for h in hits}
+        floor = min((h.score for h in hits), default=0.0)
+        more = [h for h in self.candidates(question, query_vector, exclude_docs, pool=k) if h.sentence_id not in seen]
+        return (hits + [Hit(h.sentence_id, floor - 1.0 - n, h.cosine, h.bm25) for n, h in enumerate(more)])[:k]
 
 
 def _vectors(store: IndexStore, ids: list[int]) -> np.ndarray | None:
@@ -309,15 +321,16 @@ class RerankRetriever(HybridRetriever):
         question's tokens and marks its names; without it every token weighs 1 and none is a name."""
         from qa.rerank import TokenRoles, context_best, query_token_matrix, sentence_maxsim, weighted_maxsim
 
-        c = self.gather(question, query_vector, exclude_docs, pool=max(self.pool, k))
+        c = self.gather(question, query_vector, exclude_docs)
         if not c.ids:
             return []
         fused = self.fuse(c)
         order = np.argsort(-fused, kind="stable")
         tokens = self.store.token_vectors
         if tokens is None or query_tokens is None or len(order) < 2:
-            return [Hit(c.ids[j], float(fused[j]), float(c.cos[j]), float(c.bm25[j])) for j in order[:k]]
-        head = order[: max(self.depth, k)]
+            hits = [Hit(c.ids[j], float(fused[j]), float(c.cos[j]), float(c.bm25[j])) for j in order]
+            return self.deepened(hits, question, query_vector, k, exclude_docs)
+        head = order[: self.depth]
         ids = [c.ids[j] for j in head]
         q = query_token_matrix(query_tokens)
         roles = (
@@ -348,7 +361,7 @@ class RerankRetriever(HybridRetriever):
         rest = [
             Hit(c.ids[j], floor - 1.0 - n, float(c.cos[j]), float(c.bm25[j])) for n, j in enumerate(order[len(head) :])
         ]
-        return (top + rest)[:k]
+        return self.deepened(top + rest, question, query_vector, k, exclude_docs)
 
 
 RETRIEVERS = {

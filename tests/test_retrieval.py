@@ -253,3 +253,26 @@ def test_rerank_matches_names_in_the_context_of_a_sentence_that_describes_them(t
     with Assistant.open(index) as a:
         r = a.ask("What is Veldmoor known for?", top_k=3)
         assert r.citations[0].text == "The town is famous for its smoked herring."
+
+
+@pytest.mark.parametrize("name", ["hybrid", "rerank"])
+def test_a_deeper_ranking_starts_with_the_normal_one(seeds_index, name):
+    """An evaluation asks for 100 sentences to rank; their first ranks must be the ones a normal
+    question gets, not those of a larger pool fused and reranked differently."""
+    q = "What did the Red Cross official describe in Mariupol?"
+    with Assistant.open(seeds_index, retriever=name) as a:
+        normal = [(c.doc, c.start) for c in a.ask(q, top_k=5).citations]
+        deep = [(c.doc, c.start) for c in a.ask(q, top_k=45).citations]
+        assert deep[:5] == normal
+        small_pool = RETRIEVERS[name](a.store, pool=4)
+        vector, tokens, roles = a.encode_question(q)
+        kw = {"query_tokens": tokens, "token_roles": roles}
+        pooled = len(small_pool.candidates(q, vector))  # what a pool of 4 per list holds
+        first = small_pool.search(q, vector, pooled, **kw)
+        longer = small_pool.search(q, vector, 30, **kw)
+        assert pooled < 30
+        ids = [h.sentence_id for h in longer]
+        assert len(ids) == len(set(ids)) == 30  # goes on past the pool, without repeats
+        assert [h.sentence_id for h in longer[: len(first)]] == [h.sentence_id for h in first]
+        scores = [h.score for h in longer]
+        assert scores == sorted(scores, reverse=True)
