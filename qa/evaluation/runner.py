@@ -3,7 +3,9 @@
 Each question is asked once with the normal pipeline (``top_k`` citations: the
 answer, abstention and latency come from this call, as ``qa batch`` would give
 them) and, when it has evidence and ``depth`` is larger, once more with
-``top_k=depth`` for the ranking that MAP and nDCG need.
+``top_k=depth`` for the ranking that MAP and nDCG need. The retrievers rank a deeper
+list by going on below the normal one (``HybridRetriever.deepened``), so its first ranks
+are the citations the normal call shows.
 """
 
 from __future__ import annotations
