@@ -79,11 +79,12 @@ def idf_coverage(store, question: str, texts: list[str]) -> float:
 
 def _bm25_norm(store, question: str, hit) -> float:
     """BM25 of the top sentence over the most any sentence could score (the sum of the
-    question terms' IDFs times (k1 + 1)), so it does not depend on the corpus size."""
-    from qa.lexical import tokenize
+    question terms' IDFs times (k1 + 1), over the same terms the search used, a country's other
+    form included), so it does not depend on the corpus size."""
+    from qa.lexical import query_terms
 
     bm25 = store.bm25
-    terms = set(tokenize([question])[0])
+    terms = set(query_terms(question))
     if not terms or bm25.model is None:
         return 0.0
     top = sum(bm25.idf(t) for t in terms) * (bm25.model.k1 + 1)
