@@ -596,12 +596,10 @@ def best_span(question: str, sentence: str, views: tuple[TokenView, TokenView] |
 #: How items of a list are joined: ", ", ", and ", " and ", " or ".
 _LIST_JOIN = re.compile(r",\s+(?:(and|or)\s+)?|\s+(and|or)\s+")
 _LIST_ITEM_WORDS = 4
-#: Prepositions that end the last item of a list ("Arden, Bree and Colm *in* May"). Not "to" or
-#: "that", which follow verbs ("... blockade and vowed *that* ...") as often as nouns.
-_ITEM_ENDS = set(
-    "in on at for with from by into over under during since until after before through against among between "
-    "without within via despite".split()
-)
+#: What ends the last item of a list: the prepositions among the phrase openers ("Arden, Bree
+#: and Colm *in* May"). Not "to", "that" or the clause openers, which follow verbs ("... blockade
+#: and vowed *that* ...") as often as nouns.
+_ITEM_ENDS = _PHRASE_OPENERS - set("to that as because while when where which who whom whose and or but than".split())
 
 
 def complete_list(question: str, sentence: str, start: int, end: int) -> int:
