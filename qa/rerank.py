@@ -32,32 +32,9 @@ def content_token_mask(token_strings: list[str]) -> np.ndarray:
     return mask
 
 
-def maxsim(query_tokens: np.ndarray, sentence_tokens: np.ndarray) -> float:
-    """Mean over question tokens of the best cosine with any sentence token."""
-    if not len(query_tokens) or sentence_tokens is None or not len(sentence_tokens):
-        return 0.0
-    sims = query_tokens @ np.asarray(sentence_tokens, dtype=np.float32).T
-    return float(sims.max(axis=1).mean())
-
-
 def query_token_matrix(tokens: np.ndarray) -> np.ndarray:
     """The question's token vectors as float32 (already filtered by ``content_token_mask``)."""
     return np.asarray(tokens, dtype=np.float32)
-
-
-def maxsim_scores(query_tokens: np.ndarray, candidates: list[np.ndarray | None]) -> np.ndarray:
-    """MaxSim of the question against each candidate's token vectors (0 where missing)."""
-    # one product for all candidates, not one per candidate
-    out = np.zeros(len(candidates), dtype=np.float32)
-    present = [i for i, c in enumerate(candidates) if c is not None and len(c)]
-    if not len(query_tokens) or not present:
-        return out
-    mats = [np.asarray(candidates[i], dtype=np.float32) for i in present]
-    # einsum, not BLAS: a multi-threaded sgemm this small costs ~70 ms on a busy machine, einsum ~0.3 ms
-    sims = np.einsum("qd,td->qt", np.asarray(query_tokens, dtype=np.float32), np.concatenate(mats))
-    starts = np.cumsum([0] + [len(m) for m in mats[:-1]])
-    out[present] = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
-    return out
 
 
 #: In the wide window (two sentences either side), a neighbour's match counts this much
@@ -65,19 +42,13 @@ def maxsim_scores(query_tokens: np.ndarray, candidates: list[np.ndarray | None])
 WIDE_DECAY = 0.9
 
 
-def context_maxsim(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np.ndarray, list[np.ndarray]]:
-    """MaxSim of each sentence ``ids[i]``, and of its windows: ``rings[0]`` is the
-    ``(prev, next)`` id lists one sentence away, ``rings[1]`` (optional) two away. The
-    one-sentence window takes each question token's best match anywhere in it; the
-    two-sentence window counts neighbours' matches at ``WIDE_DECAY``."""
-    centre, windows = context_best(query_tokens, store_tokens, ids, rings)
-    return _finite_mean(centre), [_finite_mean(w) for w in windows]
-
-
 def context_best(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np.ndarray, list[np.ndarray]]:
-    """What ``context_maxsim`` averages: each question token's best cosine (question tokens x
-    candidates) in each sentence and in each of its windows; -inf where a candidate has no
-    token vectors at all."""
+    """Each question token's best cosine (question tokens x candidates) in each sentence
+    ``ids[i]`` and in each of its windows: ``rings[0]`` is the ``(prev, next)`` id lists one
+    sentence away, ``rings[1]`` (optional) two away. The one-sentence window takes the best
+    match anywhere in it; the two-sentence window counts neighbours' matches at
+    ``WIDE_DECAY``. -inf where a candidate has no token vectors at all; ``weighted_maxsim``
+    averages over the question tokens."""
     q = np.asarray(query_tokens, dtype=np.float32)
     needed = list(
         dict.fromkeys(j for group in (ids, *(x for ring in rings for x in ring)) for j in group if j is not None)
@@ -175,13 +146,6 @@ def token_roles(
     weights = (1.0 / pieces[kept]).astype(np.float32)
     names = np.array([w != first and w in starts and question[starts[w]].isupper() for w in kept.tolist()], dtype=bool)
     return TokenRoles(weights, names)
-
-
-def _finite_mean(x: np.ndarray) -> np.ndarray:
-    """Column means, 0 for columns with no sentence at all (-inf)."""
-    with np.errstate(invalid="ignore"):
-        m = x.mean(axis=0)
-    return np.where(np.isfinite(m), m, 0.0).astype(np.float32)
 
 
 def token_coverage(query_tokens: np.ndarray, sentence_tokens: list[np.ndarray]) -> np.ndarray:

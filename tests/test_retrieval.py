@@ -205,8 +205,8 @@ def test_token_roles_weigh_words_not_pieces_and_mark_names():
     assert not token_roles(q3, s3, o3, content_token_mask(s3)).names.any()
 
 
-def test_weighted_maxsim_matches_context_maxsim_and_skips_missing():
-    from qa.rerank import context_best, context_maxsim, weighted_maxsim
+def test_weighted_maxsim_matches_plain_maxsim_and_skips_missing():
+    from qa.rerank import context_best, weighted_maxsim
 
     rng = np.random.default_rng(0)
 
@@ -220,7 +220,15 @@ def test_weighted_maxsim_matches_context_maxsim_and_skips_missing():
     store, q = Tokens(), rng.normal(size=(3, 8)).astype(np.float32)
     ids, rings = [1, 2, 9], [([0, 1, None], [2, 3, None])]
     centre, (win,) = context_best(q, store, ids, rings)
-    plain, (plain_win,) = context_maxsim(q, store, ids, rings)
+
+    def plain_maxsim(sentences):
+        """Mean over question tokens of the best cosine with any token of ``sentences``; 0 if none."""
+        mats = [store.float32(i) for i in sentences if i is not None and store.float32(i) is not None]
+        return float((q @ np.concatenate(mats).T).max(axis=1).mean()) if mats else 0.0
+
+    plain = np.array([plain_maxsim([i]) for i in ids], np.float32)
+    prev, nxt = rings[0]
+    plain_win = np.array([plain_maxsim([p, i, n]) for p, i, n in zip(prev, ids, nxt)], np.float32)
     ones = np.ones(3, np.float32)
     assert np.allclose(weighted_maxsim(centre, ones), plain) and np.allclose(weighted_maxsim(win, ones), plain_win)
     assert weighted_maxsim(centre, ones)[2] == 0.0  # no token vectors for sentence 9
