@@ -14,6 +14,9 @@ question's words in the sentence (an object question's answer follows the verb, 
 subject question's precedes it), and, when the index stores token vectors, the
 token features of ``qa.span_vectors``. When the whole sentence scores best, the
 answer is the whole sentence, which is always a correct (if long) extractive answer.
+A question asking what someone does ("What will Lavrov do ...?", "What are the allies
+doing ...?") is answered by a verb phrase of the sentence (``verb_phrases``): only those
+compete, when the sentence has one.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end (``finish_span``).
 """
@@ -405,6 +408,91 @@ def _after_question_prep(question: str, s_words: list[tuple[int, int, str]], q_w
     return out
 
 
+#: Modal verbs (and the infinitive "to") a verb phrase may follow, by the question modal they answer.
+_MODAL_FAMILY = {
+    "will": "will", "would": "will", "shall": "will", "ll": "will", "can": "can", "could": "can",
+    "should": "should", "must": "must", "may": "may", "might": "may", "to": "to",
+}
+#: Lower-case words ending in "-ing" that are not verbs.
+_NOT_GERUNDS = set(
+    "during nothing something anything everything thing things king ring rings spring string morning evening "
+    "ceiling wedding bring sing sting swing wing sibling darling pudding".split()
+)
+#: Words that open an adjunct clause after a verb phrase ("imposing a no-fly zone *despite* ...").
+_ADJUNCT_OPENERS = set("because while when whereas although though despite since until unless if but before after".split())
+_MAX_ACTION_WORDS = 15
+
+
+def asks_for_action(question: str) -> str | None:
+    """Whether the question asks what someone does: "What will Lavrov *do* ...?", "What are the
+    allies *doing* ...?". Returns the question's modal family ("will" for "will"/"would", ...),
+    "ing" for a progressive question, "" for another action question, and None when the
+    question asks for something else ("What *job* did she do?" asks for a noun)."""
+    words = [norm_word(w) for w in _WORD.findall(question)]
+    if len(words) < 4 or words[0] != "what" or words[1] not in _AUX:
+        return None
+    if not any(w in ("do", "doing", "done") for w in words[3:]):
+        return None
+    if words[1] in _MODAL_FAMILY:
+        return _MODAL_FAMILY[words[1]]
+    return "ing" if "doing" in words[3:] else ""
+
+
+def _is_gerund(word: str) -> bool:
+    return word[:1].islower() and word.endswith("ing") and len(word) >= 5 and word not in _NOT_GERUNDS
+
+
+def _closes_quote(text: str, pos: int) -> bool:
+    """Whether the quote mark at ``pos`` closes a quotation (a straight quote after an odd number of them)."""
+    return text[pos] == "”" or (text[pos] == '"' and text.count('"', 0, pos) % 2 == 1)
+
+
+def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
+    """Verb phrases of ``sentence``: from a verb ("-ing" words, or a word right after a modal or
+    "to") to the clause end, an adjunct clause ("despite ...", "because ...") or fifteen words,
+    coordinated phrases included ("imposing major sanctions on Russia and providing aid to
+    Ukraine"). A phrase inside an earlier one is not a phrase of its own. With ``tense`` (the
+    question's modal family, or "ing"), only the verbs after such a modal, or only "-ing" verbs,
+    count when there are any."""
+    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(sentence)]
+    starts: dict[int, str] = {}
+    for i, (_s, _e, w) in enumerate(words):
+        if w.lower() in STOP_WORDS or not w[:1].islower():
+            continue
+        gap = sentence[words[i - 1][1] : words[i][0]] if i else ""
+        family = _MODAL_FAMILY.get(norm_word(words[i - 1][2])) if i and re.fullmatch(r"\s*[“\"]?", gap) else None
+        if family:
+            starts[i] = family
+        elif _is_gerund(w):
+            starts[i] = "ing"
+    if tense and any(t == tense for t in starts.values()):
+        starts = {i: t for i, t in starts.items() if t == tense}
+    out: list[tuple[int, int]] = []
+    covered = -1
+    for i in sorted(starts):
+        if words[i][0] < covered:
+            continue
+        j = i
+        while j + 1 < len(words) and j + 1 - i < _MAX_ACTION_WORDS:
+            gap_start = words[j][1]
+            gap = sentence[gap_start : words[j + 1][0]]
+            if re.search(r"[,;:.!?()—–]", gap) or norm_word(words[j + 1][2]) in _ADJUNCT_OPENERS:
+                break
+            if any(_closes_quote(sentence, gap_start + k) for k, c in enumerate(gap) if c in "”\""):
+                if not (words[i][0] and sentence[words[i][0] - 1] in "“\"") or j > i:
+                    break  # a quote that closes ('not in a position to commit" to ...') ends the phrase
+            j += 1
+        _, e = _trim(sentence, words[i][0], words[j][1])
+        s = words[i][0]
+        closing = {"“": "”", '"': '"'}.get(sentence[s - 1]) if s else None
+        if closing and closing in sentence[s:e]:
+            s -= 1  # a quoted verb keeps its quotes: '"correspond" with Russian authorities'
+        if e > s:
+            out.append((s, e))
+            covered = e
+    return out
+
+
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
     + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run")]
@@ -459,9 +547,10 @@ def candidate_features(
 
     def new_words(s: int, e: int, kind: str = "") -> set[str]:
         """The span's content words, or an empty set when it has none or repeats the question
-        (a reason clause may repeat some: "because it would give *Acme* a market")."""
+        (a reason clause or a verb phrase may repeat some: "because it would give *Acme* a
+        market")."""
         words = _content_words(sentence[s:e])
-        if kind == "clause":
+        if kind in ("clause", "action"):
             return words - q_words
         return set() if words & q_words else words
 
@@ -469,6 +558,12 @@ def candidate_features(
     # (a "why" question asks for a reason clause)
     typed_only = False
     competing = "clause" if wh == "why" else wanted
+    action = asks_for_action(question)
+    if action is not None:
+        # "What will Lavrov do ...?" asks for a verb phrase
+        competing = "action"
+        for span in verb_phrases(sentence, action):
+            spans[span] = "action"
     if TYPED_ONLY and competing is not None:
         of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span, kind)}
         if of_type and wanted == "name":
@@ -656,7 +751,7 @@ def _at_clause_end(sentence: str, pos: int) -> bool:
 
 def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``)."""
-    if span.kind in ("sentence", "clause", "number", "date", "quote"):
+    if span.kind in ("sentence", "clause", "number", "date", "quote", "action"):
         return span
     end = complete_list(question, sentence, span.start, span.end)
     return span if end == span.end else Span(span.start, end, span.kind, span.score)

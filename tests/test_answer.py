@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from qa.answer import (
     Span,
+    asks_for_action,
     candidate_features,
     complete_list,
     extract_span,
@@ -15,6 +16,7 @@ from qa.answer import (
     question_kind,
     slot_is_subject,
     typed_candidates,
+    verb_phrases,
     wh_head,
     wh_word,
 )
@@ -230,3 +232,36 @@ def test_a_number_inside_a_duration_is_not_an_answer_of_its_own():
     sentence = "The talks lasted an hour and a half, officials said."
     spans = {sentence[s:e] for s, e in typed_candidates(sentence, "number")}
     assert "an hour and a half" in spans and "half" not in spans
+
+
+@pytest.mark.parametrize(
+    ("question", "action"),
+    [
+        ("What will the council do about the bridge?", "will"),
+        ("What could the miners do next?", "can"),
+        ("What are the farmers doing in response to the drought?", "ing"),
+        ("What did the mayor do after the flood?", ""),
+        ("What job did the mayor do before?", None),  # asks for a noun
+        ("What did the mayor say?", None),
+        ("Who will do it?", None),
+    ],
+)
+def test_questions_asking_what_someone_does(question, action):
+    assert asks_for_action(question) == action
+
+
+def test_verb_phrases_run_to_the_clause_end_with_their_coordinated_parts():
+    sentence = "The storm is over, with the farmers rebuilding their barns and repairing fences despite the cold."
+    assert [sentence[s:e] for s, e in verb_phrases(sentence)] == ["rebuilding their barns and repairing fences"]
+    quoted = 'She said the board was "not able to decide" on the plan but that it would "consult" with the town.'
+    phrases = [quoted[s:e] for s, e in verb_phrases(quoted)]
+    assert phrases == ["decide", '"consult" with the town']  # a closing quote ends a phrase
+    assert [quoted[s:e] for s, e in verb_phrases(quoted, "will")] == ['"consult" with the town']
+
+
+def test_action_questions_are_answered_by_a_verb_phrase():
+    sentence = "The flood has now reached the valley, with the army and its volunteers building dams and evacuating homes."
+    question = "What are the army and its volunteers doing in response to the flood?"
+    span = extract_span(question, sentence)
+    assert sentence[span.start : span.end] == "building dams and evacuating homes"
+    assert span.kind == "action"
