@@ -419,7 +419,9 @@ _NOT_GERUNDS = set(
     "ceiling wedding bring sing sting swing wing sibling darling pudding".split()
 )
 #: Words that open an adjunct clause after a verb phrase ("imposing a no-fly zone *despite* ...").
-_ADJUNCT_OPENERS = set("because while when whereas although though despite since until unless if but before after".split())
+_ADJUNCT_OPENERS = set(
+    "because while when whereas although though despite since until unless if but before after".split()
+)
 _MAX_ACTION_WORDS = 15
 
 

@@ -260,7 +260,7 @@ def test_verb_phrases_run_to_the_clause_end_with_their_coordinated_parts():
 
 
 def test_action_questions_are_answered_by_a_verb_phrase():
-    sentence = "The flood has now reached the valley, with the army and its volunteers building dams and evacuating homes."
+    sentence = "The flood has reached the valley, with the army and its volunteers building dams and evacuating homes."
     question = "What are the army and its volunteers doing in response to the flood?"
     span = extract_span(question, sentence)
     assert sentence[span.start : span.end] == "building dams and evacuating homes"
