@@ -16,7 +16,9 @@ token features of ``qa.span_vectors``. When the whole sentence scores best, the
 answer is the whole sentence, which is always a correct (if long) extractive answer.
 A question asking what someone does ("What will Lavrov do ...?", "What are the allies
 doing ...?") is answered by a verb phrase of the sentence (``verb_phrases``): only those
-compete, when the sentence has one.
+compete, when the sentence has one. A question asking what someone said ("What did Lavrov say
+about the West?") is answered by what the sentence reports was said (``reported_speech``:
+quotations and "said that ..." clauses), on the question's topic when one is.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end (``finish_span``).
 """
@@ -440,6 +442,61 @@ def asks_for_action(question: str) -> str | None:
     return "ing" if "doing" in words[3:] else ""
 
 
+#: Verbs of saying, in the forms questions and reports use.
+_SPEECH_VERBS = set(
+    "say says said tell tells told claim claims claimed warn warns warned vow vows vowed add adds added "
+    "state states stated insist insists insisted argue argues argued announce announces announced declare "
+    "declares declared promise promises promised reply replies replied explain explains explained".split()
+)
+_SPEECH = "|".join(sorted(_SPEECH_VERBS))
+#: A quotation opening the sentence, its opening mark maybe left in the sentence before, closed
+#: before its attribution: 'We will try to never again be dependent on the West," Lavrov said.'
+_LEADING_QUOTE = re.compile(rf"\s*[“\"]?(.+?)[,.!?]?[”\"]\s+(?:[\w’'.-]+\s+){{0,4}}?(?:{_SPEECH})\b")
+#: Where a reported clause starts: after a verb of saying, its addressee and "that" ("told
+#: reporters that ...").
+_REPORTED = re.compile(rf"\b(?:{_SPEECH})\b(?:\s+(?:reporters|him|her|them|us|me|[A-Z][\w’'-]+))?(?:\s+that)?\s+")
+
+
+def asks_what_was_said(question: str) -> bool:
+    """Whether the question asks what someone said: "What did Lavrov *say about* the West?",
+    "What did the voice *say*?" (not "What did he say *Russia had wanted*?", which asks for
+    the object of another verb)."""
+    words = [norm_word(w) for w in _WORD.findall(question)]
+    if len(words) < 3 or words[0] != "what" or words[1] not in _AUX:
+        return False
+    for i in range(3, len(words)):
+        if words[i] in _SPEECH_VERBS:
+            rest = words[i + 1 :]
+            if rest[:1] and words[i] in ("tell", "tells", "told"):
+                rest = rest[1:]  # the addressee
+            return not rest or rest[0] in _SPEECH_FOLLOWERS
+    return False
+
+
+#: Words that may follow the verb of a question asking what was said ("say *about* ...", "tell
+#: her *just* before ..."); "claim *as* a reward" asks for a thing.
+_SPEECH_FOLLOWERS = set("about on of regarding concerning in at during after before when just then to".split())
+
+
+def speech_topic(question: str) -> set[str]:
+    """The content words after "about" in a question asking what was said ("What did Lavrov say
+    about *depending* on the *West*?")."""
+    m = re.search(r"\babout\b(.*)", question, re.I)
+    return _content_words(m.group(1)) if m else set()
+
+
+def reported_speech(sentence: str) -> list[tuple[int, int]]:
+    """What the sentence reports someone said: its quotations, a quotation opening it, and the
+    clause after a verb of saying ("said that ...") to the sentence end."""
+    found = [(m.start(1), m.end(1)) for m in PATTERNS["quote"].finditer(sentence)]
+    lead = _LEADING_QUOTE.match(sentence)
+    if lead:
+        found.append((lead.start(1), lead.end(1)))
+    found += [(m.end(), len(sentence)) for m in _REPORTED.finditer(sentence)]
+    spans = (_trim(sentence, s, e) for s, e in found)
+    return list(dict.fromkeys((s, e) for s, e in spans if e > s))
+
+
 def _is_gerund(word: str) -> bool:
     return word[:1].islower() and word.endswith("ing") and len(word) >= 5 and word not in _NOT_GERUNDS
 
@@ -552,7 +609,7 @@ def candidate_features(
         (a reason clause or a verb phrase may repeat some: "because it would give *Acme* a
         market")."""
         words = _content_words(sentence[s:e])
-        if kind in ("clause", "action"):
+        if kind in ("clause", "action", "speech"):
             return words - q_words
         return set() if words & q_words else words
 
@@ -566,6 +623,14 @@ def candidate_features(
         competing = "action"
         for span in verb_phrases(sentence, action):
             spans[span] = "action"
+    elif asks_what_was_said(question):
+        # "What did Lavrov say about the West?" asks for what he said, about the West if he said more
+        competing = "speech"
+        said = reported_speech(sentence)
+        topic = speech_topic(question)
+        on_topic = [(s, e) for s, e in said if topic & _content_words(sentence[s:e])]
+        for span in on_topic or said:
+            spans[span] = "speech"
     if TYPED_ONLY and competing is not None:
         of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span, kind)}
         if of_type and wanted == "name":
@@ -753,7 +818,7 @@ def _at_clause_end(sentence: str, pos: int) -> bool:
 
 def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``)."""
-    if span.kind in ("sentence", "clause", "number", "date", "quote", "action"):
+    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech"):
         return span
     end = complete_list(question, sentence, span.start, span.end)
     return span if end == span.end else Span(span.start, end, span.kind, span.score)

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from qa.answer import (
     Span,
     asks_for_action,
+    asks_what_was_said,
     candidate_features,
     complete_list,
     extract_span,
     finish_span,
     question_kind,
+    reported_speech,
     slot_is_subject,
     typed_candidates,
     verb_phrases,
@@ -265,3 +267,32 @@ def test_action_questions_are_answered_by_a_verb_phrase():
     span = extract_span(question, sentence)
     assert sentence[span.start : span.end] == "building dams and evacuating homes"
     assert span.kind == "action"
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("What did the mayor say about the bridge?", True),
+        ("What did the guard say?", True),
+        ("What does the nurse tell him just before he leaves?", True),
+        ("What did the mayor say the council had wanted?", False),  # asks for what the council wanted
+        ("What does the knight claim as a reward?", False),
+        ("Who said it?", False),
+    ],
+)
+def test_questions_asking_what_was_said(question, said):
+    assert asks_what_was_said(question) == said
+
+
+def test_reported_speech_is_quotations_and_reported_clauses():
+    lead = 'We will rebuild the bridge before winter," the mayor said.'
+    assert [lead[s:e] for s, e in reported_speech(lead)] == ["We will rebuild the bridge before winter"]
+    told = "The mayor told reporters that the bridge would reopen in May."
+    assert [told[s:e] for s, e in reported_speech(told)] == ["the bridge would reopen in May"]
+
+
+def test_what_was_said_about_a_topic_is_the_speech_on_that_topic():
+    sentence = "The mayor praised the “brave crews” and vowed that the town would never again depend on one bridge."
+    span = extract_span("What did the mayor say about depending on the bridge?", sentence)
+    assert sentence[span.start : span.end] == "the town would never again depend on one bridge"
+    assert span.kind == "speech"
