@@ -20,7 +20,9 @@ compete, when the sentence has one. A question asking what someone said ("What d
 about the West?") is answered by what the sentence reports was said (``reported_speech``:
 quotations and "said that ..." clauses), on the question's topic when one is.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
-medical care") is completed to the list's end (``finish_span``).
+medical care") is completed to the list's end, and one that opens with a verb right after
+the question's stranded preposition ("accused Russia of *using* ...") to the verb phrase's
+end (``finish_span``).
 """
 
 from __future__ import annotations
@@ -816,11 +818,27 @@ def _at_clause_end(sentence: str, pos: int) -> bool:
     return pos >= len(sentence.rstrip()) or _CLAUSE_END.match(sentence, pos) is not None
 
 
+def complete_verb_phrase(question: str, sentence: str, start: int, end: int) -> int:
+    """Where a span that opens with a verb right after the question's last preposition should
+    end: the verb takes its whole phrase ("accused Russia of *using people* as human shields as
+    well as committing war crimes" ends after "war crimes"; ``verb_phrases``)."""
+    first = _WORD.match(sentence, start)
+    if not first or not _is_gerund(first.group()):
+        return end
+    s_words = [(m.start(), m.end(), word_key(m.group())) for m in _WORD.finditer(sentence)]
+    if start not in _after_question_prep(question, s_words, _content_words(question)):
+        return end
+    phrases = verb_phrases(sentence[start:])
+    return max(end, start + phrases[0][1]) if phrases and phrases[0][0] == 0 else end
+
+
 def finish_span(question: str, sentence: str, span: Span) -> Span:
-    """The chosen span, completed where it stops inside a list (``complete_list``)."""
+    """The chosen span, completed where it stops inside a list (``complete_list``) or inside
+    the verb phrase a stranded preposition asks for (``complete_verb_phrase``)."""
     if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech"):
         return span
-    end = complete_list(question, sentence, span.start, span.end)
+    end = complete_verb_phrase(question, sentence, span.start, span.end)
+    end = complete_list(question, sentence, span.start, end)
     return span if end == span.end else Span(span.start, end, span.kind, span.score)
 
 

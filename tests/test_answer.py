@@ -296,3 +296,12 @@ def test_what_was_said_about_a_topic_is_the_speech_on_that_topic():
     span = extract_span("What did the mayor say about depending on the bridge?", sentence)
     assert sentence[span.start : span.end] == "the town would never again depend on one bridge"
     assert span.kind == "speech"
+
+
+def test_a_verb_after_the_questions_last_preposition_takes_its_whole_phrase():
+    sentence = "The union has accused the company of hiring guards as strike breakers as well as cutting wages."
+    start = sentence.index("hiring")
+    short = Span(start, start + len("hiring guards"), "run", 0.0)
+    done = finish_span("What has the union accused the company of?", sentence, short)
+    assert sentence[done.start : done.end] == "hiring guards as strike breakers as well as cutting wages"
+    assert finish_span("What has the union hired?", sentence, short) == short  # no preposition asks for it
