@@ -22,7 +22,8 @@ quotations and "said that ..." clauses), on the question's topic when one is.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end, and one that opens with a verb right after
 the question's stranded preposition ("accused Russia of *using* ...") to the verb phrase's
-end (``finish_span``).
+end; a subject answer that is only the object of a preposition before the question's verb
+("fighters from *Donbas* have surrounded ...") starts at its clause's start (``finish_span``).
 """
 
 from __future__ import annotations
@@ -832,14 +833,46 @@ def complete_verb_phrase(question: str, sentence: str, start: int, end: int) -> 
     return max(end, start + phrases[0][1]) if phrases and phrases[0][0] == 0 else end
 
 
+#: Auxiliaries and adverbs between a subject and its verb ("fighters *have* surrounded").
+_BEFORE_VERB = _AUX | set("been being also already now just then still not never".split())
+#: Words that open a clause inside a sentence ("He said *that* fighters have surrounded ...").
+_CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
+
+
+def complete_subject(question: str, sentence: str, start: int, end: int) -> int:
+    """Where a span answering a subject question ("Who has surrounded Mariupol?") should start
+    when it is the object of a preposition right before the question's verb: "fighters from
+    *Donbas* have surrounded the city" names who surrounded it from the clause start, "Russian
+    troops and pro-Russian separatist fighters from Donbas". Unchanged when that phrase would
+    repeat a question word."""
+    if wh_word(question) not in ("who", "which", "what") or not slot_is_subject(question):
+        return start
+    q_words = _content_words(question) - {word_key(w) for w in wh_head(question)}
+    q_order = [w for w in (word_key(m) for m in _WORD.findall(question)) if w in q_words]
+    after = [m.group() for m in itertools.islice(_WORD.finditer(sentence, end), 4)]
+    verb = next((w for w in after if norm_word(w) not in _BEFORE_VERB), None)
+    before = _WORD.findall(sentence[:start])
+    if not q_order or verb is None or word_key(verb) != q_order[0] or not before:
+        return start
+    if norm_word(before[-1]) not in _PREPOSITIONS:
+        return start
+    bounds = [m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)]
+    bounds += [m.end() for m in _CLAUSE_OPENERS.finditer(sentence, 0, start)]
+    clause_start, _ = _trim(sentence, max(bounds, default=0), start)
+    if _content_words(sentence[clause_start:start]) & q_words:
+        return start
+    return clause_start
+
+
 def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``) or inside
     the verb phrase a stranded preposition asks for (``complete_verb_phrase``)."""
     if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech"):
         return span
-    end = complete_verb_phrase(question, sentence, span.start, span.end)
-    end = complete_list(question, sentence, span.start, end)
-    return span if end == span.end else Span(span.start, end, span.kind, span.score)
+    start = complete_subject(question, sentence, span.start, span.end)
+    end = complete_verb_phrase(question, sentence, start, span.end)
+    end = complete_list(question, sentence, start, end)
+    return span if (start, end) == (span.start, span.end) else Span(start, end, span.kind, span.score)
 
 
 def extract_span(question: str, sentence: str, views: tuple[TokenView, TokenView] | None = None) -> Span | None:

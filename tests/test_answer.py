@@ -12,6 +12,7 @@ from qa.answer import (
     asks_what_was_said,
     candidate_features,
     complete_list,
+    complete_subject,
     extract_span,
     finish_span,
     question_kind,
@@ -305,3 +306,16 @@ def test_a_verb_after_the_questions_last_preposition_takes_its_whole_phrase():
     done = finish_span("What has the union accused the company of?", sentence, short)
     assert sentence[done.start : done.end] == "hiring guards as strike breakers as well as cutting wages"
     assert finish_span("What has the union hired?", sentence, short) == short  # no preposition asks for it
+
+
+def test_a_subject_answer_inside_a_prepositional_phrase_takes_the_whole_subject():
+    sentence = "In the south, soldiers and volunteer crews from Arden have rebuilt the bridge."
+    start = sentence.index("Arden")
+    end = start + len("Arden")
+    new_start = complete_subject("Who has rebuilt the bridge?", sentence, start, end)
+    assert sentence[new_start:end] == "soldiers and volunteer crews from Arden"
+    assert complete_subject("Who has crossed the bridge?", sentence, start, end) == start  # another verb
+    assert complete_subject("What has Arden rebuilt?", sentence, start, end) == start  # not a subject question
+    count = "The tale begins with three cats."
+    three = count.index("three")
+    assert complete_subject("How many cats are there?", count, three, three + 5) == three
