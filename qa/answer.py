@@ -557,7 +557,7 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
 
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
-    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run")]
+    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech")]
     + [f"{w}_x_{k}" for w in WH_WORDS for k in ("name", "number", "date", "quote", "run", "sentence")]
     + ["n_words_1", "n_words_2", "n_words_3", "n_words_4", "n_words_5_6", "n_words_7plus", "log_chars"]
     + ["has_comma", "ends_clause", "starts_after_anchor_gap"]
@@ -656,7 +656,9 @@ def candidate_features(
         if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
-        if kind != "clause" or f"{wh}_x_clause" in _INDEX:
+        if kind in ("action", "speech"):
+            pass  # these compete only among themselves: kind and question word say nothing more
+        elif kind != "clause" or f"{wh}_x_clause" in _INDEX:
             f[f"{wh}_x_{kind}"] = 1.0
         else:
             f["other_x_clause"] = 1.0

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.answer import (
+    FEATURES,
     Span,
     asks_for_action,
     asks_what_was_said,
@@ -319,3 +320,13 @@ def test_a_subject_answer_inside_a_prepositional_phrase_takes_the_whole_subject(
     count = "The tale begins with three cats."
     three = count.index("three")
     assert complete_subject("How many cats are there?", count, three, three + 5) == three
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What will the council do about the bridge?", "What did the mayor say about the bridge?", "Who rebuilt it?"],
+)
+def test_every_feature_a_candidate_gets_is_one_the_scorer_is_fitted_on(question):
+    sentence = 'The mayor said that crews "would rebuild" the bridge, rebuilding it by May.'
+    for *_, feats in candidate_features(question, sentence):
+        assert set(feats) <= set(FEATURES)
