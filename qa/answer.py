@@ -427,6 +427,9 @@ _NOT_GERUNDS = set(
 _ADJUNCT_OPENERS = set(
     "because while when whereas although though despite since until unless if but before after".split()
 )
+#: Words a verb phrase stops before: an auxiliary ("*seizing Mariupol* would be a triumph": the
+#: "-ing" phrase was a subject) or a relative pronoun.
+_PHRASE_ENDS = _AUX | {"that", "which", "who"}
 _MAX_ACTION_WORDS = 15
 
 
@@ -454,10 +457,13 @@ _SPEECH_VERBS = set(
 _SPEECH = "|".join(sorted(_SPEECH_VERBS))
 #: A quotation opening the sentence, its opening mark maybe left in the sentence before, closed
 #: before its attribution: 'We will try to never again be dependent on the West," Lavrov said.'
-_LEADING_QUOTE = re.compile(rf"\s*[“\"]?(.+?)[,.!?]?[”\"]\s+(?:[\w’'.-]+\s+){{0,4}}?(?:{_SPEECH})\b")
+_LEADING_QUOTE = re.compile(rf"\s*[“\"]?([^“”\"]+?)[,.!?][”\"]\s+(?:[\w’'.-]+\s+){{0,4}}?(?:{_SPEECH})\b")
 #: Where a reported clause starts: after a verb of saying, its addressee and "that" ("told
-#: reporters that ...").
-_REPORTED = re.compile(rf"\b(?:{_SPEECH})\b(?:\s+(?:reporters|him|her|them|us|me|[A-Z][\w’'-]+))?(?:\s+that)?\s+")
+#: reporters that ..."), unless a preposition follows ("said *in* an audio message").
+_REPORTED = re.compile(
+    rf"\b(?:{_SPEECH})\b(?:\s+(?:reporters|him|her|them|us|me|[A-Z][\w’'-]+))?(?:\s+that)?\s+"
+    rf"(?!(?:{'|'.join(sorted(_PREPOSITIONS | {'so', 'it'}))})\b)"
+)
 
 
 def asks_what_was_said(question: str) -> bool:
@@ -538,7 +544,8 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
         while j + 1 < len(words) and j + 1 - i < _MAX_ACTION_WORDS:
             gap_start = words[j][1]
             gap = sentence[gap_start : words[j + 1][0]]
-            if re.search(r"[,;:.!?()—–]", gap) or norm_word(words[j + 1][2]) in _ADJUNCT_OPENERS:
+            following = norm_word(words[j + 1][2])
+            if re.search(r"[,;:.!?()—–]", gap) or following in _ADJUNCT_OPENERS or following in _PHRASE_ENDS:
                 break
             if any(_closes_quote(sentence, gap_start + k) for k, c in enumerate(gap) if c in "”\""):
                 if not (words[i][0] and sentence[words[i][0] - 1] in "“\"") or j > i:

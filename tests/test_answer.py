@@ -257,6 +257,8 @@ def test_questions_asking_what_someone_does(question, action):
 def test_verb_phrases_run_to_the_clause_end_with_their_coordinated_parts():
     sentence = "The storm is over, with the farmers rebuilding their barns and repairing fences despite the cold."
     assert [sentence[s:e] for s, e in verb_phrases(sentence)] == ["rebuilding their barns and repairing fences"]
+    subject = "For the town, rebuilding the bridge would be a relief."
+    assert [subject[s:e] for s, e in verb_phrases(subject)] == ["rebuilding the bridge"]  # stops at "would be"
     quoted = 'She said the board was "not able to decide" on the plan but that it would "consult" with the town.'
     phrases = [quoted[s:e] for s, e in verb_phrases(quoted)]
     assert phrases == ["decide", '"consult" with the town']  # a closing quote ends a phrase
@@ -291,6 +293,10 @@ def test_reported_speech_is_quotations_and_reported_clauses():
     assert [lead[s:e] for s, e in reported_speech(lead)] == ["We will rebuild the bridge before winter"]
     told = "The mayor told reporters that the bridge would reopen in May."
     assert [told[s:e] for s, e in reported_speech(told)] == ["the bridge would reopen in May"]
+    where = "“The water is rising,” she said in a message broadcast by the radio."
+    assert [where[s:e] for s, e in reported_speech(where)] == ["The water is rising"]  # "said in" reports nothing
+    inner = 'He called the talks "hard" but said the town would hold.'
+    assert [inner[s:e] for s, e in reported_speech(inner)] == ["hard", "the town would hold"]
 
 
 def test_what_was_said_about_a_topic_is_the_speech_on_that_topic():
