@@ -6,9 +6,11 @@ is labelled with the SQuAD token F1 against the gold answers of the answer it wo
 give (``qa.answer.finish_span``: a list cut short is completed). A linear model
 predicting that F1 is fitted on story half 0 and checked on half 1 (and on the
 seeds): the reported EM/F1 are those of the top-scored candidate, given the
-right sentence. The model family (``FAMILIES``) is chosen by a 5-fold
-cross-validation over all the stories (folds by story), the steadier estimate;
-its weights are then fitted on half 0 only, so half 1 stays a check of them.
+right sentence. The weights in use are scored the same way first ("current
+weights"), so a change of candidates or rules can be measured without a refit.
+The model family (``FAMILIES``) is chosen by a 5-fold cross-validation over all
+the stories (folds by story), the steadier estimate; its weights are then fitted
+on half 0 only, so half 1 stays a check of them.
 
     python benchmarks/fit_spans.py --index NQA_INDEX --seeds-index SEEDS_INDEX [--write]
 """
@@ -30,6 +32,7 @@ from qa.answer import FEATURES, Span, candidate_features, finish_span  # noqa: E
 from qa.assistant import Assistant  # noqa: E402
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
 from qa.span_vectors import FEATURES as TOKEN_FEATURES  # noqa: E402
+from qa.span_weights import PLAIN_WEIGHTS, WEIGHTS  # noqa: E402
 from qa.store import IndexStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,6 +194,12 @@ def main() -> int:
             f"\n{label}: questions with a gold sentence: fit {len(fit)}, check {len(check)}, seeds {len(seed_groups)}"
         )
         print(f"{'model':22s} | fit-half CV EM+F1 | check EM/F1 | seeds EM/F1 | check oracle F1 | all-story CV EM+F1")
+        current = WEIGHTS if label == "with token vectors" else PLAIN_WEIGHTS
+        w_now = np.array([current.get(f, 0.0) for f in FEATURES])
+        ce, cf, co = pick_scores(check, w_now)
+        fe, ff, _ = pick_scores(fit, w_now)
+        se, sf, _ = pick_scores(seed_groups, w_now) if seed_groups else (0, 0, 0)
+        print(f"{'current weights':22s} | fit half {fe:4.1f}/{ff:4.1f} | {ce:4.1f}/{cf:4.1f}   | {se:4.1f}/{sf:4.1f}")
         best = None
         for name in FAMILIES:
             cv = cross_validated(name, fit)
