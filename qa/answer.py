@@ -415,7 +415,7 @@ def _after_question_prep(question: str, s_words: list[tuple[int, int, str]], q_w
 
 #: Modal verbs (and the infinitive "to") a verb phrase may follow, by the question modal they answer.
 _MODAL_FAMILY = {
-    "will": "will", "would": "will", "shall": "will", "ll": "will", "can": "can", "could": "can",
+    "will": "will", "would": "will", "shall": "will", "can": "can", "could": "can",
     "should": "should", "must": "must", "may": "may", "might": "may", "to": "to",
 }
 #: Lower-case words ending in "-ing" that are not verbs.
@@ -466,6 +466,11 @@ _REPORTED = re.compile(
 )
 
 
+#: Words that may follow the verb of a question asking what was said ("say *about* ...", "tell
+#: her *just* before ..."); "claim *as* a reward" asks for a thing.
+_SPEECH_FOLLOWERS = set("about on of regarding concerning in at during after before when just then to".split())
+
+
 def asks_what_was_said(question: str) -> bool:
     """Whether the question asks what someone said: "What did Lavrov *say about* the West?",
     "What did the voice *say*?" (not "What did he say *Russia had wanted*?", which asks for
@@ -480,11 +485,6 @@ def asks_what_was_said(question: str) -> bool:
                 rest = rest[1:]  # the addressee
             return not rest or rest[0] in _SPEECH_FOLLOWERS
     return False
-
-
-#: Words that may follow the verb of a question asking what was said ("say *about* ...", "tell
-#: her *just* before ..."); "claim *as* a reward" asks for a thing.
-_SPEECH_FOLLOWERS = set("about on of regarding concerning in at during after before when just then to".split())
 
 
 def speech_topic(question: str) -> set[str]:
@@ -875,7 +875,8 @@ def complete_subject(question: str, sentence: str, start: int, end: int) -> int:
 
 def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``) or inside
-    the verb phrase a stranded preposition asks for (``complete_verb_phrase``)."""
+    the verb phrase a stranded preposition asks for (``complete_verb_phrase``), and started at
+    its clause's start where it is only part of the subject asked for (``complete_subject``)."""
     if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech"):
         return span
     start = complete_subject(question, sentence, span.start, span.end)
