@@ -196,7 +196,7 @@ def main() -> int:
         print(f"{'model':22s} | fit-half CV EM+F1 | check EM/F1 | seeds EM/F1 | check oracle F1 | all-story CV EM+F1")
         current = WEIGHTS if label == "with token vectors" else PLAIN_WEIGHTS
         w_now = np.array([current.get(f, 0.0) for f in FEATURES])
-        ce, cf, co = pick_scores(check, w_now)
+        ce, cf, _ = pick_scores(check, w_now)
         fe, ff, _ = pick_scores(fit, w_now)
         se, sf, _ = pick_scores(seed_groups, w_now) if seed_groups else (0, 0, 0)
         print(f"{'current weights':22s} | fit half {fe:4.1f}/{ff:4.1f} | {ce:4.1f}/{cf:4.1f}   | {se:4.1f}/{sf:4.1f}")
