@@ -421,8 +421,12 @@ _MODAL_FAMILY = {
 #: Lower-case words ending in "-ing" that are not verbs.
 _NOT_GERUNDS = set(
     "during nothing something anything everything thing things king ring rings spring string morning evening "
-    "ceiling wedding bring sing sting swing wing sibling darling pudding".split()
+    "ceiling wedding bring sing sting swing wing sibling darling pudding "
+    # prepositions: "a press conference *following* the failure ..."
+    "following including according regarding concerning notwithstanding".split()
 )
+#: Adverbs that may stand between a modal and its verb ("will *not* surrender"); they stay in the phrase.
+_MODAL_ADVERBS = set("not never also still again then soon now always just only even".split())
 #: Words that open an adjunct clause after a verb phrase ("imposing a no-fly zone *despite* ...").
 _ADJUNCT_OPENERS = set(
     "because while when whereas although though despite since until unless if but before after".split()
@@ -516,8 +520,9 @@ def _closes_quote(text: str, pos: int) -> bool:
 
 
 def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
-    """Verb phrases of ``sentence``: from a verb ("-ing" words, or a word right after a modal or
-    "to") to the clause end, an adjunct clause ("despite ...", "because ...") or fifteen words,
+    """Verb phrases of ``sentence``: from a verb ("-ing" words, a word right after a modal or
+    "to", and without ``tense`` also "-ed" words not after an article, a preposition or an
+    auxiliary) to the clause end, an adjunct clause ("despite ...", "because ...") or fifteen words,
     coordinated phrases included ("imposing major sanctions on Russia and providing aid to
     Ukraine"). A phrase inside an earlier one is not a phrase of its own. With ``tense`` (the
     question's modal family, or "ing"), only the verbs after such a modal, or only "-ing" verbs,
@@ -525,14 +530,30 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(sentence)]
     starts: dict[int, str] = {}
     for i, (_s, _e, w) in enumerate(words):
-        if w.lower() in STOP_WORDS or not w[:1].islower():
+        if not w[:1].islower():
             continue
-        gap = sentence[words[i - 1][1] : words[i][0]] if i else ""
-        family = _MODAL_FAMILY.get(norm_word(words[i - 1][2])) if i and re.fullmatch(r"\s*[“\"]?", gap) else None
+        family = _MODAL_FAMILY.get(norm_word(w))
         if family:
-            starts[i] = family
-        elif _is_gerund(w):
-            starts[i] = "ing"
+            # the verb after the modal, maybe after an adverb or two that stay with it ("will *not surrender*")
+            j = i + 1
+            while j < min(i + 3, len(words) - 1) and norm_word(words[j][2]) in _MODAL_ADVERBS:
+                j += 1
+            gap = sentence[words[i][1] : words[i + 1][0]] if i + 1 < len(words) else ""
+            if j < len(words) and re.fullmatch(r"\s*[“\"]?", gap):
+                verb = words[j][2]
+                if verb[:1].islower() and verb.lower() not in STOP_WORDS:
+                    starts.setdefault(i + 1, family)
+        elif w.lower() not in STOP_WORDS and _is_gerund(w):
+            starts.setdefault(i, "ing")
+        elif (
+            not tense
+            and w.lower() not in STOP_WORDS
+            and w.endswith("ed")
+            and len(w) >= 5
+            and i
+            and norm_word(words[i - 1][2]) not in _DETERMINERS | _PREPOSITIONS | _AUX
+        ):
+            starts.setdefault(i, "past")  # "the minister *delivered* a press conference"
     if tense and any(t == tense for t in starts.values()):
         starts = {i: t for i, t in starts.items() if t == tense}
     out: list[tuple[int, int]] = []
@@ -551,6 +572,8 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
                 if not (words[i][0] and sentence[words[i][0] - 1] in "“\"") or j > i:
                     break  # a quote that closes ('not in a position to commit" to ...') ends the phrase
             j += 1
+        while j > i and norm_word(words[j][2]) in STOP_WORDS:
+            j -= 1  # a phrase cut at fifteen words does not end on "and" or "the"
         _, e = _trim(sentence, words[i][0], words[j][1])
         s = words[i][0]
         closing = {"“": "”", '"': '"'}.get(sentence[s - 1]) if s else None

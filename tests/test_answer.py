@@ -263,6 +263,11 @@ def test_verb_phrases_run_to_the_clause_end_with_their_coordinated_parts():
     phrases = [quoted[s:e] for s, e in verb_phrases(quoted)]
     assert phrases == ["decide", '"consult" with the town']  # a closing quote ends a phrase
     assert [quoted[s:e] for s, e in verb_phrases(quoted, "will")] == ['"consult" with the town']
+    negated = "The mayor said the town will not surrender the bridge."
+    assert [negated[s:e] for s, e in verb_phrases(negated, "will")] == ["not surrender the bridge"]
+    past = "The mayor visited the bridge and the repaired school."
+    assert [past[s:e] for s, e in verb_phrases(past)] == ["visited the bridge and the repaired school"]
+    assert verb_phrases(past, "ing") == []
 
 
 def test_action_questions_are_answered_by_a_verb_phrase():
