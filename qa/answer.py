@@ -462,12 +462,33 @@ _SPEECH = "|".join(sorted(_SPEECH_VERBS))
 #: A quotation opening the sentence, its opening mark maybe left in the sentence before, closed
 #: before its attribution: 'We will try to never again be dependent on the West," Lavrov said.'
 _LEADING_QUOTE = re.compile(rf"\s*[“\"]?([^“”\"]+?)[,.!?][”\"]\s+(?:[\w’'.-]+\s+){{0,4}}?(?:{_SPEECH})\b")
-#: Where a reported clause starts: after a verb of saying, its addressee and "that" ("told
-#: reporters that ..."), unless a preposition follows ("said *in* an audio message").
-_REPORTED = re.compile(
-    rf"\b(?:{_SPEECH})\b(?:\s+(?:reporters|him|her|them|us|me|[A-Z][\w’'-]+))?(?:\s+that)?\s+"
-    rf"(?!(?:{'|'.join(sorted(_PREPOSITIONS | {'so', 'it'}))})\b)"
-)
+#: A verb of saying ("said", "told").
+_SPEECH_VERB = re.compile(rf"\b(?:{_SPEECH})\b")
+#: Whom "told" may name before what was told ("told *reporters* that ...").
+_ADDRESSEE = re.compile(r"\s+(?:reporters|journalists|him|her|them|us|me|[A-Z][\w’'-]+)\b")
+_THAT = re.compile(r"\s+that\b")
+
+
+def _reported_clauses(sentence: str) -> list[int]:
+    """Where the clauses reported by a verb of saying start: after the verb, the addressee of
+    "told" and "that" ("told reporters that *the bridge ...*"); none where a preposition follows
+    ("said *in* an audio message", "told reporters *after* ...")."""
+    out = []
+    for m in _SPEECH_VERB.finditer(sentence):
+        pos = m.end()
+        addressee = None
+        if m.group().lower() in ("tell", "tells", "told"):
+            addressee = _ADDRESSEE.match(sentence, pos)
+            pos = addressee.end() if addressee else pos
+        that = _THAT.match(sentence, pos)
+        pos = that.end() if that else pos
+        nxt = _WORD.match(sentence, pos + 1) if sentence[pos : pos + 1] == " " else None
+        if not nxt:
+            continue
+        word = norm_word(nxt.group())
+        if word not in _PREPOSITIONS | {"so", "it"} or (addressee and word == "to"):  # "told him *to leave*"
+            out.append(nxt.start())
+    return out
 
 
 #: Words that may follow the verb of a question asking what was said ("say *about* ...", "tell
@@ -498,14 +519,28 @@ def speech_topic(question: str) -> set[str]:
     return _content_words(m.group(1)) if m else set()
 
 
+_ATTRIBUTION_WORDS = 6
+
+
+def _attributed(sentence: str, start: int, end: int) -> bool:
+    """Whether a verb of saying stands within six words before or after the quotation at
+    ``start``-``end`` ('claimed that "civilians are ..."', '"...," Kuleba told'), unlike a
+    quoted label ('which he described as "difficult"')."""
+    before = _WORD.findall(sentence[:start])[-_ATTRIBUTION_WORDS:]
+    after = _WORD.findall(sentence[end:])[:_ATTRIBUTION_WORDS]
+    return any(norm_word(w) in _SPEECH_VERBS for w in before + after)
+
+
 def reported_speech(sentence: str) -> list[tuple[int, int]]:
-    """What the sentence reports someone said: its quotations, a quotation opening it, and the
-    clause after a verb of saying ("said that ...") to the sentence end."""
-    found = [(m.start(1), m.end(1)) for m in PATTERNS["quote"].finditer(sentence)]
+    """What the sentence reports someone said: its quotations next to a verb of saying (all of
+    them when none is), a quotation opening it, and the clause after a verb of saying ("said
+    that ...") to the sentence end."""
+    quotes = [(m.start(1), m.end(1)) for m in PATTERNS["quote"].finditer(sentence)]
+    found = [(s, e) for s, e in quotes if _attributed(sentence, s - 1, e + 1)] or quotes
     lead = _LEADING_QUOTE.match(sentence)
     if lead:
         found.append((lead.start(1), lead.end(1)))
-    found += [(m.end(), len(sentence)) for m in _REPORTED.finditer(sentence)]
+    found += [(start, len(sentence)) for start in _reported_clauses(sentence)]
     spans = (_trim(sentence, s, e) for s, e in found)
     return list(dict.fromkeys((s, e) for s, e in spans if e > s))
 

@@ -302,6 +302,10 @@ def test_reported_speech_is_quotations_and_reported_clauses():
     assert [where[s:e] for s, e in reported_speech(where)] == ["The water is rising"]  # "said in" reports nothing
     inner = 'He called the talks "hard" but said the town would hold.'
     assert [inner[s:e] for s, e in reported_speech(inner)] == ["hard", "the town would hold"]
+    label = '“We will hold,” the mayor told reporters after a meeting he described as “difficult.”'
+    assert [label[s:e] for s, e in reported_speech(label)] == ["We will hold"]  # a quoted label is not speech
+    order = "She told him to leave the bridge."
+    assert [order[s:e] for s, e in reported_speech(order)] == ["to leave the bridge"]
 
 
 def test_what_was_said_about_a_topic_is_the_speech_on_that_topic():
