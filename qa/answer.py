@@ -417,16 +417,18 @@ def _after_question_prep(question: str, s_words: list[tuple[int, int, str]], q_w
 _MODAL_FAMILY = {
     "will": "will", "would": "will", "shall": "will", "can": "can", "could": "can",
     "should": "should", "must": "must", "may": "may", "might": "may", "to": "to",
+    "has": "have", "have": "have", "had": "have",
 }
 #: Lower-case words ending in "-ing" that are not verbs.
 _NOT_GERUNDS = set(
     "during nothing something anything everything thing things king ring rings spring string morning evening "
     "ceiling wedding bring sing sting swing wing sibling darling pudding "
-    # prepositions: "a press conference *following* the failure ..."
-    "following including according regarding concerning notwithstanding".split()
+    # prepositions ("a press conference *following* the failure ...") and adjectives
+    "following including according regarding concerning notwithstanding "
+    "willing unwilling ongoing upcoming outstanding interesting amazing surprising".split()
 )
 #: Adverbs that may stand between a modal and its verb ("will *not* surrender"); they stay in the phrase.
-_MODAL_ADVERBS = set("not never also still again then soon now always just only even".split())
+_MODAL_ADVERBS = set("not never also still again then soon now always just only even been".split())
 #: Words that open an adjunct clause after a verb phrase ("imposing a no-fly zone *despite* ...").
 _ADJUNCT_OPENERS = set(
     "because while when whereas although though despite since until unless if but before after".split()
@@ -438,18 +440,29 @@ _MAX_ACTION_WORDS = 15
 
 
 def asks_for_action(question: str) -> str | None:
-    """Whether the question asks what someone does: "What will Lavrov *do* ...?", "What are the
-    allies *doing* ...?". Returns the question's modal family ("will" for "will"/"would", ...),
-    "ing" for a progressive question, "" for another action question, and None when the
-    question asks for something else ("What *job* did she do?" asks for a noun)."""
+    """Whether the question asks what someone does or what happened: "What will Lavrov *do*
+    ...?", "What are the allies *doing* ...?", "What is he ready *to do*?", "What *has happened*
+    to the residents?". Returns the verb form the question wants: the modal's family ("will"
+    for "will"/"would", "have" for a perfect, "to" for an infinitive), "ing" for a progressive,
+    "" for another action question, and None when the question asks for something else
+    ("What *job* did she do?" asks for a noun)."""
     words = [norm_word(w) for w in _WORD.findall(question)]
-    if len(words) < 4 or words[0] != "what" or words[1] not in _AUX:
+    if len(words) < 3 or words[0] != "what":
         return None
-    if not any(w in ("do", "doing", "done") for w in words[3:]):
+    if words[1] in ("happened", "happens"):
+        return ""  # "What happened next?"
+    if words[1] not in _AUX:
         return None
+    verb = next((i for i in range(3, len(words)) if words[i] in ("do", "doing", "done")), None)
+    if verb is None and words[2] in ("happen", "happened", "happening"):
+        verb = 2  # "What has happened to the residents?"
+    if verb is None:
+        return None
+    if words[verb - 1] == "to":
+        return "to"  # "What is Kuleba ready *to do*?"
     if words[1] in _MODAL_FAMILY:
         return _MODAL_FAMILY[words[1]]
-    return "ing" if "doing" in words[3:] else ""
+    return "ing" if words[verb] in ("doing", "happening") else ""
 
 
 #: Verbs of saying, in the forms questions and reports use.
@@ -549,6 +562,13 @@ def _is_gerund(word: str) -> bool:
     return word[:1].islower() and word.endswith("ing") and len(word) >= 5 and word not in _NOT_GERUNDS
 
 
+def _verb_form(word: str) -> str | None:
+    """"ing" or "ed" for a word that looks like such a verb form, else None."""
+    if _is_gerund(word):
+        return "ing"
+    return "ed" if word[:1].islower() and word.endswith("ed") and len(word) >= 5 else None
+
+
 def _closes_quote(text: str, pos: int) -> bool:
     """Whether the quote mark at ``pos`` closes a quotation (a straight quote after an odd number of them)."""
     return text[pos] == "”" or (text[pos] == '"' and text.count('"', 0, pos) % 2 == 1)
@@ -597,12 +617,15 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
         if words[i][0] < covered:
             continue
         j = i
+        form = _verb_form(words[i][2]) or "base"
         while j + 1 < len(words) and j + 1 - i < _MAX_ACTION_WORDS:
             gap_start = words[j][1]
             gap = sentence[gap_start : words[j + 1][0]]
             following = norm_word(words[j + 1][2])
             if re.search(r"[,;:.!?()—–]", gap) or following in _ADJUNCT_OPENERS or following in _PHRASE_ENDS:
                 break
+            if following in ("and", "or") and j + 2 < len(words) and _verb_form(words[j + 2][2]) not in (None, form):
+                break  # "continue to engage ... *and expressed* some hope": another verb form, another subject
             if any(_closes_quote(sentence, gap_start + k) for k, c in enumerate(gap) if c in "”\""):
                 if not (words[i][0] and sentence[words[i][0] - 1] in "“\"") or j > i:
                     break  # a quote that closes ('not in a position to commit" to ...') ends the phrase

@@ -245,6 +245,9 @@ def test_a_number_inside_a_duration_is_not_an_answer_of_its_own():
         ("What could the miners do next?", "can"),
         ("What are the farmers doing in response to the drought?", "ing"),
         ("What did the mayor do after the flood?", ""),
+        ("What is the mayor ready to do?", "to"),
+        ("What has happened to the residents?", "have"),
+        ("What happened next?", ""),
         ("What job did the mayor do before?", None),  # asks for a noun
         ("What did the mayor say?", None),
         ("Who will do it?", None),
@@ -268,6 +271,10 @@ def test_verb_phrases_run_to_the_clause_end_with_their_coordinated_parts():
     past = "The mayor visited the bridge and the repaired school."
     assert [past[s:e] for s, e in verb_phrases(past)] == ["visited the bridge and the repaired school"]
     assert verb_phrases(past, "ing") == []
+    other_form = "He was willing to meet the mayor again and expressed some hope."
+    assert [other_form[s:e] for s, e in verb_phrases(other_form)] == ["meet the mayor again", "expressed some hope"]
+    perfect = "Half of the residents have left and the bridge has not reopened."
+    assert [perfect[s:e] for s, e in verb_phrases(perfect, "have")] == ["left", "not reopened"]
 
 
 def test_action_questions_are_answered_by_a_verb_phrase():
