@@ -623,6 +623,10 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
             gap = sentence[gap_start : words[j + 1][0]]
             following = norm_word(words[j + 1][2])
             if re.search(r"[,;:.!?()—–]", gap) or following in _ADJUNCT_OPENERS or following in _PHRASE_ENDS:
+                if following in _AUX:
+                    # "have left *and the bridge has* ...": what follows the last "and" is a new clause's subject
+                    joins = [k for k in range(i + 1, j + 1) if norm_word(words[k][2]) in ("and", "or")]
+                    j = joins[-1] - 1 if joins else j
                 break
             if following in ("and", "or") and j + 2 < len(words) and _verb_form(words[j + 2][2]) not in (None, form):
                 break  # "continue to engage ... *and expressed* some hope": another verb form, another subject
