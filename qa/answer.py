@@ -634,7 +634,8 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
                 if not (words[i][0] and sentence[words[i][0] - 1] in "“\"") or j > i:
                     break  # a quote that closes ('not in a position to commit" to ...') ends the phrase
             j += 1
-        while j > i and norm_word(words[j][2]) in STOP_WORDS:
+        capped = j + 1 - i >= _MAX_ACTION_WORDS and j + 1 < len(words)
+        while capped and j > i and norm_word(words[j][2]) in STOP_WORDS:
             j -= 1  # a phrase cut at fifteen words does not end on "and" or "the"
         _, e = _trim(sentence, words[i][0], words[j][1])
         s = words[i][0]
