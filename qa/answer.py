@@ -458,8 +458,8 @@ def asks_for_action(question: str) -> str | None:
         verb = 2  # "What has happened to the residents?"
     if verb is None:
         return None
-    if words[verb - 1] == "to":
-        return "to"  # "What is Kuleba ready *to do*?"
+    if words[verb - 1] in _MODAL_FAMILY:
+        return _MODAL_FAMILY[words[verb - 1]]  # "What is he ready *to do*?", "What did he say he *would do*?"
     if words[1] in _MODAL_FAMILY:
         return _MODAL_FAMILY[words[1]]
     return "ing" if words[verb] in ("doing", "happening") else ""
@@ -506,7 +506,9 @@ def _reported_clauses(sentence: str) -> list[int]:
 
 #: Words that may follow the verb of a question asking what was said ("say *about* ...", "tell
 #: her *just* before ..."); "claim *as* a reward" asks for a thing.
-_SPEECH_FOLLOWERS = set("about on of regarding concerning in at during after before when just then to".split())
+_SPEECH_FOLLOWERS = set(
+    "about on of regarding concerning in at during after before when just then to next later first last".split()
+)
 
 
 def asks_what_was_said(question: str) -> bool:

@@ -246,6 +246,7 @@ def test_a_number_inside_a_duration_is_not_an_answer_of_its_own():
         ("What are the farmers doing in response to the drought?", "ing"),
         ("What did the mayor do after the flood?", ""),
         ("What is the mayor ready to do?", "to"),
+        ("What did the mayor say she would do?", "will"),
         ("What has happened to the residents?", "have"),
         ("What happened next?", ""),
         ("What job did the mayor do before?", None),  # asks for a noun
@@ -292,6 +293,7 @@ def test_action_questions_are_answered_by_a_verb_phrase():
     [
         ("What did the mayor say about the bridge?", True),
         ("What did the guard say?", True),
+        ("What did the guard say next?", True),
         ("What does the nurse tell him just before he leaves?", True),
         ("What did the mayor say the council had wanted?", False),  # asks for what the council wanted
         ("What does the knight claim as a reward?", False),
