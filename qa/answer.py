@@ -18,7 +18,9 @@ A question asking what someone does ("What will Lavrov do ...?", "What are the a
 doing ...?") is answered by a verb phrase of the sentence (``verb_phrases``): only those
 compete, when the sentence has one. A question asking what someone said ("What did Lavrov say
 about the West?") is answered by what the sentence reports was said (``reported_speech``:
-quotations and "said that ..." clauses), on the question's topic when one is.
+quotations and "said that ..." clauses), on the question's topic when one is. A question
+asking who a named person is ("Who is Serhiy Orlov?") is answered by how the sentence
+describes that person (``descriptions``: an appositive, a title, "is a ...").
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end, and one that opens with a verb right after
 the question's stranded preposition ("accused Russia of *using* ...") to the verb phrase's
@@ -560,6 +562,97 @@ def reported_speech(sentence: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys((s, e) for s, e in spans if e > s))
 
 
+#: "Who is Serhiy Orlov?": a question asking who a named person is.
+_WHO_IS_NAME = re.compile(r"\s*(?i:who)\s+(?:is|was|are|were)\s+((?:[A-Z][\w’'.-]*\s*)+)\?*\s*")
+#: Words that open a description after a name ("Orlov, *the* city's deputy mayor").
+_COPULA = re.compile(r"\s+(?:is|was|are|were)\s+")
+
+
+def asks_who_is(question: str) -> str | None:
+    """The name a question asks about when it asks who someone is ("Who is *Serhiy Orlov*?"), else None."""
+    m = _WHO_IS_NAME.fullmatch(question)
+    return m.group(1).strip() if m else None
+
+
+_NAMED = re.compile(r"(?:\s+(?:named|called))?\s*,?\s*$")
+
+
+def _noun_phrase_before(sentence: str, start: int) -> tuple[int, int] | None:
+    """The noun phrase a name stands in apposition to or is the name of: "*Fait's daughter*,
+    Vanessa," or "a verbally abusive *police officer* named Lucas": up to six words back from the
+    name, over "named"/"called" or a comma, stopping at a function word, punctuation or an
+    "-ed"/"-ing" word; it must end on a lower-case word."""
+    link = _NAMED.search(sentence, 0, start)
+    if not link or (link.group().strip() == "" and not sentence[:start].rstrip().endswith(",")):
+        return None
+    end = link.start()
+    words = list(_WORD.finditer(sentence, 0, end))
+    if not words or words[-1].end() != end or not words[-1].group()[:1].islower():
+        return None
+    first = len(words)
+    for k in range(len(words) - 1, max(-1, len(words) - 7), -1):
+        w = words[k].group()
+        gap = sentence[words[k].end() : words[k + 1].start()] if k + 1 < len(words) else ""
+        if norm_word(w) in STOP_WORDS or _verb_form(w) or re.search(r"[,;:.!?()“”\"—–]", gap):
+            break
+        first = k
+    if first == len(words) or norm_word(words[-1].group()) in STOP_WORDS:
+        return None
+    if "," in link.group():
+        # "Speaking to *the radio*, Anna Berg": the object of a preposition is no apposition
+        k = first - 1
+        while k >= 0 and norm_word(words[k].group()) in _DETERMINERS:
+            k -= 1
+        if k >= 0 and norm_word(words[k].group()) in _PREPOSITIONS:
+            return None
+    return words[first].start(), end
+
+
+def descriptions(sentence: str, name: str) -> list[tuple[int, int]]:
+    """How ``sentence`` describes the person ``name``: an appositive after the name ("Serhiy
+    Orlov, *the city’s deputy mayor*, said"; not a relative clause or another name), the noun
+    phrase before it ("*Fait's daughter*, Vanessa", "a *police officer* named Lucas"), what the
+    name "is" ("Lucas is *a police officer*"), or the title before it ("*Ukrainian Foreign
+    Minister* Dmytro Kuleba")."""
+    last = _WORD.findall(name)[-1]
+    out = []
+    for m in PATTERNS["name"].finditer(sentence):
+        run = [w for w in _WORD.finditer(sentence, m.start(), m.end())]
+        at = next((i for i, w in enumerate(run) if w.group() == last), None)
+        if at is None:
+            continue
+        first_of_name = len(_WORD.findall(name))
+        start_of_name = run[max(0, at + 1 - first_of_name)].start()
+        if start_of_name > m.start():
+            title_s, title_e = _strip_non_names(sentence, m.start(), start_of_name)
+            title_s, title_e = _trim(sentence, title_s, title_e)
+            if title_e > title_s:
+                out.append((title_s, title_e))
+        end_of_name = run[at].end()
+        if sentence.startswith((", ", " ("), end_of_name):
+            close = _CLAUSE_END.search(sentence, end_of_name + 2)
+            s, e = _trim(sentence, end_of_name + 2, close.start() if close else len(sentence))
+            words = _WORD.findall(sentence[s:e])
+            opener = norm_word(words[0]) if words else ""
+            if (
+                words
+                and len(words) <= 15
+                and (opener in _DETERMINERS or opener not in STOP_WORDS)
+                and not all(w[:1].isupper() for w in words)  # "Lucas (Mos Def)": an actor, another name
+            ):
+                out.append((s, e))
+        before = _noun_phrase_before(sentence, start_of_name)
+        if before:
+            out.append(before)
+        copula = _COPULA.match(sentence, end_of_name)
+        if copula:
+            close = _CLAUSE_END.search(sentence, copula.end())
+            s, e = _trim(sentence, copula.end(), close.start() if close else len(sentence))
+            if e > s:
+                out.append((s, e))
+    return list(dict.fromkeys(out))
+
+
 def _is_gerund(word: str) -> bool:
     return word[:1].islower() and word.endswith("ing") and len(word) >= 5 and word not in _NOT_GERUNDS
 
@@ -652,7 +745,7 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
 
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
-    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech")]
+    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech", "description")]
     + [f"{w}_x_{k}" for w in WH_WORDS for k in ("name", "number", "date", "quote", "run", "sentence")]
     + ["n_words_1", "n_words_2", "n_words_3", "n_words_4", "n_words_5_6", "n_words_7plus", "log_chars"]
     + ["has_comma", "ends_clause", "starts_after_anchor_gap"]
@@ -707,7 +800,7 @@ def candidate_features(
         (a reason clause or a verb phrase may repeat some: "because it would give *Acme* a
         market")."""
         words = _content_words(sentence[s:e])
-        if kind in ("clause", "action", "speech"):
+        if kind in ("clause", "action", "speech", "description"):
             return words - q_words
         return set() if words & q_words else words
 
@@ -721,6 +814,11 @@ def candidate_features(
         competing = "action"
         for span in verb_phrases(sentence, action):
             spans[span] = "action"
+    elif asks_who_is(question):
+        # "Who is Serhiy Orlov?" asks for how the sentence describes him, not for another name
+        competing = "description"
+        for span in descriptions(sentence, asks_who_is(question)):
+            spans[span] = "description"
     elif asks_what_was_said(question):
         # "What did Lavrov say about the West?" asks for what he said, about the West if he said more
         competing = "speech"
@@ -751,7 +849,7 @@ def candidate_features(
         if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
-        if kind in ("action", "speech"):
+        if kind in ("action", "speech", "description"):
             pass  # these compete only among themselves: kind and question word say nothing more
         elif kind != "clause" or f"{wh}_x_clause" in _INDEX:
             f[f"{wh}_x_{kind}"] = 1.0
@@ -965,7 +1063,7 @@ def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``) or inside
     the verb phrase a stranded preposition asks for (``complete_verb_phrase``), and started at
     its clause's start where it is only part of the subject asked for (``complete_subject``)."""
-    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech"):
+    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech", "description"):
         return span
     start = complete_subject(question, sentence, span.start, span.end)
     end = complete_verb_phrase(question, sentence, start, span.end)

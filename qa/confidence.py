@@ -201,6 +201,8 @@ def answer_not_a_name(question: str, span_text: str | None, span_kind: str | Non
     if not span_matters(question):
         return 0.0
     wh = wh_word(question)
+    if span_kind == "description":  # "Who is Orlov?" answered "the city's deputy mayor"
+        return 0.0
     if span_text is None or span_kind not in ("name", "run"):
         return 1.0
     if span_kind == "run":  # a description holding a name ("Russian troops and fighters from Donbas") passes

@@ -11,9 +11,11 @@ from qa.answer import (
     Span,
     asks_for_action,
     asks_what_was_said,
+    asks_who_is,
     candidate_features,
     complete_list,
     complete_subject,
+    descriptions,
     extract_span,
     finish_span,
     question_kind,
@@ -356,3 +358,22 @@ def test_every_feature_a_candidate_gets_is_one_the_scorer_is_fitted_on(question)
     sentence = 'The mayor said that crews "would rebuild" the bridge, rebuilding it by May.'
     for *_, feats in candidate_features(question, sentence):
         assert set(feats) <= set(FEATURES)
+
+
+def test_who_is_questions_ask_for_a_description_of_the_name():
+    assert asks_who_is("Who is Anna Berg?") == "Anna Berg"
+    assert asks_who_is("Who is the harbour master?") is None  # asks for a name
+    sentences = {
+        "Speaking to the radio, Anna Berg, the town’s harbour master, said the port was closed.": [
+            "the town’s harbour master"
+        ],
+        "Harbour Master Anna Berg closed the port.": ["Harbour Master"],
+        "He met the pilot's sister, Anna Berg, to ask about the port.": ["pilot's sister"],
+        "A stern harbour master named Anna Berg (Jane Roe) closed the port.": ["stern harbour master"],
+        "Anna Berg is a retired pilot.": ["a retired pilot"],
+    }
+    for sentence, expected in sentences.items():
+        assert [sentence[s:e] for s, e in descriptions(sentence, "Anna Berg")] == expected, sentence
+    sentence = "Speaking to the radio, Anna Berg, the town’s harbour master, said the port was closed."
+    span = extract_span("Who is Anna Berg?", sentence)
+    assert (sentence[span.start : span.end], span.kind) == ("the town’s harbour master", "description")
