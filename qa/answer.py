@@ -20,7 +20,9 @@ compete, when the sentence has one. A question asking what someone said ("What d
 about the West?") is answered by what the sentence reports was said (``reported_speech``:
 quotations and "said that ..." clauses), on the question's topic when one is. A question
 asking who a named person is ("Who is Serhiy Orlov?") is answered by how the sentence
-describes that person (``descriptions``: an appositive, a title, "is a ...").
+describes that person (``descriptions``: an appositive, a title, "is a ..."), and "Who said
+...?" by the speaker (``speakers``). These answer forms (``asked_form``) compete only when the
+sentence has one.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end, and one that opens with a verb right after
 the question's stranded preposition ("accused Russia of *using* ...") to the verb phrase's
@@ -562,6 +564,49 @@ def reported_speech(sentence: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys((s, e) for s, e in spans if e > s))
 
 
+def asks_who_said(question: str) -> bool:
+    """Whether the question asks who said something: "Who *said* half the residents have left?"."""
+    words = [norm_word(w) for w in _WORD.findall(question)]
+    return len(words) >= 3 and words[0] == "who" and words[1] in _SPEECH_VERBS
+
+
+_BY_AGENT = re.compile(r"\s+by\s+")
+#: What may stand between a speaker and the verb of saying ("Lavrov *also* claimed").
+_SPEAKER_TAIL = _MODAL_ADVERBS | _AUX | {"has", "had"}
+
+
+def speakers(sentence: str) -> list[tuple[int, int]]:
+    """Who the sentence says said something: the words before a verb of saying, back to the
+    clause start or a closing quote ("*The mayor of Kyiv* said ...", '"...," *Kuleba* told
+    reporters'), with an appositive between them ("*Serhiy Orlov, the city's deputy mayor*,
+    said"), the name after it ('"...," said *Kuleba*'), or the agent of a passive ("told *by the
+    old fisherman*"). A pronoun names no one and is left out."""
+    out = []
+    for m in _SPEECH_VERB.finditer(sentence):
+        by = _BY_AGENT.match(sentence, m.end())
+        if by:  # "the story is told *by Davy Llewellyn*"
+            close = _CLAUSE_END.search(sentence, by.end())
+            out.append(_trim(sentence, by.end(), close.start() if close else len(sentence)))
+            continue
+        bounds = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, m.start())]
+        start = max(bounds, default=0)
+        if not _WORD.search(sentence, start, m.start()) and len(bounds) >= 2 and sentence[start - 1] == ",":
+            # "Orlov, the city's deputy mayor, said": the name and its appositive
+            start = bounds[-3] if len(bounds) >= 3 else 0
+        words = list(_WORD.finditer(sentence, start, m.start()))
+        while words and norm_word(words[-1].group()) in _SPEAKER_TAIL:
+            words.pop()  # "Lavrov *also* claimed"
+        if words:
+            s, e = _trim(sentence, words[0].start(), words[-1].end())
+        else:
+            after = PATTERNS["name"].match(sentence, m.end() + 1)  # '"...," said *Kuleba*'
+            s, e = _trim(sentence, after.start(), after.end()) if after else (0, 0)
+        text = sentence[s:e]
+        if e > s and norm_word(text) not in _PRONOUNS and len(_WORD.findall(text)) <= 12:
+            out.append((s, e))
+    return list(dict.fromkeys(out))
+
+
 #: "Who is Serhiy Orlov?": a question asking who a named person is.
 _WHO_IS_NAME = re.compile(r"\s*(?i:who)\s+(?:is|was|are|were)\s+((?:[A-Z][\w’'.-]*\s*)+)\?*\s*")
 #: Words that open a description after a name ("Orlov, *the* city's deputy mayor").
@@ -743,9 +788,29 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
     return out
 
 
+def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """The form of answer the question asks for, beyond a type, with the sentence's spans of that
+    form: "action" (``verb_phrases``), "speaker" (``speakers``), "description" (``descriptions``)
+    or "speech" (``reported_speech``, on the question's topic when the sentence says more);
+    None for other questions."""
+    action = asks_for_action(question)
+    if action is not None:
+        return "action", verb_phrases(sentence, action)
+    if asks_who_said(question):
+        return "speaker", speakers(sentence)
+    name = asks_who_is(question)
+    if name:
+        return "description", descriptions(sentence, name)
+    if asks_what_was_said(question):
+        said = reported_speech(sentence)
+        topic = speech_topic(question)
+        return "speech", [(s, e) for s, e in said if topic & _content_words(sentence[s:e])] or said
+    return None
+
+
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
-    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech", "description")]
+    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech", "description", "speaker")]
     + [f"{w}_x_{k}" for w in WH_WORDS for k in ("name", "number", "date", "quote", "run", "sentence")]
     + ["n_words_1", "n_words_2", "n_words_3", "n_words_4", "n_words_5_6", "n_words_7plus", "log_chars"]
     + ["has_comma", "ends_clause", "starts_after_anchor_gap"]
@@ -800,7 +865,7 @@ def candidate_features(
         (a reason clause or a verb phrase may repeat some: "because it would give *Acme* a
         market")."""
         words = _content_words(sentence[s:e])
-        if kind in ("clause", "action", "speech", "description"):
+        if kind in ("clause", "action", "speech", "description", "speaker"):
             return words - q_words
         return set() if words & q_words else words
 
@@ -808,25 +873,15 @@ def candidate_features(
     # (a "why" question asks for a reason clause)
     typed_only = False
     competing = "clause" if wh == "why" else wanted
-    action = asks_for_action(question)
-    if action is not None:
-        # "What will Lavrov do ...?" asks for a verb phrase
-        competing = "action"
-        for span in verb_phrases(sentence, action):
-            spans[span] = "action"
-    elif asks_who_is(question):
-        # "Who is Serhiy Orlov?" asks for how the sentence describes him, not for another name
-        competing = "description"
-        for span in descriptions(sentence, asks_who_is(question)):
-            spans[span] = "description"
-    elif asks_what_was_said(question):
-        # "What did Lavrov say about the West?" asks for what he said, about the West if he said more
-        competing = "speech"
-        said = reported_speech(sentence)
-        topic = speech_topic(question)
-        on_topic = [(s, e) for s, e in said if topic & _content_words(sentence[s:e])]
-        for span in on_topic or said:
-            spans[span] = "speech"
+    form = asked_form(question, sentence)
+    if form is not None:
+        # "What will Lavrov do ...?" asks for a verb phrase, "Who said ...?" for a speaker, ...
+        form_kind, found = form
+        found = [span for span in found if new_words(*span, form_kind)]
+        if found:
+            competing = form_kind
+            for span in found:
+                spans[span] = form_kind
     if TYPED_ONLY and competing is not None:
         of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span, kind)}
         if of_type and wanted == "name":
@@ -849,7 +904,7 @@ def candidate_features(
         if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
-        if kind in ("action", "speech", "description"):
+        if kind in ("action", "speech", "description", "speaker"):
             pass  # these compete only among themselves: kind and question word say nothing more
         elif kind != "clause" or f"{wh}_x_clause" in _INDEX:
             f[f"{wh}_x_{kind}"] = 1.0
@@ -1063,7 +1118,7 @@ def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``) or inside
     the verb phrase a stranded preposition asks for (``complete_verb_phrase``), and started at
     its clause's start where it is only part of the subject asked for (``complete_subject``)."""
-    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech", "description"):
+    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech", "description", "speaker"):
         return span
     start = complete_subject(question, sentence, span.start, span.end)
     end = complete_verb_phrase(question, sentence, start, span.end)

@@ -203,9 +203,10 @@ def answer_not_a_name(question: str, span_text: str | None, span_kind: str | Non
     wh = wh_word(question)
     if span_kind == "description":  # "Who is Orlov?" answered "the city's deputy mayor"
         return 0.0
-    if span_text is None or span_kind not in ("name", "run"):
+    if span_text is None or span_kind not in ("name", "run", "speaker"):
         return 1.0
-    if span_kind == "run":  # a description holding a name ("Russian troops and fighters from Donbas") passes
+    if span_kind in ("run", "speaker"):
+        # a description holding a name ("Russian troops and fighters from Donbas", "The mayor of Kyiv") passes
         return 0.0 if any(w[:1].isupper() and not _DEMONYM.fullmatch(w) for w in _QWORD.findall(span_text)) else 1.0
     return float(wh != "where" and bool(_DEMONYM.fullmatch(span_text.strip())))
 

@@ -12,6 +12,7 @@ from qa.answer import (
     asks_for_action,
     asks_what_was_said,
     asks_who_is,
+    asks_who_said,
     candidate_features,
     complete_list,
     complete_subject,
@@ -21,6 +22,7 @@ from qa.answer import (
     question_kind,
     reported_speech,
     slot_is_subject,
+    speakers,
     typed_candidates,
     verb_phrases,
     wh_head,
@@ -377,3 +379,24 @@ def test_who_is_questions_ask_for_a_description_of_the_name():
     sentence = "Speaking to the radio, Anna Berg, the town’s harbour master, said the port was closed."
     span = extract_span("Who is Anna Berg?", sentence)
     assert (sentence[span.start : span.end], span.kind) == ("the town’s harbour master", "description")
+
+
+def test_who_said_questions_ask_for_the_speaker():
+    assert asks_who_said("Who said the bridge would reopen?")
+    assert not asks_who_said("Who rebuilt the bridge?")
+    sentences = {
+        "The mayor of Arden said the bridge would reopen.": ["The mayor of Arden"],
+        "Speaking to the radio, Anna Berg, the harbour master, said the port was closed.": [
+            "Anna Berg, the harbour master"
+        ],
+        "“We will hold,” Anna Berg told reporters.": ["Anna Berg"],
+        '"We will hold," said Anna Berg.': ["Anna Berg"],
+        "The council also claimed that the port was safe.": ["The council"],
+        "The story is told by an old fisherman.": ["an old fisherman"],
+        "He said the port was closed.": [],  # a pronoun names no one
+    }
+    for sentence, expected in sentences.items():
+        assert [sentence[s:e] for s, e in speakers(sentence)] == expected, sentence
+    sentence = "The mayor of Arden said the bridge would reopen in May."
+    span = extract_span("Who said the bridge would reopen?", sentence)
+    assert (sentence[span.start : span.end], span.kind) == ("The mayor of Arden", "speaker")

@@ -78,6 +78,8 @@ def test_answer_not_a_name():
     assert answer_not_a_name(q, None, None) == 1.0  # no span: the whole sentence
     assert answer_not_a_name("Where did they meet?", "Antalya", "name") == 0.0
     assert answer_not_a_name("Who is Anna Berg?", "the harbour master", "description") == 0.0  # what was asked
+    assert answer_not_a_name("Who said so?", "The mayor of Arden", "speaker") == 0.0
+    assert answer_not_a_name("Who said so?", "an old fisherman", "speaker") == 1.0
     assert answer_not_a_name("Where did they meet?", "Turkish", "name") == 0.0  # "the Turkish coast"
     assert answer_not_a_name("Where did they meet?", "one more time", "run") == 1.0
     assert answer_not_a_name("What did Lavrov say?", "Russian", "name") == 0.0
