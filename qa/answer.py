@@ -21,8 +21,9 @@ about the West?") is answered by what the sentence reports was said (``reported_
 quotations and "said that ..." clauses), on the question's topic when one is. A question
 asking who a named person is ("Who is Serhiy Orlov?") is answered by how the sentence
 describes that person (``descriptions``: an appositive, a title, "is a ..."), and "Who said
-...?" by the speaker (``speakers``). These answer forms (``asked_form``) compete only when the
-sentence has one.
+...?" by the speaker (``speakers``), and a "where" question whose sentence names no place by a
+place phrase (``places``: "in *a mass grave*"). These answer forms (``asked_form``) compete
+only when the sentence has one.
 A chosen span that stops inside a list ("food, water" of "food, water, heat and
 medical care") is completed to the list's end, and one that opens with a verb right after
 the question's stranded preposition ("accused Russia of *using* ...") to the verb phrase's
@@ -788,11 +789,43 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
     return out
 
 
+#: Prepositions of place ("buried *in* a mass grave").
+_PLACE_PREPOSITIONS = set("in at on near inside outside into onto under behind beside across along throughout".split())
+_MAX_PLACE_WORDS = 6
+
+
+def places(sentence: str) -> list[tuple[int, int]]:
+    """Places the sentence names without a name: the noun phrase after a preposition of place
+    ("buried in *a mass grave*"), to the clause end, the next preposition or six words."""
+    words = list(_WORD.finditer(sentence))
+    out = []
+    for i, w in enumerate(words[:-1]):
+        if norm_word(w.group()) not in _PLACE_PREPOSITIONS:
+            continue
+        j = i + 1
+        while (
+            j + 1 < len(words)
+            and j + 1 - i <= _MAX_PLACE_WORDS
+            and not re.search(r"[,;:.!?()“”\"—–]", sentence[words[j].end() : words[j + 1].start()])
+            and norm_word(words[j + 1].group()) not in _PHRASE_OPENERS | _AUX | {"cannot"}
+        ):
+            j += 1
+        s, e = _trim(sentence, words[i + 1].start(), words[j].end())
+        if e > s and norm_word(words[j].group()) not in STOP_WORDS:
+            out.append((s, e))
+    return out
+
+
+#: The answer forms ``asked_form`` knows; spans of these kinds compete only among themselves.
+ASKED_FORMS = ("action", "speaker", "description", "place", "speech")
+
+
 def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]] | None:
     """The form of answer the question asks for, beyond a type, with the sentence's spans of that
-    form: "action" (``verb_phrases``), "speaker" (``speakers``), "description" (``descriptions``)
-    or "speech" (``reported_speech``, on the question's topic when the sentence says more);
-    None for other questions."""
+    form: "action" (``verb_phrases``), "speaker" (``speakers``), "description" (``descriptions``),
+    "place" (``places``, for a "where" question when the sentence names no place) or "speech"
+    (``reported_speech``, on the question's topic when the sentence says more); None for other
+    questions."""
     action = asks_for_action(question)
     if action is not None:
         return "action", verb_phrases(sentence, action)
@@ -801,6 +834,8 @@ def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]
     name = asks_who_is(question)
     if name:
         return "description", descriptions(sentence, name)
+    if wh_word(question) == "where" and not typed_candidates(sentence, "name"):
+        return "place", places(sentence)
     if asks_what_was_said(question):
         said = reported_speech(sentence)
         topic = speech_topic(question)
@@ -810,7 +845,7 @@ def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]
 
 FEATURES = (
     ["bias", "whole_sentence", "typed_match", "typed_related", "typed_other"]
-    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", "action", "speech", "description", "speaker")]
+    + [f"kind_{k}" for k in ("name", "number", "date", "quote", "run", *ASKED_FORMS)]
     + [f"{w}_x_{k}" for w in WH_WORDS for k in ("name", "number", "date", "quote", "run", "sentence")]
     + ["n_words_1", "n_words_2", "n_words_3", "n_words_4", "n_words_5_6", "n_words_7plus", "log_chars"]
     + ["has_comma", "ends_clause", "starts_after_anchor_gap"]
@@ -865,7 +900,7 @@ def candidate_features(
         (a reason clause or a verb phrase may repeat some: "because it would give *Acme* a
         market")."""
         words = _content_words(sentence[s:e])
-        if kind in ("clause", "action", "speech", "description", "speaker"):
+        if kind in ("clause", *ASKED_FORMS):
             return words - q_words
         return set() if words & q_words else words
 
@@ -904,7 +939,7 @@ def candidate_features(
         if not words:
             continue
         f: dict[str, float] = {"bias": 1.0, f"kind_{kind}": 1.0}
-        if kind in ("action", "speech", "description", "speaker"):
+        if kind in ASKED_FORMS:
             pass  # these compete only among themselves: kind and question word say nothing more
         elif kind != "clause" or f"{wh}_x_clause" in _INDEX:
             f[f"{wh}_x_{kind}"] = 1.0
@@ -1118,7 +1153,7 @@ def finish_span(question: str, sentence: str, span: Span) -> Span:
     """The chosen span, completed where it stops inside a list (``complete_list``) or inside
     the verb phrase a stranded preposition asks for (``complete_verb_phrase``), and started at
     its clause's start where it is only part of the subject asked for (``complete_subject``)."""
-    if span.kind in ("sentence", "clause", "number", "date", "quote", "action", "speech", "description", "speaker"):
+    if span.kind in ("sentence", "clause", "number", "date", "quote", *ASKED_FORMS):
         return span
     start = complete_subject(question, sentence, span.start, span.end)
     end = complete_verb_phrase(question, sentence, start, span.end)

@@ -19,6 +19,7 @@ from qa.answer import (
     descriptions,
     extract_span,
     finish_span,
+    places,
     question_kind,
     reported_speech,
     slot_is_subject,
@@ -400,3 +401,12 @@ def test_who_said_questions_ask_for_the_speaker():
     sentence = "The mayor of Arden said the bridge would reopen in May."
     span = extract_span("Who said the bridge would reopen?", sentence)
     assert (sentence[span.start : span.end], span.kind) == ("The mayor of Arden", "speaker")
+
+
+def test_where_questions_without_a_named_place_are_answered_by_a_place_phrase():
+    sentence = "The crates were stored in an old barn because roads outside the town cannot be used."
+    assert [sentence[s:e] for s, e in places(sentence)] == ["an old barn", "the town"]
+    span = extract_span("Where were the crates stored?", sentence)
+    assert (sentence[span.start : span.end], span.kind) == ("an old barn", "place")
+    named = "The crates were stored in Arden."
+    assert extract_span("Where were the crates stored?", named).kind == "name"  # a name answers first
