@@ -434,6 +434,8 @@ _NOT_GERUNDS = set(
 )
 #: Adverbs that may stand between a modal and its verb ("will *not* surrender"); they stay in the phrase.
 _MODAL_ADVERBS = set("not never also still again then soon now always just only even been".split())
+#: Auxiliaries and adverbs between a subject and its verb ("fighters *have* surrounded", "Lavrov *also* claimed").
+_BEFORE_VERB = _AUX | _MODAL_ADVERBS | {"being", "already"}
 #: Words that open an adjunct clause after a verb phrase ("imposing a no-fly zone *despite* ...").
 _ADJUNCT_OPENERS = set(
     "because while when whereas although though despite since until unless if but before after".split()
@@ -572,8 +574,6 @@ def asks_who_said(question: str) -> bool:
 
 
 _BY_AGENT = re.compile(r"\s+by\s+")
-#: What may stand between a speaker and the verb of saying ("Lavrov *also* claimed").
-_SPEAKER_TAIL = _MODAL_ADVERBS | _AUX | {"has", "had"}
 
 
 def speakers(sentence: str) -> list[tuple[int, int]]:
@@ -595,7 +595,7 @@ def speakers(sentence: str) -> list[tuple[int, int]]:
             # "Orlov, the city's deputy mayor, said": the name and its appositive
             start = bounds[-3] if len(bounds) >= 3 else 0
         words = list(_WORD.finditer(sentence, start, m.start()))
-        while words and norm_word(words[-1].group()) in _SPEAKER_TAIL:
+        while words and norm_word(words[-1].group()) in _BEFORE_VERB:
             words.pop()  # "Lavrov *also* claimed"
         if words:
             s, e = _trim(sentence, words[0].start(), words[-1].end())
@@ -629,8 +629,8 @@ def _noun_phrase_before(sentence: str, start: int) -> tuple[int, int] | None:
     name, over "named"/"called" or a comma, stopping at a function word, punctuation or an
     "-ed"/"-ing" word; it must end on a lower-case word."""
     link = _NAMED.search(sentence, 0, start)
-    if not link or (link.group().strip() == "" and not sentence[:start].rstrip().endswith(",")):
-        return None
+    if not link or not link.group().strip():
+        return None  # neither "named"/"called" nor a comma links the phrase to the name
     end = link.start()
     words = list(_WORD.finditer(sentence, 0, end))
     if not words or words[-1].end() != end or not words[-1].group()[:1].islower():
@@ -663,12 +663,12 @@ def descriptions(sentence: str, name: str) -> list[tuple[int, int]]:
     last = _WORD.findall(name)[-1]
     out = []
     for m in PATTERNS["name"].finditer(sentence):
-        run = [w for w in _WORD.finditer(sentence, m.start(), m.end())]
+        run = list(_WORD.finditer(sentence, m.start(), m.end()))
         at = next((i for i, w in enumerate(run) if w.group() == last), None)
         if at is None:
             continue
-        first_of_name = len(_WORD.findall(name))
-        start_of_name = run[max(0, at + 1 - first_of_name)].start()
+        name_words = len(_WORD.findall(name))
+        start_of_name = run[max(0, at + 1 - name_words)].start()
         if start_of_name > m.start():
             title_s, title_e = _strip_non_names(sentence, m.start(), start_of_name)
             title_s, title_e = _trim(sentence, title_s, title_e)
@@ -1118,8 +1118,6 @@ def complete_verb_phrase(question: str, sentence: str, start: int, end: int) -> 
     return max(end, start + phrases[0][1]) if phrases and phrases[0][0] == 0 else end
 
 
-#: Auxiliaries and adverbs between a subject and its verb ("fighters *have* surrounded").
-_BEFORE_VERB = _AUX | set("been being also already now just then still not never".split())
 #: Words that open a clause inside a sentence ("He said *that* fighters have surrounded ...").
 _CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
 
