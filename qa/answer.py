@@ -444,6 +444,9 @@ _ADJUNCT_OPENERS = set(
 #: "-ing" phrase was a subject) or a relative pronoun.
 _PHRASE_ENDS = _AUX | {"that", "which", "who"}
 _MAX_ACTION_WORDS = 15
+#: Words after which an "-ed" word is an adjective or a passive, not a verb starting a phrase
+#: ("the *repaired* school", "were *buried*").
+_NOT_BEFORE_PAST = _DETERMINERS | _PREPOSITIONS | _AUX
 
 
 def asks_for_action(question: str) -> str | None:
@@ -739,17 +742,12 @@ def verb_phrases(sentence: str, tense: str = "") -> list[tuple[int, int]]:
                 verb = words[j][2]
                 if verb[:1].islower() and verb.lower() not in STOP_WORDS:
                     starts.setdefault(i + 1, family)
-        elif w.lower() not in STOP_WORDS and _is_gerund(w):
+        elif w.lower() in STOP_WORDS:
+            continue
+        elif _verb_form(w) == "ing":
             starts.setdefault(i, "ing")
-        elif (
-            not tense
-            and w.lower() not in STOP_WORDS
-            and w.endswith("ed")
-            and len(w) >= 5
-            and i
-            and norm_word(words[i - 1][2]) not in _DETERMINERS | _PREPOSITIONS | _AUX
-        ):
-            starts.setdefault(i, "past")  # "the minister *delivered* a press conference"
+        elif not tense and _verb_form(w) == "ed" and i and norm_word(words[i - 1][2]) not in _NOT_BEFORE_PAST:
+            starts.setdefault(i, "ed")  # "the minister *delivered* a press conference"
     if tense and any(t == tense for t in starts.values()):
         starts = {i: t for i, t in starts.items() if t == tense}
     out: list[tuple[int, int]] = []
