@@ -208,7 +208,9 @@ def slot_is_subject(question: str) -> bool:
     alliance refused ...") rather than an object ("What has *NATO* ruled out?"): in the
     answer sentence, a subject answer comes before the verb, an object answer after it.
     An auxiliary right after the wh-phrase followed by a name, pronoun or determiner
-    ("did Lavrov", "has it", "does the") marks an object question."""
+    ("did Lavrov", "has it", "does the") marks an object question; so does one followed by a
+    bare noun and then a verb form ("What were *people* in Mariupol *taking* ...?"; for "who",
+    "what" and "which")."""
     raw = _WORD.findall(question)
     words = [norm_word(w) for w in raw]
     for i, w in enumerate(words):
@@ -219,9 +221,22 @@ def slot_is_subject(question: str) -> bool:
             if words[j] in _AUX:
                 if j + 1 < len(words) and (words[j + 1] in _PRONOUNS or raw[j + 1][:1].isupper()):
                     return False
+                if w in ("who", "whom", "what", "which") and _bare_noun_then_verb(raw[j + 1 : j + 6]):
+                    return False
                 break
         return True
     return False
+
+
+def _bare_noun_then_verb(words: list[str]) -> bool:
+    """Whether ``words`` open with a lower-case noun-like word (no verb form, adverb or
+    function word) followed within four words by a verb form: "*people* in Mariupol *taking*"."""
+    if not words:
+        return False
+    first = norm_word(words[0])
+    if _looks_like_verb(words[0]) or first in _BEFORE_VERB or first in STOP_WORDS or first.endswith("ly"):
+        return False
+    return any(_looks_like_verb(w) for w in words[1:5])
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
@@ -713,6 +728,21 @@ def _verb_form(word: str) -> str | None:
     return "ed" if word[:1].islower() and word.endswith("ed") and len(word) >= 5 else None
 
 
+#: Past tenses and participles that do not end in "-ed" ("They *took* the jewels", "a group *seen* as ...").
+_IRREGULAR_VERB_FORMS = set(
+    "known born given taken seen shown found made held told left built sent kept brought caught thought fought "
+    "bought lost won become done gone written driven chosen stolen broken spoken hidden eaten fallen forgotten "
+    "begun drawn grown thrown got gotten put set cut hit hurt let shut "
+    "took gave stole saw knew wrote drove chose broke spoke hid ate fell forgot began drew grew threw ran came "
+    "went".split()
+)
+
+
+def _looks_like_verb(word: str) -> bool:
+    """Whether ``word`` looks like a verb form: "-ing", "-ed" or an irregular past ("took", "seen")."""
+    return _verb_form(word) is not None or word in _IRREGULAR_VERB_FORMS
+
+
 def _closes_quote(text: str, pos: int) -> bool:
     """Whether the quote mark at ``pos`` closes a quotation (a straight quote after an odd number of them)."""
     return text[pos] == "”" or (text[pos] == '"' and text.count('"', 0, pos) % 2 == 1)
@@ -814,16 +844,99 @@ def places(sentence: str) -> list[tuple[int, int]]:
     return out
 
 
+#: Particles that stay with their verb ("ruled *out* ... over the country").
+_PARTICLES = set("out up down off away back over in on".split())
+#: Words that open a clause inside a question ("... his comic *that* is based on ...").
+_CLAUSE_WORDS = _ADJUNCT_OPENERS | {"that", "which", "who", "whom", "whose"}
+_MAX_OBJECT_WORDS = 4
+
+
+def asks_object_before_phrase(question: str) -> tuple[str, str] | None:
+    """Whether the question asks for the object of its verb, before the phrase that closes it:
+    "What were people taking ___ *from other people's cars*?", "What has NATO ruled out ___
+    *over the country*?". Returns the phrase's preposition and its last word (as a ``word_key``);
+    None for other questions, for typed ones ("On what date ...") and when a clause comes in
+    between ("What does he name his comic *that* is based on ...")."""
+    raw = _WORD.findall(question)
+    words = [norm_word(w) for w in raw]
+    if len(words) < 5 or wh_word(question) not in ("what", "which") or question_kind(question) is not None:
+        return None
+    if slot_is_subject(question):
+        return None
+    aux = next((k for k in range(1, 4) if words[k] in _AUX), None)
+    if aux is None:
+        return None
+    do_support = words[aux] in ("do", "does", "did")
+    head = {word_key(w) for w in wh_head(question)}
+    for p in range(aux + 2, len(words) - 1):
+        if words[p] in _CLAUSE_WORDS:
+            return None
+        if words[p] not in _PREPOSITIONS:
+            continue
+        v = p - 1 if words[p - 1] not in _PARTICLES or p - 2 <= aux else p - 2
+        verb = raw[v]
+        # after "did/does", the verb is the base form ("What did Lavrov *deliver* on Thursday?")
+        base = do_support and verb[:1].islower() and words[v] not in STOP_WORDS | _AUX and word_key(verb) not in head
+        if not (_looks_like_verb(verb) or base):
+            continue
+        if words[p] == "to" and raw[p + 1][:1].islower() and words[p + 1] not in _DETERMINERS:
+            return None  # "to destroy": an infinitive, not a phrase
+        if any(w in _CLAUSE_WORDS for w in words[p + 1 :]) or words[-1] in STOP_WORDS:
+            return None
+        return words[p], word_key(raw[-1])
+    return None
+
+
+def objects_before_phrase(sentence: str, prep: str, last: str, q_words: set[str]) -> list[tuple[int, int]]:
+    """The noun phrases of ``sentence`` between a verb and the phrase ``asks_object_before_phrase``
+    found (its preposition ``prep``, then ``last`` within five words): "siphoning *gas* from other
+    people's cars", "imposing *a no-fly zone* over the country". Up to four words back from the
+    preposition, to a determiner, stopping at a function word, a verb form, punctuation or a
+    question word (``q_words``); the word before must look like a verb (``_looks_like_verb``)
+    or follow a modal or "to"."""
+    words = list(_WORD.finditer(sentence))
+    keys = [word_key(w.group()) for w in words]
+
+    def joined(a: int, b: int) -> bool:
+        return not re.search(r"[,;:.!?()“”\"—–]", sentence[words[a].end() : words[b].start()])
+
+    out = []
+    for i in range(1, len(words) - 1):
+        if norm_word(words[i].group()) != prep or last not in keys[i + 1 : i + 6]:
+            continue
+        first = None
+        for k in range(i - 1, max(-1, i - 1 - _MAX_OBJECT_WORDS), -1):
+            w = words[k].group()
+            if not joined(k, k + 1):
+                break
+            if norm_word(w) in _DETERMINERS:
+                first = k
+                break
+            if norm_word(w) in STOP_WORDS or _looks_like_verb(w) or keys[k] in q_words:
+                break
+            first = k
+        if first is None or first == 0 or not joined(first - 1, first):
+            continue  # no verb before the phrase
+        verb = words[first - 1].group()
+        after_modal = first >= 2 and norm_word(words[first - 2].group()) in _MODAL_FAMILY
+        if not (_looks_like_verb(verb) or after_modal):
+            continue
+        s, e = words[first].start(), words[i - 1].end()
+        if _content_words(sentence[s:e]) - q_words:
+            out.append((s, e))
+    return out
+
+
 #: The answer forms ``asked_form`` knows; spans of these kinds compete only among themselves.
-ASKED_FORMS = ("action", "speaker", "description", "place", "speech")
+ASKED_FORMS = ("action", "speaker", "description", "place", "speech", "object")
 
 
 def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]] | None:
     """The form of answer the question asks for, beyond a type, with the sentence's spans of that
     form: "action" (``verb_phrases``), "speaker" (``speakers``), "description" (``descriptions``),
-    "place" (``places``, for a "where" question when the sentence names no place) or "speech"
-    (``reported_speech``, on the question's topic when the sentence says more); None for other
-    questions."""
+    "place" (``places``, for a "where" question when the sentence names no place), "speech"
+    (``reported_speech``, on the question's topic when the sentence says more) or "object"
+    (``objects_before_phrase``); None for other questions."""
     action = asks_for_action(question)
     if action is not None:
         return "action", verb_phrases(sentence, action)
@@ -838,6 +951,9 @@ def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]
         said = reported_speech(sentence)
         topic = speech_topic(question)
         return "speech", [(s, e) for s, e in said if topic & _content_words(sentence[s:e])] or said
+    phrase = asks_object_before_phrase(question)
+    if phrase:
+        return "object", objects_before_phrase(sentence, *phrase, _content_words(question))
     return None
 
 

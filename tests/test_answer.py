@@ -10,6 +10,7 @@ from qa.answer import (
     FEATURES,
     Span,
     asks_for_action,
+    asks_object_before_phrase,
     asks_what_was_said,
     asks_who_is,
     asks_who_said,
@@ -19,6 +20,7 @@ from qa.answer import (
     descriptions,
     extract_span,
     finish_span,
+    objects_before_phrase,
     places,
     question_kind,
     reported_speech,
@@ -28,6 +30,7 @@ from qa.answer import (
     verb_phrases,
     wh_head,
     wh_word,
+    word_key,
 )
 
 
@@ -120,6 +123,9 @@ def test_wh_head_is_the_asked_about_noun(question, head):
         ("What has the alliance ruled out?", False),
         ("What did Smith blame the storm for?", False),
         ("Which week of the war has it entered?", False),
+        ("What were workers at the port loading onto the ships?", False),  # a bare noun, then its verb
+        ("Whose boats have mysteriously disappeared?", True),  # an adverb is no subject
+        ("Which crew is known for its speed?", True),
     ],
 )
 def test_slot_is_subject(question, subject):
@@ -410,3 +416,36 @@ def test_where_questions_without_a_named_place_are_answered_by_a_place_phrase():
     assert (sentence[span.start : span.end], span.kind) == ("an old barn", "place")
     named = "The crates were stored in Arden."
     assert extract_span("Where were the crates stored?", named).kind == "name"  # a name answers first
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What were workers loading onto the old ships?", ("onto", "ships")),
+        ("What has the council ruled out over the winter?", ("over", "winter")),
+        ("What did the mayor open in Arden?", ("in", "Arden")),
+        ("What did the mayor blame the storm for?", None),  # the question ends on its preposition
+        ("On what date did the crew sail from Arden?", None),  # asks for a date
+        ("What does he call the boat that sank near Arden?", None),  # a clause comes between
+        ("Which boats did they want to repair?", None),  # "to repair" is an infinitive
+        ("Who loaded the crates onto the ships?", None),  # asks for the subject
+    ],
+)
+def test_questions_asking_for_the_object_before_a_closing_phrase(question, phrase):
+    assert asks_object_before_phrase(question) == (phrase and (phrase[0], word_key(phrase[1])))
+
+
+def test_the_object_before_the_questions_closing_phrase_answers_it():
+    sentence = "Dock workers described long shifts, loading fresh fish onto the old ships and resting in the sheds."
+    keys = {word_key(w) for w in ("workers", "loading", "old", "ships")}
+    spans = objects_before_phrase(sentence, "onto", word_key("ships"), keys)
+    assert [sentence[s:e] for s, e in spans] == ["fresh fish"]
+    span = extract_span("What were workers loading onto the old ships?", sentence)
+    assert (sentence[span.start : span.end], span.kind) == ("fresh fish", "object")
+    took = "The thieves took the silver from the house."
+    keys = {word_key("thieves"), word_key("house")}
+    assert [took[s:e] for s, e in objects_before_phrase(took, "from", word_key("house"), keys)] == ["the silver"]
+    # not an object: a possessive noun phrase before the phrase, or no verb before it
+    office = "Anna Berg, head of the Red Cross's office in Arden, described the harbour."
+    assert objects_before_phrase(office, "in", word_key("Arden"), {word_key("Berg"), word_key("Arden")}) == []
+    assert objects_before_phrase("Crates in Arden were lost.", "in", word_key("Arden"), {word_key("Arden")}) == []
