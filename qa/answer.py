@@ -171,6 +171,7 @@ def wh_word(question: str) -> str:
 
 
 _AUX = set("do does did is are was were has have had will would can could should may might must".split())
+_BE = set("is are was were be been being".split())
 _HEAD_SKIP = set("kind kinds type types sort sorts".split()) | {"of"}
 _PRONOUNS = set("he she it they we i you his her their its the a an this that these those".split())
 #: Words that open a clause giving a reason, purpose or means ("because it would help ...").
@@ -592,37 +593,119 @@ def asks_who_said(question: str) -> bool:
 
 
 _BY_AGENT = re.compile(r"\s+by\s+")
+#: Words that open a clause inside a sentence ("He said *that* fighters have surrounded ...").
+_CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
+
+
+def _clause_start(sentence: str, pos: int) -> int:
+    """Where the clause holding ``pos`` starts: after the last punctuation or closing quote before it."""
+    return max((b.end() for b in _CLAUSE_END.finditer(sentence, 0, pos)), default=0)
+
+
+def _subject_before(sentence: str, verb: int, appositive: bool) -> tuple[int, int] | None:
+    """The subject of the verb at ``verb``: the words before it back to the clause start (a
+    comma, a closing quote, a clause opener such as "while"), without the auxiliaries and adverbs
+    next to the verb ("Lavrov *also* claimed"). Across an appositive ("Serhiy Orlov, the city's
+    deputy mayor, said"), the name with it when ``appositive``, else the name alone. The first
+    subject of two coordinated verbs ("fighters *have surrounded* the city and are smashing it").
+    None for a pronoun, a phrase opening with a preposition or "and", or more than twelve words."""
+    bounds = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, verb)]
+    start, end = _clause_start(sentence, verb), verb
+    if not _WORD.search(sentence, start, verb) and len(bounds) >= 2 and sentence[start - 1] == ",":
+        start = bounds[-3] if len(bounds) >= 3 else 0  # "Orlov, the city's deputy mayor, said"
+        end = verb if appositive else bounds[-2]
+    start = max([start] + [m.end() for m in _CLAUSE_OPENERS.finditer(sentence, start, end)])
+    words = list(_WORD.finditer(sentence, start, end))
+    while words and norm_word(words[-1].group()) in _BEFORE_VERB:
+        words.pop()  # "Lavrov *also* claimed"
+    if words and norm_word(words[-1].group()) in ("and", "or"):
+        # "... fighters have surrounded the city and are smashing it": the first verb's subject
+        first_aux = next((k for k in range(1, len(words)) if norm_word(words[k].group()) in _AUX), None)
+        words = words[:first_aux] if first_aux else []
+    if not words or norm_word(words[0].group()) in _PREPOSITIONS | {"and", "or"}:
+        return None
+    s, e = _trim(sentence, words[0].start(), words[-1].end())
+    text = sentence[s:e]
+    if e <= s or norm_word(text) in _PRONOUNS or len(_WORD.findall(text)) > 12:
+        return None
+    return s, e
+
+
+def _agent_after(sentence: str, verb_end: int) -> tuple[int, int] | None:
+    """The agent of a passive verb ending at ``verb_end``: "told *by the old fisherman*"."""
+    by = _BY_AGENT.match(sentence, verb_end)
+    if not by:
+        return None
+    close = _CLAUSE_END.search(sentence, by.end())
+    return _trim(sentence, by.end(), close.start() if close else len(sentence))
 
 
 def speakers(sentence: str) -> list[tuple[int, int]]:
-    """Who the sentence says said something: the words before a verb of saying, back to the
-    clause start or a closing quote ("*The mayor of Kyiv* said ...", '"...," *Kuleba* told
-    reporters'), with an appositive between them ("*Serhiy Orlov, the city's deputy mayor*,
-    said"), the name after it ('"...," said *Kuleba*'), or the agent of a passive ("told *by the
-    old fisherman*"). A pronoun names no one and is left out."""
+    """Who the sentence says said something: the subject of a verb of saying (``_subject_before``:
+    "*The mayor of Kyiv* said ...", '"...," *Kuleba* told reporters', "*Serhiy Orlov, the city's
+    deputy mayor*, said"), the name after it ('"...," said *Kuleba*'), or the agent of a passive
+    ("told *by the old fisherman*"). A pronoun names no one and is left out."""
     out = []
     for m in _SPEECH_VERB.finditer(sentence):
-        by = _BY_AGENT.match(sentence, m.end())
-        if by:  # "the story is told *by Davy Llewellyn*"
-            close = _CLAUSE_END.search(sentence, by.end())
-            out.append(_trim(sentence, by.end(), close.start() if close else len(sentence)))
-            continue
-        bounds = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, m.start())]
-        start = max(bounds, default=0)
-        if not _WORD.search(sentence, start, m.start()) and len(bounds) >= 2 and sentence[start - 1] == ",":
-            # "Orlov, the city's deputy mayor, said": the name and its appositive
-            start = bounds[-3] if len(bounds) >= 3 else 0
-        words = list(_WORD.finditer(sentence, start, m.start()))
-        while words and norm_word(words[-1].group()) in _BEFORE_VERB:
-            words.pop()  # "Lavrov *also* claimed"
-        if words:
-            s, e = _trim(sentence, words[0].start(), words[-1].end())
-        else:
+        span = _agent_after(sentence, m.end()) or _subject_before(sentence, m.start(), appositive=True)
+        if span is None and not _WORD.search(sentence, _clause_start(sentence, m.start()), m.start()):
             after = PATTERNS["name"].match(sentence, m.end() + 1)  # '"...," said *Kuleba*'
-            s, e = _trim(sentence, after.start(), after.end()) if after else (0, 0)
-        text = sentence[s:e]
-        if e > s and norm_word(text) not in _PRONOUNS and len(_WORD.findall(text)) <= 12:
-            out.append((s, e))
+            span = _trim(sentence, after.start(), after.end()) if after else None
+        if span and span[1] > span[0]:
+            out.append(span)
+    return list(dict.fromkeys(out))
+
+
+def asks_who_did(question: str) -> str | None:
+    """The verb (as a ``word_key``) of a question asking who did something: "Who *has ruled
+    out* ...?", "Which militia *is defending* ...?". None for other questions, and for a passive
+    or a copula ("Who was *killed*?", "Who is the mayor?"), whose answer is no subject."""
+    raw = _WORD.findall(question)
+    words = [norm_word(w) for w in raw]
+    if not words or not slot_is_subject(question):
+        return None
+    i = 1
+    if words[0] in ("which", "what"):
+        head = wh_head(question)
+        if not head:
+            return None
+        while i < len(words) and (words[i] in head or words[i] in _HEAD_SKIP):
+            i += 1
+    elif words[0] != "who":
+        return None
+    auxes = []
+    while i < len(words) and words[i] in _BEFORE_VERB:
+        auxes.append(words[i])
+        i += 1
+    if i >= len(words) or not raw[i][:1].islower() or words[i] in STOP_WORDS:
+        return None
+    verb = raw[i]
+    if any(a in _BE for a in auxes) and _verb_form(verb) != "ing":
+        return None  # a passive or a copula
+    if not auxes and not _looks_like_verb(verb) and not verb.endswith("s"):
+        return None
+    return word_key(verb)
+
+
+def agents(sentence: str, verb: str, passive: bool = True) -> list[tuple[int, int]]:
+    """Who does ``verb`` (a ``word_key``) in ``sentence``: the subject of each of its verb forms
+    (``_subject_before``: "However, *NATO* has ruled out ...", "*Sasha Volkov*, deputy head of
+    ..., described"), or, with ``passive``, the agent of a passive ("a party hosted *by George
+    Cukor*")."""
+    out = []
+    for m in _WORD.finditer(sentence):
+        w = m.group()
+        if word_key(w) != verb or not w[:1].islower():
+            continue
+        before = norm_word(_WORD.findall(sentence, 0, m.start())[-1]) if m.start() else ""
+        after_modal = before in _MODAL_FAMILY  # "used the occasion to *lash* out"
+        present = w.endswith("s") and before not in _NOT_BEFORE_PAST  # "Nemedia *defeats*", not "the *repairs*"
+        if not (_looks_like_verb(w) or present or after_modal):
+            continue  # "invention" shares the stem of "invented" but is no verb
+        by = _agent_after(sentence, m.end())
+        span = (by if passive else None) if by else _subject_before(sentence, m.start(), appositive=False)
+        if span and span[1] > span[0]:
+            out.append(span)
     return list(dict.fromkeys(out))
 
 
@@ -1031,6 +1114,13 @@ def candidate_features(
             competing = form_kind
             for span in found:
                 spans[span] = form_kind
+    verb = asks_who_did(question) if form is None else None
+    if verb:
+        # "Who has ruled out a no-fly zone?": only the spans inside the subject of "ruled out" compete
+        subjects = agents(sentence, verb)
+        inside = {(s, e): k for (s, e), k in spans.items() if any(a <= s and e <= b for a, b in subjects)}
+        if inside:
+            spans = inside | {subject: spans.get(subject, "run") for subject in subjects}
     if TYPED_ONLY and competing is not None:
         of_type = {span: kind for span, kind in spans.items() if kind == competing and new_words(*span, kind)}
         if of_type and wanted == "name":
@@ -1232,8 +1322,6 @@ def complete_verb_phrase(question: str, sentence: str, start: int, end: int) -> 
     return max(end, start + phrases[0][1]) if phrases and phrases[0][0] == 0 else end
 
 
-#: Words that open a clause inside a sentence ("He said *that* fighters have surrounded ...").
-_CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
 
 
 def complete_subject(question: str, sentence: str, start: int, end: int) -> int:
@@ -1244,11 +1332,17 @@ def complete_subject(question: str, sentence: str, start: int, end: int) -> int:
     repeat a question word."""
     if wh_word(question) not in ("who", "which", "what") or not slot_is_subject(question):
         return start
+    before = _WORD.findall(sentence[:start])
+    verb_key = asks_who_did(question)
+    if verb_key and before and norm_word(before[-1]) in _PREPOSITIONS:
+        # "Who is smashing Mariupol?": "fighters from *Donbas* have surrounded the city and are smashing it"
+        subject = next((a for a, b in agents(sentence, verb_key, passive=False) if a < start and end <= b), None)
+        if subject is not None:
+            return subject
     q_words = _content_words(question) - {word_key(w) for w in wh_head(question)}
     q_order = [w for w in (word_key(m) for m in _WORD.findall(question)) if w in q_words]
     after = [m.group() for m in itertools.islice(_WORD.finditer(sentence, end), 4)]
     verb = next((w for w in after if norm_word(w) not in _BEFORE_VERB), None)
-    before = _WORD.findall(sentence[:start])
     if not q_order or verb is None or word_key(verb) != q_order[0] or not before:
         return start
     if norm_word(before[-1]) not in _PREPOSITIONS:

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from qa.answer import (
     FEATURES,
     Span,
+    agents,
     asks_for_action,
     asks_object_before_phrase,
     asks_what_was_said,
+    asks_who_did,
     asks_who_is,
     asks_who_said,
     candidate_features,
@@ -357,6 +359,11 @@ def test_a_subject_answer_inside_a_prepositional_phrase_takes_the_whole_subject(
     count = "The tale begins with three cats."
     three = count.index("three")
     assert complete_subject("How many cats are there?", count, three, three + 5) == three
+    # the question's verb is the second of two coordinated verbs
+    coordinated = "Soldiers and crews from Arden have reached the bridge and are rebuilding it."
+    arden = coordinated.index("Arden")
+    new_start = complete_subject("Who is rebuilding the bridge?", coordinated, arden, arden + 5)
+    assert coordinated[new_start : arden + 5] == "Soldiers and crews from Arden"
 
 
 @pytest.mark.parametrize(
@@ -449,3 +456,49 @@ def test_the_object_before_the_questions_closing_phrase_answers_it():
     office = "Anna Berg, head of the Red Cross's office in Arden, described the harbour."
     assert objects_before_phrase(office, "in", word_key("Arden"), {word_key("Berg"), word_key("Arden")}) == []
     assert objects_before_phrase("Crates in Arden were lost.", "in", word_key("Arden"), {word_key("Arden")}) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [
+        ("Who has ruled out a new bridge?", "ruled"),
+        ("Who is rebuilding the bridge?", "rebuilding"),
+        ("Who repaired the bridge?", "repaired"),
+        ("Which crew is rebuilding the bridge?", "rebuilding"),
+        ("Who was killed in the storm?", None),  # a passive asks for who it happened to
+        ("Who is the mayor?", None),
+        ("Who is Anna Berg?", None),
+        ("What has the council ruled out?", None),  # asks for an object
+    ],
+)
+def test_questions_asking_who_did_something(question, verb):
+    assert asks_who_did(question) == (verb and word_key(verb))
+
+
+def test_agents_are_the_subjects_of_the_questions_verb():
+    cases = [
+        ("However, the council has ruled out a new bridge despite Anna Berg asking for one.", "ruled", ["the council"]),
+        ("Anna Berg, head of the Red Cross office in Arden, described the storm.", "described", ["Anna Berg"]),
+        ("The harbour was closed, while Arden has repaired the bridge.", "repaired", ["Arden"]),
+        (
+            "Soldiers and crews from Arden have reached the bridge and are rebuilding it.",
+            "rebuilding",
+            ["Soldiers and crews from Arden"],
+        ),
+        ("The bridge was repaired by volunteers from Arden.", "repaired", ["volunteers from Arden"]),
+        ("He repaired the bridge.", "repaired", []),  # a pronoun names no one
+        ("Crews began the repairs of the bridge.", "repaired", []),  # "repairs" is no verb here
+    ]
+    for sentence, verb, expected in cases:
+        assert [sentence[s:e] for s, e in agents(sentence, word_key(verb))] == expected, sentence
+    passive = "The bridge was repaired by volunteers from Arden."
+    assert agents(passive, word_key("repaired"), passive=False) == []
+
+
+def test_who_did_questions_are_answered_from_the_subject_of_their_verb():
+    sentence = "However, Arden has ruled out a new bridge despite Anna Berg asking for one."
+    span = extract_span("Who has ruled out a new bridge?", sentence)
+    assert sentence[span.start : span.end] == "Arden"
+    described = "Anna Berg, head of the Red Cross office in Arden, described the storm."
+    span = extract_span("Who described the storm?", described)
+    assert described[span.start : span.end] == "Anna Berg"
