@@ -1322,8 +1322,6 @@ def complete_verb_phrase(question: str, sentence: str, start: int, end: int) -> 
     return max(end, start + phrases[0][1]) if phrases and phrases[0][0] == 0 else end
 
 
-
-
 def complete_subject(question: str, sentence: str, start: int, end: int) -> int:
     """Where a span answering a subject question ("Who has surrounded Mariupol?") should start
     when it is the object of a preposition right before the question's verb: "fighters from
