@@ -687,21 +687,30 @@ def asks_who_did(question: str) -> str | None:
     return word_key(verb)
 
 
+def _verb_forms(sentence: str, verb: str) -> list[re.Match]:
+    """The words of ``sentence`` that are forms of ``verb`` (a ``word_key``) used as a verb: one
+    that looks like a verb (``_looks_like_verb``), an "-s" form not after a determiner, a
+    preposition or an auxiliary ("Nemedia *defeats*", not "the *repairs*"), or a base form after a
+    modal or "to" ("used the occasion to *lash* out"); not "invention" for "invented"."""
+    out = []
+    before = ""
+    for m in _WORD.finditer(sentence):
+        w, previous, before = m.group(), before, norm_word(m.group())
+        if word_key(w) != verb or not w[:1].islower():
+            continue
+        present = w.endswith("s") and previous not in _NOT_BEFORE_PAST
+        if _looks_like_verb(w) or present or previous in _MODAL_FAMILY:
+            out.append(m)
+    return out
+
+
 def agents(sentence: str, verb: str, passive: bool = True) -> list[tuple[int, int]]:
     """Who does ``verb`` (a ``word_key``) in ``sentence``: the subject of each of its verb forms
     (``_subject_before``: "However, *NATO* has ruled out ...", "*Sasha Volkov*, deputy head of
     ..., described"), or, with ``passive``, the agent of a passive ("a party hosted *by George
     Cukor*")."""
     out = []
-    for m in _WORD.finditer(sentence):
-        w = m.group()
-        if word_key(w) != verb or not w[:1].islower():
-            continue
-        before = norm_word(_WORD.findall(sentence, 0, m.start())[-1]) if m.start() else ""
-        after_modal = before in _MODAL_FAMILY  # "used the occasion to *lash* out"
-        present = w.endswith("s") and before not in _NOT_BEFORE_PAST  # "Nemedia *defeats*", not "the *repairs*"
-        if not (_looks_like_verb(w) or present or after_modal):
-            continue  # "invention" shares the stem of "invented" but is no verb
+    for m in _verb_forms(sentence, verb):
         by = _agent_after(sentence, m.end())
         span = (by if passive else None) if by else _subject_before(sentence, m.start(), appositive=False)
         if span and span[1] > span[0]:
@@ -934,11 +943,11 @@ _CLAUSE_WORDS = _ADJUNCT_OPENERS | {"that", "which", "who", "whom", "whose"}
 _MAX_OBJECT_WORDS = 4
 
 
-def asks_object_before_phrase(question: str) -> tuple[str, str] | None:
+def asks_object_before_phrase(question: str) -> tuple[str, str, str] | None:
     """Whether the question asks for the object of its verb, before the phrase that closes it:
     "What were people taking ___ *from other people's cars*?", "What has NATO ruled out ___
-    *over the country*?". Returns the phrase's preposition and its last word (as a ``word_key``);
-    None for other questions, for typed ones ("On what date ...") and when a clause comes in
+    *over the country*?". Returns the phrase's preposition, its last word and the question's verb
+    (as ``word_key``s); None for other questions, for typed ones ("On what date ...") and when a clause comes in
     between ("What does he name his comic *that* is based on ...")."""
     raw = _WORD.findall(question)
     words = [norm_word(w) for w in raw]
@@ -966,8 +975,13 @@ def asks_object_before_phrase(question: str) -> tuple[str, str] | None:
             return None  # "to destroy": an infinitive, not a phrase
         if any(w in _CLAUSE_WORDS for w in words[p + 1 :]) or words[-1] in STOP_WORDS:
             return None
-        return words[p], word_key(raw[-1])
+        return words[p], word_key(raw[-1]), word_key(verb)
     return None
+
+
+def _adjacent(sentence: str, a: re.Match, b: re.Match) -> bool:
+    """Whether no punctuation separates the words ``a`` and ``b``."""
+    return not re.search(r"[,;:.!?()“”\"—–]", sentence[a.end() : b.start()])
 
 
 def objects_before_phrase(sentence: str, prep: str, last: str, q_words: set[str]) -> list[tuple[int, int]]:
@@ -981,7 +995,7 @@ def objects_before_phrase(sentence: str, prep: str, last: str, q_words: set[str]
     keys = [word_key(w.group()) for w in words]
 
     def joined(a: int, b: int) -> bool:
-        return not re.search(r"[,;:.!?()“”\"—–]", sentence[words[a].end() : words[b].start()])
+        return _adjacent(sentence, words[a], words[b])
 
     out = []
     for i in range(1, len(words) - 1):
@@ -1010,6 +1024,45 @@ def objects_before_phrase(sentence: str, prep: str, last: str, q_words: set[str]
     return out
 
 
+_NOT_IN_OBJECT = STOP_WORDS | _PARTICLES | _PREPOSITIONS
+
+
+def objects_after_verb(sentence: str, verb: str, q_words: set[str]) -> list[tuple[int, int]]:
+    """The noun phrases of ``sentence`` right after a form of ``verb`` (a ``word_key``,
+    ``_verb_forms``): "to take *the gasoline* out", "raised *the issue of a ceasefire*". A
+    determiner, then up to four words, stopping at punctuation, a function word or particle, a
+    verb form or a question word (``q_words``); an "of" phrase goes on the same way."""
+    words = list(_WORD.finditer(sentence))
+    starts = {m.start() for m in _verb_forms(sentence, verb)}
+
+    def noun_phrase_end(first: int) -> int | None:
+        """The last word of the noun phrase from word ``first`` on (past a determiner), if any."""
+        if first < len(words) and norm_word(words[first].group()) in _DETERMINERS:
+            first += 1
+        last = None
+        for k in range(first, min(len(words), first + _MAX_OBJECT_WORDS)):
+            w = words[k].group()
+            if not _adjacent(sentence, words[k - 1], words[k]):
+                break
+            if norm_word(w) in _NOT_IN_OBJECT or _looks_like_verb(w) or word_key(w) in q_words:
+                break
+            last = k
+        return last
+
+    out = []
+    for i, m in enumerate(words[:-1]):
+        if m.start() not in starts:
+            continue
+        last = noun_phrase_end(i + 1)
+        if last is not None and last + 2 < len(words) and norm_word(words[last + 1].group()) == "of":
+            last = noun_phrase_end(last + 2) or last  # "the issue *of a ceasefire*"
+        if last is not None:
+            s, e = words[i + 1].start(), words[last].end()
+            if _content_words(sentence[s:e]) - q_words:
+                out.append((s, e))
+    return out
+
+
 #: The answer forms ``asked_form`` knows; spans of these kinds compete only among themselves.
 ASKED_FORMS = ("action", "speaker", "description", "place", "speech", "object")
 
@@ -1019,7 +1072,7 @@ def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]
     form: "action" (``verb_phrases``), "speaker" (``speakers``), "description" (``descriptions``),
     "place" (``places``, for a "where" question when the sentence names no place), "speech"
     (``reported_speech``, on the question's topic when the sentence says more) or "object"
-    (``objects_before_phrase``); None for other questions."""
+    (``objects_before_phrase``, else ``objects_after_verb``); None for other questions."""
     action = asks_for_action(question)
     if action is not None:
         return "action", verb_phrases(sentence, action)
@@ -1036,7 +1089,10 @@ def asked_form(question: str, sentence: str) -> tuple[str, list[tuple[int, int]]
         return "speech", [(s, e) for s, e in said if topic & _content_words(sentence[s:e])] or said
     phrase = asks_object_before_phrase(question)
     if phrase:
-        return "object", objects_before_phrase(sentence, *phrase, _content_words(question))
+        prep, last, verb = phrase
+        q_words = _content_words(question)
+        found = objects_before_phrase(sentence, prep, last, q_words) or objects_after_verb(sentence, verb, q_words)
+        return "object", found
     return None
 
 

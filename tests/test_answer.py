@@ -22,6 +22,7 @@ from qa.answer import (
     descriptions,
     extract_span,
     finish_span,
+    objects_after_verb,
     objects_before_phrase,
     places,
     question_kind,
@@ -428,9 +429,9 @@ def test_where_questions_without_a_named_place_are_answered_by_a_place_phrase():
 @pytest.mark.parametrize(
     ("question", "phrase"),
     [
-        ("What were workers loading onto the old ships?", ("onto", "ships")),
-        ("What has the council ruled out over the winter?", ("over", "winter")),
-        ("What did the mayor open in Arden?", ("in", "Arden")),
+        ("What were workers loading onto the old ships?", ("onto", "ships", "loading")),
+        ("What has the council ruled out over the winter?", ("over", "winter", "ruled")),
+        ("What did the mayor open in Arden?", ("in", "Arden", "open")),
         ("What did the mayor blame the storm for?", None),  # the question ends on its preposition
         ("On what date did the crew sail from Arden?", None),  # asks for a date
         ("What does he call the boat that sank near Arden?", None),  # a clause comes between
@@ -439,7 +440,7 @@ def test_where_questions_without_a_named_place_are_answered_by_a_place_phrase():
     ],
 )
 def test_questions_asking_for_the_object_before_a_closing_phrase(question, phrase):
-    assert asks_object_before_phrase(question) == (phrase and (phrase[0], word_key(phrase[1])))
+    assert asks_object_before_phrase(question) == (phrase and (phrase[0], word_key(phrase[1]), word_key(phrase[2])))
 
 
 def test_the_object_before_the_questions_closing_phrase_answers_it():
@@ -456,6 +457,24 @@ def test_the_object_before_the_questions_closing_phrase_answers_it():
     office = "Anna Berg, head of the Red Cross's office in Arden, described the harbour."
     assert objects_before_phrase(office, "in", word_key("Arden"), {word_key("Berg"), word_key("Arden")}) == []
     assert objects_before_phrase("Crates in Arden were lost.", "in", word_key("Arden"), {word_key("Arden")}) == []
+
+
+def test_without_the_closing_phrase_the_object_after_the_questions_verb_answers_it():
+    sentence = "At dawn the men started to load the fresh fish and then rested."
+    keys = {word_key(w) for w in ("men", "loading", "old", "ships")}
+    assert [sentence[s:e] for s, e in objects_after_verb(sentence, word_key("loading"), keys)] == ["the fresh fish"]
+    span = extract_span("What were the men loading onto the old ships?", sentence)
+    assert (sentence[span.start : span.end], span.kind) == ("the fresh fish", "object")
+    # an "of" phrase belongs to the noun phrase; a particle, a preposition or a verb form ends it
+    raised = "The council raised the question of a new harbour wall, then took the plans away."
+    assert [raised[s:e] for s, e in objects_after_verb(raised, word_key("raise"), set())] == [
+        "the question of a new harbour wall"
+    ]
+    # "took" is no form of "take" to word_key
+    assert [raised[s:e] for s, e in objects_after_verb(raised, word_key("take"), set())] == []
+    assert objects_after_verb("The crates were loaded onto the ships.", word_key("load"), set()) == []
+    # a noun sharing the verb's stem is no verb: "the loading of the ships"
+    assert objects_after_verb("They watched the loading of the ships.", word_key("load"), set()) == []
 
 
 @pytest.mark.parametrize(
