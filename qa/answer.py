@@ -597,6 +597,9 @@ _BY_AGENT = re.compile(r"\s+by\s+")
 _CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
 
 
+_COORDINATED_VERB = re.compile(r"\s+(?:and|or)\s+(\w+)")
+
+
 def _clause_start(sentence: str, pos: int) -> int:
     """Where the clause holding ``pos`` starts: after the last punctuation or closing quote before it."""
     return max((b.end() for b in _CLAUSE_END.finditer(sentence, 0, pos)), default=0)
@@ -632,12 +635,18 @@ def _subject_before(sentence: str, verb: int, appositive: bool) -> tuple[int, in
 
 
 def _agent_after(sentence: str, verb_end: int) -> tuple[int, int] | None:
-    """The agent of a passive verb ending at ``verb_end``: "told *by the old fisherman*"."""
+    """The agent of a passive verb ending at ``verb_end``, to the clause end or a coordinated
+    verb: "told *by the old fisherman*", "defeated *by that of Nemedia* and occupied"."""
     by = _BY_AGENT.match(sentence, verb_end)
     if not by:
         return None
     close = _CLAUSE_END.search(sentence, by.end())
-    return _trim(sentence, by.end(), close.start() if close else len(sentence))
+    end = close.start() if close else len(sentence)
+    for m in _COORDINATED_VERB.finditer(sentence, by.end(), end):
+        if _looks_like_verb(m.group(1)) or norm_word(m.group(1)) in _AUX:
+            end = m.start()
+            break
+    return _trim(sentence, by.end(), end)
 
 
 def speakers(sentence: str) -> list[tuple[int, int]]:
@@ -656,6 +665,17 @@ def speakers(sentence: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys(out))
 
 
+def _modifies_noun(sentence: str, end: int, phrase_end: int) -> bool:
+    """Whether a name ending at ``end`` inside a phrase ending at ``phrase_end`` only qualifies the
+    common noun that heads the phrase: "The *Russian* foreign minister" (up to three lower-case
+    words follow it to the phrase's end, none a function word or a verb form), not "*George
+    Cukor*", "fighters from *Donbas*", "*Lavrov* used the occasion" or "*Nemedia* and occupied"."""
+    rest = _WORD.findall(sentence, end, phrase_end)
+    return 0 < len(rest) <= 3 and all(
+        w[:1].islower() and norm_word(w) not in STOP_WORDS and not _looks_like_verb(w) for w in rest
+    )
+
+
 def asks_who_did(question: str) -> str | None:
     """The verb (as a ``word_key``) of a question asking who did something: "Who *has ruled
     out* ...?", "Which militia *is defending* ...?". None for other questions, and for a passive
@@ -671,6 +691,12 @@ def asks_who_did(question: str) -> str | None:
             return None
         while i < len(words) and (words[i] in head or words[i] in _HEAD_SKIP):
             i += 1
+        # the head may take the verb along: "Which ships *sank* near Arden?", "Which army *defeats* the ..."
+        verb_at = next((k for k in range(2, i) if words[k] in _BEFORE_VERB or _looks_like_verb(raw[k])), None)
+        if verb_at is not None:
+            i = verb_at
+        elif i > 2 and raw[i - 1].endswith("s") and (i == len(words) or words[i] in _DETERMINERS):
+            i -= 1
     elif words[0] != "who":
         return None
     auxes = []
@@ -1174,7 +1200,11 @@ def candidate_features(
     if verb:
         # "Who has ruled out a no-fly zone?": only the spans inside the subject of "ruled out" compete
         subjects = agents(sentence, verb)
-        inside = {(s, e): k for (s, e), k in spans.items() if any(a <= s and e <= b for a, b in subjects)}
+        inside = {
+            (s, e): k
+            for (s, e), k in spans.items()
+            if any(a <= s and e <= b and not (k == "name" and _modifies_noun(sentence, e, b)) for a, b in subjects)
+        }
         if inside:
             spans = inside | {subject: spans.get(subject, "run") for subject in subjects}
     if TYPED_ONLY and competing is not None:

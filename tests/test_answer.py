@@ -484,6 +484,8 @@ def test_without_the_closing_phrase_the_object_after_the_questions_verb_answers_
         ("Who is rebuilding the bridge?", "rebuilding"),
         ("Who repaired the bridge?", "repaired"),
         ("Which crew is rebuilding the bridge?", "rebuilding"),
+        ("Which crew repairs the old bridge?", "repairs"),  # the verb is no part of the head "crew"
+        ("Which harbour crews repaired the bridge?", "repaired"),
         ("Who was killed in the storm?", None),  # a passive asks for who it happened to
         ("Who is the mayor?", None),
         ("Who is Anna Berg?", None),
@@ -505,6 +507,8 @@ def test_agents_are_the_subjects_of_the_questions_verb():
             ["Soldiers and crews from Arden"],
         ),
         ("The bridge was repaired by volunteers from Arden.", "repaired", ["volunteers from Arden"]),
+        # the agent ends before a coordinated verb
+        ("The bridge was repaired by crews from Arden and reopened.", "repaired", ["crews from Arden"]),
         ("He repaired the bridge.", "repaired", []),  # a pronoun names no one
         ("Crews began the repairs of the bridge.", "repaired", []),  # "repairs" is no verb here
     ]
@@ -521,3 +525,10 @@ def test_who_did_questions_are_answered_from_the_subject_of_their_verb():
     described = "Anna Berg, head of the Red Cross office in Arden, described the storm."
     span = extract_span("Who described the storm?", described)
     assert described[span.start : span.end] == "Anna Berg"
+    # a name that only qualifies the subject's noun is no answer of its own
+    ambassador = "The French ambassador also opened the new harbour on Monday."
+    span = extract_span("Who opened the new harbour?", ambassador)
+    assert ambassador[span.start : span.end] == "French ambassador"
+    berg = "Anna Berg used the occasion to open the new harbour."
+    span = extract_span("Who opened the new harbour?", berg)
+    assert berg[span.start : span.end] == "Anna Berg"
