@@ -596,7 +596,7 @@ _BY_AGENT = re.compile(r"\s+by\s+")
 #: Words that open a clause inside a sentence ("He said *that* fighters have surrounded ...").
 _CLAUSE_OPENERS = re.compile(r"\b(?:that|which|who|whom|when|while|because|although|though|if|where|but)\s+", re.I)
 
-
+#: "and"/"or" and the word after it, a verb when a second verb is coordinated ("defeated ... *and occupied*").
 _COORDINATED_VERB = re.compile(r"\s+(?:and|or)\s+(\w+)")
 
 
@@ -691,7 +691,7 @@ def asks_who_did(question: str) -> str | None:
             return None
         while i < len(words) and (words[i] in head or words[i] in _HEAD_SKIP):
             i += 1
-        # the head may take the verb along: "Which ships *sank* near Arden?", "Which army *defeats* the ..."
+        # the head may take the verb along: "Which party leaders *voted* ...?", "Which army *defeats* the ...?"
         verb_at = next((k for k in range(2, i) if words[k] in _BEFORE_VERB or _looks_like_verb(raw[k])), None)
         if verb_at is not None:
             i = verb_at
@@ -973,8 +973,8 @@ def asks_object_before_phrase(question: str) -> tuple[str, str, str] | None:
     """Whether the question asks for the object of its verb, before the phrase that closes it:
     "What were people taking ___ *from other people's cars*?", "What has NATO ruled out ___
     *over the country*?". Returns the phrase's preposition, its last word and the question's verb
-    (as ``word_key``s); None for other questions, for typed ones ("On what date ...") and when a clause comes in
-    between ("What does he name his comic *that* is based on ...")."""
+    (as ``word_key``s); None for other questions, for typed ones ("On what date ...") and when a
+    clause comes in between ("What does he name his comic *that* is based on ...")."""
     raw = _WORD.findall(question)
     words = [norm_word(w) for w in raw]
     if len(words) < 5 or wh_word(question) not in ("what", "which") or question_kind(question) is not None:
