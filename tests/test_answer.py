@@ -518,17 +518,28 @@ def test_agents_are_the_subjects_of_the_questions_verb():
     assert agents(passive, word_key("repaired"), passive=False) == []
 
 
-def test_who_did_questions_are_answered_from_the_subject_of_their_verb():
-    sentence = "However, Arden has ruled out a new bridge despite Anna Berg asking for one."
-    span = extract_span("Who has ruled out a new bridge?", sentence)
-    assert sentence[span.start : span.end] == "Arden"
-    described = "Anna Berg, head of the Red Cross office in Arden, described the storm."
-    span = extract_span("Who described the storm?", described)
-    assert described[span.start : span.end] == "Anna Berg"
-    # a name that only qualifies the subject's noun is no answer of its own
-    ambassador = "The French ambassador also opened the new harbour on Monday."
-    span = extract_span("Who opened the new harbour?", ambassador)
-    assert ambassador[span.start : span.end] == "French ambassador"
-    berg = "Anna Berg used the occasion to open the new harbour."
-    span = extract_span("Who opened the new harbour?", berg)
-    assert berg[span.start : span.end] == "Anna Berg"
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        (
+            "Who has ruled out a new bridge?",
+            "However, Arden has ruled out a new bridge despite Anna Berg asking for one.",
+            "Arden",
+        ),
+        (
+            "Who described the storm?",
+            "Anna Berg, head of the Red Cross office in Arden, described the storm.",
+            "Anna Berg",
+        ),
+        # a name that only qualifies the subject's noun is no answer of its own
+        (
+            "Who opened the new harbour?",
+            "The French ambassador also opened the new harbour on Monday.",
+            "French ambassador",
+        ),
+        ("Who opened the new harbour?", "Anna Berg used the occasion to open the new harbour.", "Anna Berg"),
+    ],
+)
+def test_who_did_questions_are_answered_from_the_subject_of_their_verb(question, sentence, answer):
+    span = extract_span(question, sentence)
+    assert sentence[span.start : span.end] == answer
