@@ -613,7 +613,7 @@ def _subject_before(sentence: str, verb: int, appositive: bool) -> tuple[int, in
     subject of two coordinated verbs ("fighters *have surrounded* the city and are smashing it").
     None for a pronoun, a phrase opening with a preposition or "and", or more than twelve words."""
     bounds = [b.end() for b in _CLAUSE_END.finditer(sentence, 0, verb)]
-    start, end = _clause_start(sentence, verb), verb
+    start, end = max(bounds, default=0), verb  # the clause start (``_clause_start``)
     if not _WORD.search(sentence, start, verb) and len(bounds) >= 2 and sentence[start - 1] == ",":
         start = bounds[-3] if len(bounds) >= 3 else 0  # "Orlov, the city's deputy mayor, said"
         end = verb if appositive else bounds[-2]
