@@ -68,9 +68,9 @@ _WH = {"who", "what", "where", "when", "which", "why", "how", "whose", "whom"}
 
 def story_names(text: str, most: int = 8, min_count: int = 3) -> list[str]:
     """A story's main names: capitalised words past the start of a sentence, by frequency."""
-    from qa.answer import NOT_NAMES, STOP_WORDS
+    from qa.text import STOP_WORDS
 
-    counts = Counter(m.group() for m in _NAME.finditer(text) if m.group().lower() not in NOT_NAMES | STOP_WORDS)
+    counts = Counter(m.group() for m in _NAME.finditer(text) if m.group().lower() not in STOP_WORDS)
     return [n for n, k in counts.most_common(most) if k >= min_count]
 
 
@@ -79,7 +79,9 @@ def transplanted(questions, store, half_of) -> list:
     names of another story of the same half (``half_of(doc)``), chosen by a hash of the
     question id; their ``gold`` is that story. Left out: questions without names, and those
     whose every non-name content word occurs in the new story (it might answer them)."""
-    from qa.answer import STOP_WORDS, norm_word, word_key
+    from qa.text import STOP_WORDS, norm_word
+
+    word_key = norm_word
 
     docs = sorted({d for q in questions for d in q.docs})
     names = {d: story_names(store.text(d)) for d in docs}

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from qa.errors import BadInputError, CiteQAError, IndexProblem
 
 if TYPE_CHECKING:
-    from qa.assistant import Answer, Assistant, Citation, Result
+    from qa.assistant import Assistant
+    from qa.results import Answer, Citation, Result
 
 __all__ = ["Answer", "Assistant", "BadInputError", "Citation", "CiteQAError", "IndexProblem", "Result"]
 __version__ = "0.1.0"
 
 #: Imported on first use, so that ``qa --help`` and ``qa chat`` start without numpy and the model code.
-_LAZY = {"Answer": "qa.assistant", "Assistant": "qa.assistant", "Citation": "qa.assistant", "Result": "qa.assistant"}
+_LAZY = {"Answer": "qa.results", "Assistant": "qa.assistant", "Citation": "qa.results", "Result": "qa.results"}
 
 
 def __getattr__(name: str):

@@ -1,5 +1,15 @@
 """The Python API: ``Assistant.open()`` then ``assistant.ask(question)``.
 
+Answering runs in three stages:
+
+1. **retrieve** (``qa.retrieval``): the hybrid retriever ranks the index's sentences;
+2. **read** (``qa.reader``): the trained reader reads the top ``READ_DEPTH`` sentences, finds
+   each one's best answer span and its no-answer score; the reader's margin (span over
+   no-answer) and the retrieval score together choose the answer's sentence, which is cited
+   first. A yes/no question has no span: its answer is the evidence sentence itself;
+3. **decide** (``qa.confidence``): a logistic model over retrieval and reader features gives
+   the probability that the index answers the question; below the threshold it abstains.
+
 The CLI and the TUI are thin layers over this module.
 """
 
@@ -8,12 +18,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from qa.answer import extract_span, question_kind, typed_candidates
 from qa.defaults import (
     DEFAULT_THRESHOLD,
     DEFAULT_TOP_K,
@@ -24,87 +33,21 @@ from qa.defaults import (
     seeds_fingerprint,
 )
 from qa.errors import BadInputError, IndexProblem
-from qa.retrieval import DEFAULT_RETRIEVER, make_retriever
+from qa.reader import ReadSpan
+from qa.results import Answer, Citation, Corroboration, Result
+from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
 from qa.store import IndexStore, Sentence
+from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
 _FEATURE_DEPTH = 10
+#: Sentences the reader reads per question (chosen by measuring: ``benchmarks/tune_reading.py``).
+READ_DEPTH = 5
+#: Weight of the retrieval score (z-normalised over the ranked sentences) against the reader's
+#: margin when choosing the answer's sentence (``benchmarks/tune_reading.py``).
+RETRIEVAL_WEIGHT = 1.0
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (undecodable argv bytes, JSON escapes)
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A retrieved sentence: ``text == document_text[start:end]``."""
-
-    doc: str
-    start: int
-    end: int
-    text: str
-    score: float
-    line: int
-    page: int | None = None
-    title: str | None = None
-    sentence_id: int | None = None  # the index's sentence id (not part of the output contract)
-
-    def label(self) -> str:
-        """Human-readable source: title or file, line, and page for PDFs."""
-        name = f"{self.title} ({self.doc})" if self.title else self.doc
-        where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
-        return f"{name}, {where}"
-
-    def to_json(self) -> dict:
-        return {"doc": self.doc, "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer: a verbatim span of ``citation``'s sentence (or all of it)."""
-
-    text: str
-    doc: str
-    start: int
-    end: int
-    citation: Citation
-
-    def to_json(self) -> dict:
-        return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end}
-
-
-@dataclass(frozen=True)
-class Corroboration:
-    """One answer variant and the citations (from distinct documents) that support it."""
-
-    text: str
-    citations: list[Citation]
-
-
-@dataclass
-class Result:
-    question: str
-    answer: Answer | None
-    confidence: float
-    citations: list[Citation]
-    notes: list[str] = field(default_factory=list)
-    #: Answer variants found across the cited sentences: the first supports ``answer``
-    #: ("2 sources"); further ones disagree with it (another number, another spelling).
-    corroboration: list[Corroboration] = field(default_factory=list)
-    #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
-    features: dict[str, float] = field(default_factory=dict, repr=False)
-
-    @property
-    def abstained(self) -> bool:
-        return self.answer is None
-
-    def to_json(self, id: str) -> dict:
-        """The batch format (a contract: keep the fields exactly)."""
-        return {
-            "id": id,
-            "question": self.question,
-            "answer": self.answer.to_json() if self.answer else None,
-            "confidence": round(self.confidence, 6),
-            "citations": [c.to_json() for c in self.citations],
-        }
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
@@ -148,13 +91,14 @@ class Assistant:
         retriever: str = DEFAULT_RETRIEVER,
         threshold: float = DEFAULT_THRESHOLD,
         top_k: int = DEFAULT_TOP_K,
+        reader=None,
     ) -> None:
         self.store = store
         self._encoder = encoder
         self.retriever = make_retriever(retriever, store)
         self.threshold = threshold
         self.top_k = top_k
-        self._question_view = None  # (question, its TokenView) of the last question, for span scoring
+        self._reader = reader
 
     @classmethod
     def open(
@@ -177,6 +121,15 @@ class Assistant:
 
             self._encoder = load_encoder("onnx")
         return self._encoder
+
+    @property
+    def reader(self):
+        """The extractive reader (``qa.reader.Reader``), loaded on first use."""
+        if self._reader is None:
+            from qa.reader import Reader
+
+            self._reader = Reader()
+        return self._reader
 
     def close(self) -> None:
         self.store.close()
@@ -220,10 +173,6 @@ class Assistant:
             pooled = tokens.mean(axis=0)
             pooled /= max(float(np.linalg.norm(pooled)), 1e-9)
             tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
-            from qa.span_vectors import stored_view
-
-            # the whole question's tokens, for span scoring (from this same forward pass)
-            self._question_view = (text, stored_view(encoder, text, tokens))
             roles = None
             if hasattr(encoder, "token_offsets"):
                 from qa.rerank import content_token_mask, token_roles
@@ -242,66 +191,87 @@ class Assistant:
             return pooled[None, :].astype(np.float32), tokens, roles
         return encoder.encode([text]), None, None
 
-    def ask(self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None) -> Result:
+    def ask(
+        self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None
+    ) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
 
         ``exclude_docs`` leaves those documents out of retrieval (used to test
         abstention: a question asked without the document that answers it).
         """
-        from qa.confidence import features, probability, span_matters
-
         text, notes = clean_question(question)
         k = max(1, top_k or self.top_k)
-        query, tokens, roles = self.encode_question(text)
-        hits = self.retriever.search(
-            text,
-            query,
-            max(k, _FEATURE_DEPTH),
-            exclude_docs=exclude_docs or set(),
-            query_tokens=tokens,
-            token_roles=roles,
-        )
-        sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
-        hits = [h for h in hits if h.sentence_id in sentences]
-        hits = self._with_maxsim(hits, tokens, roles)
-        citations = [self.citation(sentences[h.sentence_id], h.score) for h in hits]
-        confidence = 0.0
+        retrieved = self.retrieve(text, max(k, _FEATURE_DEPTH), exclude_docs)
+        reading = self.read(text, retrieved)
+        confidence, feats = self.decide(text, retrieved, reading)
+        citations = reading.citations
         answer = None
-        feats: dict[str, float] = {}
-        if citations:
-            top = sentences[hits[0].sentence_id]
-            window = [s.text for s in self.store.neighbours(top)]
-            wanted = question_kind(text)
-            typed = wanted is not None and bool(typed_candidates(citations[0].text, wanted))
-            # for a who/where question the answer span comes first: whether it is a name is a
-            # confidence feature (the others extract it only when answering)
-            span = span_info = None
-            early = span_matters(text)
-            if early:
-                span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
-                span_info = None if span is None else (citations[0].text[span.start : span.end], span.kind)
-            feats = features(
-                self.store,
-                text,
-                hits,
-                [c.text for c in citations],
-                window,
-                typed,
-                self._coverage(tokens, top),
-                span=span_info,
-            )
-            confidence = probability(feats)
-            if confidence >= self.threshold:
-                if not early:
-                    span = extract_span(text, citations[0].text, self.token_views(text, citations[0]))
-                answer = self._answer(citations[0], span)
+        if citations and confidence >= self.threshold:
+            answer = self._answer(citations[0], reading.spans.get(citations[0].sentence_id), reading.yes_no)
         result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
         result.features = feats
         if answer is not None:
             from qa.corroboration import corroborate
 
-            result.corroboration = corroborate(text, answer, citations[:k], self.extract)
+            def extract(q: str, citation: Citation) -> Answer:
+                span = reading.spans.get(citation.sentence_id)
+                return self._answer(citation, span, reading.yes_no) if span else self.extract(q, citation)
+
+            result.corroboration = corroborate(text, answer, citations[:k], extract)
         return result
+
+    # -- the stages -----------------------------------------------------------
+
+    def retrieve(self, text: str, depth: int, exclude_docs: set[str] | None = None) -> Retrieved:
+        """Stage 1: the ranked sentences (with MaxSim filled in) and the question's tokens."""
+        query, tokens, roles = self.encode_question(text)
+        hits = self.retriever.search(
+            text, query, depth, exclude_docs=exclude_docs or set(), query_tokens=tokens, token_roles=roles
+        )
+        sentences = {s.id: s for s in self.store.sentences(h.sentence_id for h in hits)}
+        hits = [h for h in hits if h.sentence_id in sentences]
+        hits = self._with_maxsim(hits, tokens, roles)
+        return Retrieved(hits, sentences, tokens)
+
+    def read(self, text: str, retrieved: Retrieved) -> Reading:
+        """Stage 2: the reader's best span in each of the top ``READ_DEPTH`` sentences; the
+        sentence that answers best (reader margin plus weighted retrieval score) is cited first."""
+        hits = retrieved.hits
+        citations = [self.citation(retrieved.sentences[h.sentence_id], h.score) for h in hits]
+        if not hits:
+            return Reading(citations, {}, [], asks_yes_no(text))
+        yes_no = asks_yes_no(text)
+        top = citations[:READ_DEPTH]
+        spans = dict(zip([c.sentence_id for c in top], self.reader.read(text, [c.text for c in top]), strict=True))
+        margins = [spans[c.sentence_id].margin for c in top]
+        if not yes_no:  # a yes/no question's evidence is the best retrieved sentence
+            z = _zscore([h.score for h in hits])
+            combined = [m + RETRIEVAL_WEIGHT * z[i] for i, m in enumerate(margins)]
+            best = max(range(len(top)), key=lambda i: combined[i])
+            citations = [citations[best], *citations[:best], *citations[best + 1 :]]
+        return Reading(citations, spans, margins, yes_no)
+
+    def decide(self, text: str, retrieved: Retrieved, reading: Reading) -> tuple[float, dict[str, float]]:
+        """Stage 3: the probability that the index answers the question, and its features."""
+        from qa.confidence import features, probability
+
+        if not reading.citations:
+            return 0.0, {}
+        hits = retrieved.hits
+        top = retrieved.sentences[reading.citations[0].sentence_id]
+        window = [s.text for s in self.store.neighbours(top)]
+        feats = features(
+            self.store,
+            text,
+            hits,
+            [c.text for c in reading.citations],
+            window,
+            self._coverage(retrieved.tokens, top),
+            reading,
+        )
+        return probability(feats), feats
+
+    # -- helpers --------------------------------------------------------------
 
     def _coverage(self, tokens, top: Sentence):
         """Each question content token's best cosine in the top sentence and in its window."""
@@ -319,8 +289,6 @@ class Assistant:
         stored = self.store.token_vectors
         if not hits or tokens is None or stored is None or any(h.maxsim for h in hits):
             return hits
-        from dataclasses import replace
-
         from qa.rerank import TokenRoles, context_best, sentence_maxsim
         from qa.retrieval import neighbour_ids
 
@@ -331,37 +299,45 @@ class Assistant:
         sims = sentence_maxsim(centre, window, roles)
         return [replace(h, maxsim=float(m)) for h, m in zip(hits, sims, strict=True)]
 
-    def token_views(self, question: str, citation: Citation):
-        """The question's and the cited sentence's token vectors for span scoring
-        (``qa.span_vectors``), or None when the index stores no token vectors for it."""
-        from qa.span_vectors import stored_view, view_of
-        from qa.store import embedding_text
-
-        stored = self.store.token_vectors
-        if stored is None or citation.sentence_id is None:
-            return None
-        vectors = stored.float32(citation.sentence_id)
-        if vectors is None:
-            return None
-        encoder = self.encoder
-        text = embedding_text(citation.title, citation.text)
-        sentence = stored_view(encoder, text, vectors, prefix=len(text) - len(citation.text))
-        if sentence is None:
-            return None
-        cached = self._question_view
-        if cached is None or cached[0] != question:
-            cached = self._question_view = (question, view_of(encoder, question))
-        return None if cached[1] is None else (cached[1], sentence)
-
     def extract(self, question: str, citation: Citation) -> Answer:
-        """The answer ``citation`` gives to ``question``: its best span, or all of it."""
-        return self._answer(citation, extract_span(question, citation.text, self.token_views(question, citation)))
+        """The answer ``citation`` gives to ``question``: the reader's best span of it, or
+        the whole sentence for a yes/no question."""
+        yes_no = asks_yes_no(question)
+        span = None if yes_no else self.reader.read(question, [citation.text])[0]
+        return self._answer(citation, span, yes_no)
 
-    def _answer(self, citation: Citation, span) -> Answer:
-        if span is None or span.kind == "sentence":
-            return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
+    @staticmethod
+    def _answer(citation: Citation, span: ReadSpan | None, yes_no: bool) -> Answer:
+        if yes_no or span is None or span.end <= span.start:
+            return Answer(citation.text, citation.doc, citation.start, citation.end, citation, kind="sentence")
         start, end = citation.start + span.start, citation.start + span.end
         return Answer(citation.text[span.start : span.end], citation.doc, start, end, citation)
 
 
-__all__ = ["Answer", "Assistant", "Citation", "Result"]
+@dataclass(frozen=True)
+class Retrieved:
+    """What retrieval found: ranked hits, their sentences by id, the question's token vectors."""
+
+    hits: list[Hit]
+    sentences: dict[int, Sentence]
+    tokens: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of the top sentences: the citations, the answer's sentence first;
+    each read sentence's best span by sentence id; the margins in retrieval order."""
+
+    citations: list[Citation]
+    spans: dict[int, ReadSpan]
+    margins: list[float]
+    yes_no: bool
+
+
+def _zscore(values: list[float]) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    sd = float(x.std()) if len(x) > 1 else 0.0
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+__all__ = ["Answer", "Assistant", "Citation", "Corroboration", "Result"]

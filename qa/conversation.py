@@ -34,7 +34,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from qa.assistant import Result
+from qa.results import Result
 
 #: Pronouns that refer to a person (or people) mentioned before.
 _PERSON_PRONOUNS = {

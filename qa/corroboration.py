@@ -14,20 +14,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import string
-import unicodedata
 from collections.abc import Callable
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation) | set("“”‘’–—")
-
-
-def normalise(text: str) -> str:
-    """SQuAD-style normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(" " if ch in _PUNCT else ch for ch in text)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
+from qa.results import Corroboration
+from qa.text import content_words
+from qa.text import normalize_answer as normalise
 
 
 def _contains(sentence: str, answer: str) -> bool:
@@ -56,11 +47,8 @@ def corroborate(question: str, answer, citations: list, extract: Callable) -> li
     """Group ``answer`` and the variants found in ``citations`` (see the module docstring).
 
     ``extract(question, citation)`` returns the ``Answer`` a citation would give.
-    Returns a list of ``qa.assistant.Corroboration``; the first supports ``answer``.
+    Returns a list of ``qa.results.Corroboration``; the first supports ``answer``.
     """
-    from qa.assistant import Corroboration
-    from qa.confidence import content_words
-
     if answer is None or not citations:
         return []
     q_words = content_words(question)
@@ -70,7 +58,7 @@ def corroborate(question: str, answer, citations: list, extract: Callable) -> li
 
     top = answer.citation
     top_cover = coverage(top.text)
-    typed = (answer.start, answer.end) != (top.start, top.end)
+    typed = answer.kind == "span"
     support = [top]
     groups: dict[str, list] = {}
     labels: dict[str, str] = {}
@@ -91,7 +79,7 @@ def corroborate(question: str, answer, citations: list, extract: Callable) -> li
         if cover < 0.5 or cover < top_cover - 0.2:
             continue
         other = extract(question, c)
-        if (other.start, other.end) == (c.start, c.end):
+        if other.kind == "sentence":
             continue  # no typed answer in it
         key = normalise(other.text)
         if not key or key == normalise(answer.text):

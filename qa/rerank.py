@@ -13,20 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_STOP = set(
-    "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
-    "what which who whom whose when where why how that this these those it its as into about than then there".split()
-)
+from qa.text import content_piece
 
 
 def content_token_mask(token_strings: list[str]) -> np.ndarray:
     """True for the question's word-piece tokens worth matching: not [CLS]/[SEP],
     punctuation or a function word."""
-    keep = []
-    for t in token_strings:
-        w = t.removeprefix("##").lower()
-        keep.append(not (t in ("[CLS]", "[SEP]", "[PAD]") or not any(ch.isalnum() for ch in w) or w in _STOP))
-    mask = np.array(keep, dtype=bool)
+    mask = np.array([content_piece(t) for t in token_strings], dtype=bool)
     if not mask.any():
         mask = np.array([t not in ("[CLS]", "[SEP]", "[PAD]") for t in token_strings], dtype=bool)
     return mask

@@ -133,7 +133,7 @@ def test_index_without_retrieval_files_still_works(seeds_index, tmp_path):
 def test_query_path_does_not_import_scipy_numba_or_torch():
     code = (
         "import sys; import qa.lexical as l; l.bm25s_module(); "
-        "import qa.retrieval, qa.rerank, qa.confidence, qa.answer, qa.corroboration; "
+        "import qa.retrieval, qa.rerank, qa.confidence, qa.reader, qa.assistant, qa.corroboration; "
         "print(sorted(m for m in ('scipy', 'numba', 'torch', 'sentence_transformers', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

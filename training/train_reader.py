@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.reader_model import squad_em, squad_f1  # noqa: E402
+from qa.evaluation.answers import exact_match as squad_em  # noqa: E402
+from qa.evaluation.answers import f1 as squad_f1  # noqa: E402
 from qa.sentences import split_sentences  # noqa: E402
 
 DEFAULTS = {
@@ -274,10 +275,20 @@ def export(args) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForQuestionAnswering
 
-    from qa.reader_model import Reader
+    from qa.reader import Reader
 
     final = args.run / "final"
-    model = AutoModelForQuestionAnswering.from_pretrained(final).eval()
+    if args.from_checkpoint:  # try the pipeline while training goes on
+        model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
+        state = torch.load(args.run / "checkpoint.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+        model.eval()
+        final.mkdir(parents=True, exist_ok=True)
+        meta = {"hyperparameters": {k: getattr(args, k) for k in DEFAULTS}, "data": {}, "steps": state["step"]}
+        meta["finished"] = f"checkpoint at step {state['step']} (training not finished)"
+        (args.run / "checkpoint-training.json").write_text(json.dumps(meta, indent=2))
+    else:
+        model = AutoModelForQuestionAnswering.from_pretrained(final).eval()
     fp32 = args.run / "reader-fp32.onnx"
     int8 = args.run / "reader-int8.onnx"
     dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long), torch.zeros((2, 16), dtype=torch.long))
@@ -337,7 +348,7 @@ def export(args) -> None:
     out_dir.mkdir(exist_ok=True)
     shipped = out_dir / "reader.onnx"
     shipped.write_bytes(int8.read_bytes())
-    meta = json.loads((final / "training.json").read_text())
+    meta = json.loads((args.run / ("checkpoint-training.json" if args.from_checkpoint else "final/training.json")).read_text())
     record = {
         "model": "reader.onnx",
         "sha256": sha256(shipped),
@@ -371,6 +382,7 @@ def main() -> None:
     p.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "reader", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--from-checkpoint", action="store_true", help="export: the last checkpoint, not the final model")
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):

@@ -7,11 +7,13 @@ import json
 import sys
 
 from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
+from qa.results import SENTENCE_ANSWER_NOTE
 
 HELP = "answer one question, with citations"
 DESCRIPTION = """\
 Answer QUESTION from the index: the answer is a verbatim span of the best
-supporting sentence, followed by numbered citations (file or title, line, page
+supporting sentence, found by a reader trained on SQuAD (a yes/no question gets
+the evidence sentence itself), followed by numbered citations (file or title, line, page
 for PDFs). When nothing answers well enough (confidence below --threshold),
 prints "No answer found in the indexed documents" and the closest sentences.
 """
@@ -61,6 +63,8 @@ def render(result, color: bool) -> str:
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
             lines.append("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:])
+        if a.kind == "sentence":
+            lines.append(_style("2", f"  ({SENTENCE_ANSWER_NOTE})", color))
         lines += _corroboration_lines(result)
         lines.append("")
         lines.append("Sources:")

@@ -7,20 +7,9 @@ as well as ASCII, so that "city’s" and "city's" compare equal.
 
 from __future__ import annotations
 
-import re
-import string
-import unicodedata
 from collections import Counter
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_ASCII_PUNCT = set(string.punctuation)
-
-
-def normalize(text: str) -> str:
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
+from qa.text import normalize_answer as normalize
 
 
 def exact_match(prediction: str, gold: str) -> float:

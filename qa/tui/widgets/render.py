@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from qa.results import SENTENCE_ANSWER_NOTE
+
 NO_ANSWER = "No answer found in the indexed documents"
 
 
@@ -58,6 +60,8 @@ def answer_text(result) -> Text:
             out.append("\n")
             span = (a.start - c.start, a.end - c.start)
             out.append_text(highlighted_sentence(c.text, span, mark="bold black on yellow"))
+        if getattr(a, "kind", "span") == "sentence":
+            out.append(f"\n({SENTENCE_ANSWER_NOTE})", style="dim italic")
     meta = [f"confidence {result.confidence:.2f}"]
     summary = sources_summary(result)
     if summary:

@@ -1,4 +1,4 @@
-"""The extractive reader: a MiniLM fine-tuned on SQuAD 1.1, run by onnxruntime.
+"""Stage 2 of answering, the extractive reader: a MiniLM fine-tuned on SQuAD 1.1, run by onnxruntime.
 
 It reads ``[CLS] question [SEP] sentence [SEP]`` and scores every span of the sentence
 (start logit + end logit); the [CLS] position's score is its "no answer" score. The model
@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.evaluation.answers import exact_match as squad_em  # noqa: F401  (re-exported for training)
-from qa.evaluation.answers import f1 as squad_f1  # noqa: F401
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODEL_PATH = MODELS_DIR / "reader.onnx"

@@ -1,0 +1,90 @@
+"""What answering returns: citations, the answer span, corroborating sources, the result.
+
+Plain data, shared by the answering stages, conversations, the CLI and the TUI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A retrieved sentence: ``text == document_text[start:end]``."""
+
+    doc: str
+    start: int
+    end: int
+    text: str
+    score: float
+    line: int
+    page: int | None = None
+    title: str | None = None
+    sentence_id: int | None = None  # the index's sentence id (not part of the output contract)
+
+    def label(self) -> str:
+        """Human-readable source: title or file, line, and page for PDFs."""
+        name = f"{self.title} ({self.doc})" if self.title else self.doc
+        where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
+        return f"{name}, {where}"
+
+    def to_json(self) -> dict:
+        return {"doc": self.doc, "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer: a verbatim span of ``citation``'s sentence, or all of it.
+
+    ``kind`` is ``"span"`` for a span the reader extracted, ``"sentence"`` when the
+    question has no span answer (yes/no questions): the evidence sentence is the answer."""
+
+    text: str
+    doc: str
+    start: int
+    end: int
+    citation: Citation
+    kind: str = "span"
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end, "kind": self.kind}
+
+
+#: Shown with an answer of kind "sentence".
+SENTENCE_ANSWER_NOTE = "a yes/no question has no short answer: the evidence sentence is shown; judge it yourself"
+
+
+@dataclass(frozen=True)
+class Corroboration:
+    """One answer variant and the citations (from distinct documents) that support it."""
+
+    text: str
+    citations: list[Citation]
+
+
+@dataclass
+class Result:
+    question: str
+    answer: Answer | None
+    confidence: float
+    citations: list[Citation]
+    notes: list[str] = field(default_factory=list)
+    #: Answer variants found across the cited sentences: the first supports ``answer``
+    #: ("2 sources"); further ones disagree with it (another number, another spelling).
+    corroboration: list[Corroboration] = field(default_factory=list)
+    #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
+    features: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def abstained(self) -> bool:
+        return self.answer is None
+
+    def to_json(self, id: str) -> dict:
+        """The batch format (a contract: keep the fields exactly)."""
+        return {
+            "id": id,
+            "question": self.question,
+            "answer": self.answer.to_json() if self.answer else None,
+            "confidence": round(self.confidence, 6),
+            "citations": [c.to_json() for c in self.citations],
+        }

@@ -1,0 +1,86 @@
+"""Text normalisation, in one place: words, stop words, names, and the SQuAD answer normaliser.
+
+Every module that compares words (confidence features, corroboration, conversations,
+evaluation) uses these, so that they agree on what a word is. Stemming for BM25 is
+``qa.lexical.tokenize`` (bm25s with PyStemmer); the late-interaction rerank filters word
+pieces with ``content_piece``.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+#: Function words and question words: not content.
+STOP_WORDS = frozenset(
+    "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
+    "what which who whom whose when where why how many much that this these those it its his her their he she they "
+    "as into about than then there not no i you we me my your our him them".split()
+)
+#: A word: letters, digits and apostrophes.
+WORD = re.compile(r"[\w’']+")
+#: A run of capitalised words that may name something (not a sentence's first word).
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+)*")
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ASCII_PUNCT = frozenset(string.punctuation)
+
+
+def norm_word(word: str) -> str:
+    """Lower case, straight apostrophes, no possessive: "Ukraine’s" -> "ukraine"."""
+    w = word.lower().replace("’", "'").strip("'")
+    return w[:-2] if w.endswith("'s") else w
+
+
+def words(text: str) -> list[str]:
+    return [norm_word(w) for w in WORD.findall(text)]
+
+
+def content_words(text: str) -> set[str]:
+    """The normalised words of ``text`` that are not stop words (nor one letter)."""
+    out = set()
+    for w in WORD.findall(text):
+        n = norm_word(w)
+        if n not in STOP_WORDS and len(w) > 1:
+            out.add(n)
+    return out
+
+
+def question_names(question: str) -> set[str]:
+    """Capitalised words of the question past its first word (likely names)."""
+    found = WORD.findall(question)
+    return {norm_word(w) for w in found[1:] if w[:1].isupper() and norm_word(w) not in STOP_WORDS}
+
+
+def content_piece(piece: str) -> bool:
+    """Whether a word piece is worth matching: not a special token, punctuation or a stop word."""
+    if piece in ("[CLS]", "[SEP]", "[PAD]"):
+        return False
+    w = piece.removeprefix("##").lower()
+    return any(ch.isalnum() for ch in w) and w not in STOP_WORDS
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation (Unicode punctuation too, so
+    "city’s" and "city's" compare equal), no articles a/an/the, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(ch for ch in text if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+#: Words that open a yes/no question ("Did the two sides agree ...?", "Is it true that ...?").
+_YES_NO_OPENERS = frozenset(
+    "is are was were am do does did can could will would shall should has have had may might must "
+    "isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't hasn't haven't hadn't".split()
+)
+_YES_NO_LEAD = re.compile(r"^\s*(?:(?:and|but|so|then|also|tell me|please|true or false)[,:]?\s+)*", re.I)
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether the question asks yes or no: it opens with an auxiliary verb ("Did ...?",
+    "Will Ukraine surrender?") or "is it true that"; such questions have no span answer."""
+    rest = _YES_NO_LEAD.sub("", question.replace("’", "'"))
+    first = rest.split(maxsplit=1)[0].lower().strip(",:") if rest.strip() else ""
+    return first in _YES_NO_OPENERS
