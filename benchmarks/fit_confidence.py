@@ -1,19 +1,22 @@
-"""Fit the abstention model (``qa/confidence_weights.py``) on half the NarrativeQA stories.
+"""Fit the abstention model (``qa/confidence_weights.py``) on dev data only, and check it.
 
-Positives: answerable NarrativeQA questions asked against the whole corpus.
-Negatives: the same questions asked with their own story left out (the corpus
-then does not answer them). Stories are split in two by a hash of their id
-(``devsets.story_half``): the model is fitted on half 0 and checked on half 1;
-the seeds' answerable/unanswerable questions are a further check. Near misses
-(``benchmarks/near_miss.py``) are further negatives: the questions against the
-corpus with their answering sentences cut out (``--near-miss-index``), and the
-questions with another story's names put in (``--transplant-weight``, the weight of
-each in the fit). The threshold
-is the highest probability cut that abstains wrongly on at most ``--max-wrong``
-of the fit half's answerable questions.
+Positives: answerable questions asked against their whole corpus. Negatives: the same
+questions asked with their own document removed, so that the corpus no longer answers
+them. Two dev sets, each split in two halves by a hash of the document (NarrativeQA: the
+story; SQuAD dev split: the article title): the model and its threshold are fitted on the
+halves 0 and checked on the halves 1.
 
-    python benchmarks/fit_confidence.py --index /tmp/A-idx-nqa --seeds-index /tmp/A-idx-seeds \
-        --near-miss-index /tmp/A-idx-nearmiss --transplant-weight 0.25 --max-wrong 0.04 [--write]
+* NarrativeQA (``../shared/eval/narrativeqa``): its own story removed. Optionally near
+  misses (``--near-miss-index``, the corpus with the answering sentences cut out, built by
+  ``benchmarks/near_miss.py``) and questions with another story's names put in
+  (``--transplant-weight``).
+* SQuAD dev split (``../shared/squad/dev``): its own paragraph removed (the other paragraphs
+  of the article stay: near misses by construction). ``--squad-limit`` questions, a stride sample.
+
+The threshold is the highest probability cut that abstains wrongly on at most ``--max-wrong``
+of the fit halves' answerable questions.
+
+    python benchmarks/fit_confidence.py --squad-limit 2000 [--write]
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import EVAL, load_questions, question_half, story_half  # noqa: E402
+from devsets import EVAL, SHARED, load_questions, question_half, story_half  # noqa: E402
 from near_miss import transplanted  # noqa: E402
 
 from qa import Assistant  # noqa: E402
+from qa.evaluation.corpus import ensure_corpus_index  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_FEATURES = [
@@ -42,7 +46,6 @@ ALL_FEATURES = [
     "word_cover1",
     "names_missing5",
     "has_names",
-    "answer_typed",
     "question_words",
     "maxsim1",
     "maxsim1_minus_mean",
@@ -52,14 +55,19 @@ ALL_FEATURES = [
     "tokcover_min1",
     "tokcover_low2_1",
     "tokcover_min_window",
-    "answer_not_a_name",
-    "count_not_of_asked",
+    "read_margin",
+    "read_score",
+    "read_margin_max",
+    "read_margins_positive",
+    "yes_no",
 ]
 
 
 def collect(assistant, questions, exclude: bool):
+    from tqdm import tqdm
+
     X = []
-    for q in questions:
+    for q in tqdm(questions, desc="asking", unit="q", leave=False, file=sys.stderr):
         r = assistant.ask(q.question, top_k=10, exclude_docs=q.docs if exclude else None)
         X.append([r.features.get(f, 0.0) for f in ALL_FEATURES])
     return np.array(X, dtype=np.float64)
@@ -80,33 +88,22 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", required=True, help="index of ../shared/eval/narrativeqa/corpus.jsonl")
-    ap.add_argument("--seeds-index", help="index of the seeds (extra check)")
-    ap.add_argument(
-        "--near-miss-index",
-        help="index of benchmarks/near_miss.py's redacted corpus: its questions are extra negatives (near misses)",
-    )
-    ap.add_argument(
-        "--transplant-weight",
-        type=float,
-        default=0.25,
-        help="weight in the fit of the questions with another story's names put in (near_miss.transplanted); 0: none",
-    )
-    ap.add_argument(
-        "--max-wrong", type=float, default=0.04, help="the most wrong abstentions the threshold allows on the fit half"
-    )
+    ap.add_argument("--squad-limit", type=int, default=2000, help="SQuAD dev questions (0: all; stride sample)")
+    ap.add_argument("--near-miss-index", help="NarrativeQA near misses: index of near_miss.py's redacted corpus")
+    ap.add_argument("--transplant-weight", type=float, default=0.25, help="weight of transplanted questions; 0: none")
+    ap.add_argument("--max-wrong", type=float, default=0.04, help="most wrong abstentions allowed on the fit halves")
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
     args = ap.parse_args()
     from sklearn.linear_model import LogisticRegression
 
-    assistant = Assistant.open(args.index, threshold=0.0)
-    qs = [q for q in load_questions(EVAL / "narrativeqa" / "questions.jsonl", assistant.store) if q.answerable]
+    groups = []  # (name, X, y, half, weight)
+
+    nqa = Assistant.open(ensure_corpus_index(EVAL / "narrativeqa" / "corpus.jsonl", quiet=True), threshold=0.0)
+    qs = [q for q in load_questions(EVAL / "narrativeqa" / "questions.jsonl", nqa.store) if q.answerable]
     half = np.array([question_half(q) for q in qs])
-    pos, neg = collect(assistant, qs, False), collect(assistant, qs, True)
-    fit = half == 0
-    near = np.zeros((0, len(ALL_FEATURES)))
-    near_half = np.zeros(0, dtype=int)
+    groups.append(("nqa answerable", collect(nqa, qs, False), 1, half, 1.0))
+    groups.append(("nqa own story removed", collect(nqa, qs, True), 0, half, 1.0))
     if args.near_miss_index:
         redacted = Assistant.open(args.near_miss_index, threshold=0.0)
         present = {d.id for d in redacted.store.documents()}
@@ -118,59 +115,60 @@ def main() -> int:
             return bool(docs) and not any(a.lower() in t for t in texts for a in q.answers if a.strip())
 
         gone = [q for q in qs if answer_gone(q)]
-        near = collect(redacted, gone, False)
-        near_half = np.array([question_half(q) for q in gone])
-        print(f"near misses: {len(gone)} of {len(qs)} questions have no answer left in their story")
-    moved = np.zeros((0, len(ALL_FEATURES)))
-    moved_half = np.zeros(0, dtype=int)
+        groups.append(("nqa near misses", collect(redacted, gone, False), 0, np.array([question_half(q) for q in gone]), 1.0))
     if args.transplant_weight > 0:
-        swapped = transplanted(qs, assistant.store, story_half)
-        moved = collect(assistant, swapped, False)
-        moved_half = np.array([question_half(q) for q in swapped])
-        print(f"transplanted: {len(swapped)} questions with another story's names")
-    X = np.vstack([pos[fit], neg[fit], near[near_half == 0], moved[moved_half == 0]])
-    y = np.concatenate(
-        [np.ones(fit.sum()), np.zeros(fit.sum()), np.zeros((near_half == 0).sum()), np.zeros((moved_half == 0).sum())]
-    )
-    weight = np.concatenate(
-        [np.ones(2 * fit.sum() + (near_half == 0).sum()), np.full((moved_half == 0).sum(), args.transplant_weight)]
-    )
+        swapped = transplanted(qs, nqa.store, story_half)
+        groups.append(
+            ("nqa transplanted names", collect(nqa, swapped, False), 0,
+             np.array([question_half(q) for q in swapped]), args.transplant_weight)
+        )
+
+    squad = Assistant.open(ensure_corpus_index(SHARED / "squad" / "dev" / "corpus.jsonl", quiet=True), threshold=0.0)
+    sq = [q for q in load_questions(SHARED / "squad" / "dev" / "questions.jsonl", squad.store) if q.answerable]
+    if args.squad_limit and len(sq) > args.squad_limit:
+        sq = sq[:: len(sq) // args.squad_limit][: args.squad_limit]
+
+    def article_half(q) -> int:
+        return story_half(squad.store.document(sorted(q.docs)[0]).title or sorted(q.docs)[0])
+
+    half = np.array([article_half(q) for q in sq])
+    groups.append(("squad answerable", collect(squad, sq, False), 1, half, 1.0))
+    groups.append(("squad own paragraph removed", collect(squad, sq, True), 0, half, 1.0))
+
+    fit_rows = [(X[h == 0], y, w) for _, X, y, h, w in groups]
+    X = np.vstack([x for x, _, _ in fit_rows])
+    y = np.concatenate([np.full(len(x), y) for x, y, _ in fit_rows])
+    weight = np.concatenate([np.full(len(x), w) for x, _, w in fit_rows])
     means, scales = X.mean(axis=0), X.std(axis=0) + 1e-9
-    model = LogisticRegression(C=args.C, max_iter=2000).fit((X - means) / scales, y, sample_weight=weight)
+    model = LogisticRegression(C=args.C, max_iter=5000).fit((X - means) / scales, y, sample_weight=weight)
     w, b = model.coef_[0], float(model.intercept_[0])
 
     def prob(A):
         return 1 / (1 + np.exp(-(b + ((A - means) / scales) @ w)))
 
-    print("feature AUCs (fit half):")
+    pos_fit = np.concatenate([prob(X_[h == 0]) for _, X_, y_, h, _ in groups if y_ == 1])
+    neg_fit = np.concatenate([prob(X_[h == 0]) for _, X_, y_, h, _ in groups if y_ == 0])
+    print("feature AUCs (fit halves, answerable vs removed):")
+    P = np.vstack([X_[h == 0] for _, X_, y_, h, _ in groups if y_ == 1])
+    N = np.vstack([X_[h == 0] for _, X_, y_, h, _ in groups if y_ == 0])
     for i, f in enumerate(ALL_FEATURES):
-        print(f"  {f:18s} {auc(pos[fit][:, i], neg[fit][:, i]):.3f}  weight {w[i]:+.3f}")
-    p_pos, p_neg, p_near = prob(pos), prob(neg), prob(near) if len(near) else np.zeros(0)
-    p_moved = prob(moved) if len(moved) else np.zeros(0)
-    cuts = np.sort(p_pos[fit])
+        print(f"  {f:22s} {auc(P[:, i], N[:, i]):.3f}  weight {w[i]:+.3f}")
+    cuts = np.sort(pos_fit)
     threshold = float(cuts[int(np.floor(args.max_wrong * len(cuts)))])
-    print(f"threshold (<= {args.max_wrong:.1%} wrong abstentions on the fit half): {threshold:.3f}")
-    for name, m in (("fit", fit), ("check", ~fit), ("all", np.ones_like(fit))):
-        print(
-            f"  {name:5s} n={m.sum():4d} AUC {auc(p_pos[m], p_neg[m]):.3f}  abstain on unanswerable "
-            f"{(p_neg[m] < threshold).mean():.3f}  wrong abstentions {(p_pos[m] < threshold).mean():.3f}"
-        )
-    for name, h in (("fit", 0), ("check", 1)):
-        if len(near):
-            print(f"  near misses, {name} half: abstained {(p_near[near_half == h] < threshold).mean():.3f}")
-        if len(moved):
-            print(f"  transplanted, {name} half: abstained {(p_moved[moved_half == h] < threshold).mean():.3f}")
-    if args.seeds_index:
-        seeds = Assistant.open(args.seeds_index, threshold=0.0)
-        sq = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)
-        ps = [prob(np.array([[seeds.ask(q.question).features.get(f, 0.0) for f in ALL_FEATURES]]))[0] for q in sq]
-        ans = [p for p, q in zip(ps, sq, strict=True) if q.answerable]
-        una = [p for p, q in zip(ps, sq, strict=True) if not q.answerable]
-        print(
-            f"  seeds: abstain on unanswerable {np.mean([p < threshold for p in una]):.3f} ({len(una)}), "
-            f"wrong abstentions {np.mean([p < threshold for p in ans]):.3f} ({len(ans)}); "
-            f"unanswerable p={[round(p, 2) for p in una]}"
-        )
+    print(f"threshold (<= {args.max_wrong:.1%} wrong abstentions on the fit halves): {threshold:.3f}; "
+          f"AUC fit {auc(pos_fit, neg_fit):.3f}")
+    print(f"{'group':32s} {'n fit':>6s} {'abstained fit':>13s} {'n check':>8s} {'abstained check':>15s}")
+    for name, X_, _, h, _ in groups:
+        p = prob(X_)
+        cells = [f"{(h == k).sum():>6d} {(p[h == k] < threshold).mean() if (h == k).any() else 0:>13.3f}" for k in (0, 1)]
+        print(f"{name:32s} {cells[0]} {cells[1].replace('  ', ' ', 1):>24s}")
+    seeds = Assistant.open(ensure_corpus_index(ROOT / "seeds", quiet=True), threshold=0.0)
+    sdev = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)
+    ps = [prob(np.array([[seeds.ask(q.question).features.get(f, 0.0) for f in ALL_FEATURES]]))[0] for q in sdev]
+    ans = [p for p, q in zip(ps, sdev, strict=True) if q.answerable]
+    una = [p for p, q in zip(ps, sdev, strict=True) if not q.answerable]
+    print(f"seeds (smoke test): abstained on unanswerable {np.mean([p < threshold for p in una]):.3f} ({len(una)}), "
+          f"on answerable {np.mean([p < threshold for p in ans]):.3f} ({len(ans)})")
     if args.write:
         path = ROOT / "qa" / "confidence_weights.py"
         path.write_text(
@@ -181,7 +179,7 @@ def main() -> int:
             f"SCALES = {_wrapped([round(float(x), 6) for x in scales])}\n"
             f"WEIGHTS = {_wrapped([round(float(x), 6) for x in w])}\n"
             f"INTERCEPT = {round(b, 6)!r}\n"
-            f"#: Abstain below this probability (at most {args.max_wrong:.1%} wrong abstentions on the fit half).\n"
+            f"#: Abstain below this probability (at most {args.max_wrong:.1%} wrong abstentions on the fit halves).\n"
             f"THRESHOLD = {round(threshold, 3)!r}\n",
             encoding="utf-8",
         )

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import EVAL, SHARED, load_questions, question_half  # noqa: E402
 
-from qa.assistant import Assistant, _zscore  # noqa: E402
+from qa.assistant import Assistant  # noqa: E402
 from qa.evaluation.answers import score_answer  # noqa: E402
 from qa.evaluation.corpus import ensure_corpus_index  # noqa: E402
 
@@ -32,6 +32,13 @@ SETS = {
 }
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 1e6)
 DEPTHS = (1, 2, 3, 5, 8)
+
+
+def zscores(scores: list[float]) -> np.ndarray:
+    """Retrieval scores normalised over the first ten (as ``qa.assistant.rank_by_reading`` does)."""
+    x = np.asarray(scores, dtype=np.float64)
+    sd = float(x[:10].std())
+    return (x - x[:10].mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def collect(assistant: Assistant, questions, max_depth: int) -> list[dict]:
@@ -46,7 +53,7 @@ def collect(assistant: Assistant, questions, max_depth: int) -> list[dict]:
         rows.append(
             {
                 "half": question_half(q),
-                "z": _zscore([h.score for h in hits])[:max_depth].tolist(),
+                "z": zscores([h.score for h in hits])[:max_depth].tolist(),
                 "relevant": [q.relevant(s.doc, s.start, s.end) for s in sents[:max_depth]],
                 "margin": [r.margin for r in read],
                 "score": [r.score for r in read],
@@ -66,7 +73,7 @@ def table(rows: list[dict], key: str) -> None:
             out = {0: [], 1: []}
             for r in rows:
                 n = min(depth, len(r[key]))
-                combined = [r[key][i] + w * r["z"][i] for i in range(n)]
+                combined = [max(-20.0, min(20.0, r[key][i])) + w * r["z"][i] for i in range(n)]
                 best = int(np.argmax(combined))
                 out[r["half"]].append((r["relevant"][best], r["f1"][best], r["em"][best]))
             cells = []

@@ -234,21 +234,20 @@ class Assistant:
         return Retrieved(hits, sentences, tokens)
 
     def read(self, text: str, retrieved: Retrieved) -> Reading:
-        """Stage 2: the reader's best span in each of the top ``READ_DEPTH`` sentences; the
-        sentence that answers best (reader margin plus weighted retrieval score) is cited first."""
+        """Stage 2: the reader's best span in each of the top ``READ_DEPTH`` sentences, which are
+        then ranked by reader margin plus weighted retrieval score (``rank_by_reading``); the
+        first is the answer's sentence. A yes/no question keeps the retrieval order."""
         hits = retrieved.hits
-        citations = [self.citation(retrieved.sentences[h.sentence_id], h.score) for h in hits]
-        if not hits:
-            return Reading(citations, {}, [], asks_yes_no(text))
         yes_no = asks_yes_no(text)
-        top = citations[:READ_DEPTH]
-        spans = dict(zip([c.sentence_id for c in top], self.reader.read(text, [c.text for c in top]), strict=True))
-        margins = [spans[c.sentence_id].margin for c in top]
-        if not yes_no:  # a yes/no question's evidence is the best retrieved sentence
-            z = _zscore([h.score for h in hits])
-            combined = [m + RETRIEVAL_WEIGHT * z[i] for i, m in enumerate(margins)]
-            best = max(range(len(top)), key=lambda i: combined[i])
-            citations = [citations[best], *citations[:best], *citations[best + 1 :]]
+        if not hits:
+            return Reading([], {}, [], yes_no)
+        top = [retrieved.sentences[h.sentence_id] for h in hits[:READ_DEPTH]]
+        read = self.reader.read(text, [s.text for s in top])
+        spans = {s.id: r for s, r in zip(top, read, strict=True)}
+        margins = [r.margin for r in read]
+        scores = [h.score for h in hits] if yes_no else rank_by_reading([h.score for h in hits], margins)
+        order = sorted(range(len(hits)), key=lambda i: -scores[i])  # stable: ties keep retrieval order
+        citations = [self.citation(retrieved.sentences[hits[i].sentence_id], scores[i]) for i in order]
         return Reading(citations, spans, margins, yes_no)
 
     def decide(self, text: str, retrieved: Retrieved, reading: Reading) -> tuple[float, dict[str, float]]:
@@ -334,10 +333,26 @@ class Reading:
     yes_no: bool
 
 
-def _zscore(values: list[float]) -> np.ndarray:
-    x = np.asarray(values, dtype=np.float64)
-    sd = float(x.std()) if len(x) > 1 else 0.0
-    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+#: Reader margins are clipped to this range when ranking (a sentence with no word piece scores -inf).
+_MARGIN_CLIP = 20.0
+
+
+def rank_by_reading(scores: list[float], margins: list[float]) -> list[float]:
+    """Ranking scores for retrieval ``scores`` (best first) whose first ``len(margins)`` were read.
+
+    A read sentence ranks by ``margin + RETRIEVAL_WEIGHT * z``, z its retrieval score normalised
+    over the first ``_FEATURE_DEPTH`` scores (the same for a normal and a deeper ranking); the
+    result is expressed in retrieval units: ``score + margin * sd / RETRIEVAL_WEIGHT``. Sentences
+    not read count the lowest margin read, so they stay below every read one, in retrieval order."""
+    x = np.asarray(scores, dtype=np.float64)
+    head = x[:_FEATURE_DEPTH]
+    sd = float(head.std()) if len(head) > 1 else 0.0
+    if sd <= 1e-9 or not margins:
+        return x.tolist()
+    m = np.clip(np.asarray(margins, dtype=np.float64), -_MARGIN_CLIP, _MARGIN_CLIP)
+    bonus = np.full(len(x), m.min())
+    bonus[: len(m)] = m
+    return (x + bonus * sd / RETRIEVAL_WEIGHT).tolist()
 
 
 __all__ = ["Answer", "Assistant", "Citation", "Corroboration", "Result"]

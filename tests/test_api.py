@@ -34,7 +34,8 @@ def test_top_k_and_json_contract(assistant):
     assert len(j["citations"]) == 3
     assert all(list(c) == ["doc", "start", "end", "text", "score"] for c in j["citations"])
     if j["answer"] is not None:
-        assert list(j["answer"]) == ["text", "doc", "start", "end"]
+        assert list(j["answer"]) == ["text", "doc", "start", "end", "kind"]  # the contract's fields, then kind
+        assert j["answer"]["kind"] in ("span", "sentence")
 
 
 def test_abstains_below_threshold_but_still_cites(seeds_index):

@@ -259,8 +259,9 @@ def test_rerank_matches_names_in_the_context_of_a_sentence_that_describes_them(t
     index = tmp_path / "idx"
     index_paths([docs], index, warn=lambda m: None)
     with Assistant.open(index) as a:
-        r = a.ask("What is Veldmoor known for?", top_k=3)
-        assert r.citations[0].text == "The town is famous for its smoked herring."
+        retrieved = a.retrieve("What is Veldmoor known for?", 3)
+        top = retrieved.sentences[retrieved.hits[0].sentence_id]
+        assert top.text == "The town is famous for its smoked herring."
 
 
 @pytest.mark.parametrize("name", ["hybrid", "rerank"])

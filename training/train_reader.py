@@ -9,7 +9,8 @@ Stages, each resumable (run it again after an interruption and it goes on):
 
     python training/train_reader.py train      # fine-tune, checkpoints in runs/reader/
     python training/train_reader.py export     # ONNX fp32 + int8, dev F1 of each, the record
-    python training/train_reader.py all        # both
+    python training/train_reader.py e2e        # dev EM/F1 end to end (qa eval on the dev split), into the record
+    python training/train_reader.py all        # all three
 
 Never run by tests or CI. It needs ``../shared/squad`` (or ``--squad``). The shipped model
 and its training record go to ``qa/models/`` (``reader.onnx``, ``reader.json``).
@@ -37,7 +38,7 @@ from qa.sentences import split_sentences  # noqa: E402
 
 DEFAULTS = {
     "seed": 13,
-    "epochs": 2,
+    "epochs": 1.5,  # fractional: the last epoch stops part-way (its batches are in random order)
     "batch_size": 32,
     "lr": 1e-4,
     "warmup": 0.06,
@@ -201,8 +202,9 @@ def train(args) -> None:
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir())
     data = load_data(args, tokenizer)
     examples = data["examples"]
-    plan = [batches([len(x["ids"]) for x in examples], args.batch_size, args.seed + epoch) for epoch in range(args.epochs)]
-    total = sum(len(p) for p in plan)
+    lengths = [len(x["ids"]) for x in examples]
+    plan = [batches(lengths, args.batch_size, args.seed + epoch) for epoch in range(math.ceil(args.epochs))]
+    total = int(round(args.epochs * len(plan[0])))
 
     model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
     no_decay = ("bias", "LayerNorm.weight")
@@ -224,7 +226,7 @@ def train(args) -> None:
     if step >= total:
         return
 
-    flat = [b for p in plan for b in p]
+    flat = [b for p in plan for b in p][:total]
     model.train()
     t0, seen, losses = time.time(), 0, []
     log = open(args.run / "train.log", "a")
@@ -245,7 +247,7 @@ def train(args) -> None:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         seen += len(flat[step - 1])
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if step % 50 == 0 or step == total:
             rate = seen / (time.time() - t0)
             line = f"step {step}/{total} loss {sum(losses) / len(losses):.3f} {rate:.1f} ex/s"
@@ -313,7 +315,8 @@ def export(args) -> None:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    # per-channel weights: on a 300-question pilot, per-tensor int8 cost ~2 F1 points, per-channel none
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
 
     dev_records = read_squad(args.squad / "dev.jsonl.gz")
     rng = random.Random(args.seed)
@@ -341,9 +344,7 @@ def export(args) -> None:
         print(f"{name}: {scores[name]}", file=sys.stderr)
     chosen = "int8" if scores["fp32"]["f1"] - scores["int8"]["f1"] <= 1.0 else "fp32"
     if chosen == "fp32":
-        from onnxruntime.transformers.float16 import convert_float_to_float16  # noqa: F401  (fp16 fallback)
-
-        raise SystemExit(f"int8 costs more than 1 F1 point ({scores}); convert to fp16 by hand")
+        raise SystemExit(f"int8 costs more than 1 F1 point against fp32 ({scores}): ship fp16 instead (not automated)")
     out_dir = ROOT / "qa" / "models"
     out_dir.mkdir(exist_ok=True)
     shipped = out_dir / "reader.onnx"
@@ -376,9 +377,41 @@ def export(args) -> None:
     print(f"shipped {shipped} ({shipped.stat().st_size / 1e6:.1f} MB), record {old}", file=sys.stderr)
 
 
+def end_to_end(args) -> None:
+    """Dev EM/F1 end to end (retrieve, read, decide) on the SQuAD dev split's corpus, into the record."""
+    from qa.assistant import Assistant
+    from qa.evaluation.corpus import ensure_corpus_index
+    from qa.evaluation.questions import load_question_set
+    from qa.evaluation.runner import evaluate
+
+    dev = args.squad / "dev"
+    record_path = ROOT / "qa" / "models" / "reader.json"
+    record = json.loads(record_path.read_text())
+    with Assistant.open(ensure_corpus_index(dev / "corpus.jsonl")) as assistant:
+        questions = load_question_set(dev / "questions.jsonl").questions
+        run = evaluate(assistant, questions, top_k=5, depth=5, exclude_gold=True, progress=True)
+    summary = run.summary()
+    (args.run / "squad-dev-eval.json").write_text(json.dumps(summary, indent=2))
+    answers = summary["answers"]
+    record["dev_end_to_end"] = {
+        "command": "qa eval ../shared/squad/dev/questions.jsonl --corpus ../shared/squad/dev/corpus.jsonl "
+        "--depth 5 --exclude-gold",
+        "questions": summary["questions"],
+        "em": round(answers["em"], 4),
+        "f1": round(answers["f1"], 4),
+        "contains": round(answers["contains"], 4),
+        "recall_at_1": round(summary["retrieval"]["R@1"], 4),
+        "abstained_when_answerable": round(summary["abstention"]["abstained_when_answerable"], 4),
+        "abstained_without_own_paragraph": round(summary["abstention"]["abstained_without_gold_docs"], 4),
+        "citations_wrong": summary["citations"]["wrong"],
+    }
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record["dev_end_to_end"], indent=2), file=sys.stderr)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["train", "export", "all"])
+    p.add_argument("stage", choices=["train", "export", "e2e", "all"])
     p.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "reader", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=2)
@@ -396,6 +429,8 @@ def main() -> None:
         train(args)
     if args.stage in ("export", "all"):
         export(args)
+    if args.stage in ("e2e", "all"):
+        end_to_end(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,114 @@
+"""The trained reader: the shipped model is the one its training record describes, it finds
+answers in sentences it never saw, says when a sentence holds none, and its spans are exact."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.reader import MODEL_PATH, RECORD_PATH, Reader, model_sha256, training_record
+from qa.text import asks_yes_no
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Reader()
+
+
+def test_shipped_model_matches_its_training_record():
+    record = training_record()
+    assert record["model"] == MODEL_PATH.name
+    assert model_sha256() == record["sha256"]
+    assert record["precision"] in ("int8", "fp16")
+    for key in ("data", "seed", "hyperparameters", "dev_given_gold_sentence"):
+        assert key in record
+    assert len(record["data"]["train"]["sha256"]) == 64
+    gold = record["dev_given_gold_sentence"][record["precision"]]
+    assert gold["questions"] > 1000 and gold["f1"] > 50
+
+
+def test_record_is_json_next_to_the_model():
+    assert RECORD_PATH.parent == MODEL_PATH.parent
+    json.loads(RECORD_PATH.read_text(encoding="utf-8"))
+
+
+# Sentences and questions written for this test (not from any question set).
+EXAMPLES = [
+    ("When was the lighthouse at Carrow Point finished?", "The lighthouse at Carrow Point was finished in 1871.", "1871"),
+    (
+        "Who designed the new library?",
+        "The new library, designed by architect Helena Marsh, opened to readers last spring.",
+        "Helena Marsh",
+    ),
+    ("How many bridges cross the river in Tolvik?", "Seven bridges cross the river in Tolvik.", "Seven"),
+    ("Where did the orchestra perform in May?", "In May the orchestra performed in Salzburg to a full hall.", "Salzburg"),
+    (
+        "What does the valve regulate?",
+        "Inside the engine, a small brass valve regulates the flow of steam to the pistons.",
+        "the flow of steam",
+    ),
+]
+
+
+@pytest.mark.parametrize("question,sentence,answer", EXAMPLES)
+def test_reader_finds_the_answer_span(reader, question, sentence, answer):
+    (span,) = reader.read(question, [sentence])
+    got = sentence[span.start : span.end]
+    assert answer in got and len(got) <= len(answer) + 20, got
+    assert span.margin > 0
+
+
+def test_an_unrelated_sentence_scores_below_the_answering_one(reader):
+    question = "When was the lighthouse at Carrow Point finished?"
+    answering, unrelated = reader.read(
+        question, ["The lighthouse at Carrow Point was finished in 1871.", "Apples are harvested in the autumn."]
+    )
+    assert unrelated.margin < 0 < answering.margin
+
+
+def test_spans_are_exact_character_offsets_in_unicode_text(reader):
+    sentence = "Zürich’s mayor — Corine Mauch — said “we are ready” on 3 March."
+    (span,) = reader.read("Who is the mayor of Zürich?", [sentence])
+    assert 0 <= span.start < span.end <= len(sentence)
+    assert sentence[span.start : span.end].strip() == sentence[span.start : span.end]
+    assert "Corine Mauch" in sentence[span.start : span.end]
+
+
+def test_empty_batch_and_long_sentence(reader):
+    assert reader.read("Who?", []) == []
+    long = "word " * 2000 + "The answer is Oslo."
+    (span,) = reader.read("What is the answer?", [long])
+    assert 0 <= span.start <= span.end <= len(long)
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Did the council approve the budget?", True),
+        ("Is it true that the bridge was closed?", True),
+        ("Will the talks continue?", True),
+        ("And was he there?", True),
+        ("Who approved the budget?", False),
+        ("How many bridges are there?", False),
+        ("The bridge was closed when?", False),
+    ],
+)
+def test_yes_no_questions(question, expected):
+    assert asks_yes_no(question) is expected
+
+
+def test_yes_no_question_is_answered_with_a_whole_sentence(assistant):
+    r = assistant.ask("Did the foreign ministers meet in Turkey?", top_k=3)
+    assert r.answer is not None and r.answer.kind == "sentence"
+    assert (r.answer.start, r.answer.end) == (r.answer.citation.start, r.answer.citation.end)
+    assert r.to_json("q")["answer"]["kind"] == "sentence"
+
+
+def test_span_answer_is_inside_its_cited_sentence(assistant):
+    r = assistant.ask("Who is the deputy mayor of Mariupol?")
+    assert r.answer is not None and r.answer.kind == "span"
+    c = r.answer.citation
+    assert c.start <= r.answer.start < r.answer.end <= c.end
+    assert r.citations[0] == c
+    assert assistant.store.text(r.answer.doc)[r.answer.start : r.answer.end] == r.answer.text
