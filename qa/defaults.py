@@ -41,7 +41,7 @@ def default_index_dir() -> Path:
 
 #: Bumped when what an index stores for retrieval changes (BM25 folder, token vectors,
 #: titled embeddings), so that the default seeds index is rebuilt once with it.
-_INDEX_LAYOUT = "retrieval-files-1"
+_INDEX_LAYOUT = "layout-blocks-2"
 
 
 def seeds_fingerprint(folder: Path | None = None) -> str:

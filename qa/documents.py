@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qa.jsonl import BadLine, parse_object
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"} | MARKDOWN_SUFFIXES
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -71,7 +72,8 @@ def _read_text(path: Path, doc_id: str) -> Iterator[Document]:
     text = _decode(path.read_bytes())
     if text.startswith("\ufeff"):  # a BOM is not part of the text a reader sees
         text = text[1:]
-    yield Document(id=doc_id, text=text, path=str(path), format="text")
+    format = "markdown" if path.suffix.lower() in MARKDOWN_SUFFIXES else "text"
+    yield Document(id=doc_id, text=text, path=str(path), format=format)
 
 
 def _read_html(path: Path, doc_id: str) -> Iterator[Document]:
@@ -88,28 +90,20 @@ def _read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+
+    from qa.pdf import pdf_text
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(path)
-        parts: list[str] = []
-        pages: list[tuple[int, int]] = []
-        pos = 0
-        for page in reader.pages:
-            page_text = (page.extract_text() or "").strip("\n")
-            if parts:
-                parts.append("\n\n")
-                pos += 2
-            pages.append((pos, pos + len(page_text)))
-            parts.append(page_text)
-            pos += len(page_text)
-        title = None
-        if reader.metadata is not None and reader.metadata.title:
-            title = str(reader.metadata.title)
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
-        raise SkipFile(f"unreadable PDF ({e})") from None
-    yield Document(id=doc_id, text="".join(parts), path=str(path), title=title, format="pdf", pages=pages)
+        text, pages = pdf_text(path)
+        metadata = PdfReader(path).metadata
+        title = str(metadata.title) if metadata is not None and metadata.title else None
+    except OSError:
+        raise
+    except Exception as e:  # a damaged PDF: pdfminer and pypdf raise many kinds of errors on one
+        raise SkipFile(f"unreadable PDF ({type(e).__name__}: {e})") from None
+    yield Document(id=doc_id, text=text, path=str(path), title=title, format="pdf", pages=pages)
 
 
 def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:

@@ -650,7 +650,7 @@ def _plan(old_docs: dict[str, tuple[str, str, str | None]], documents: Iterable[
             plan.drop.append(doc.id)
         else:
             report.added += 1
-        plan.add.append((doc, split_sentences(doc.text)))
+        plan.add.append((doc, split_sentences(doc.text, doc.format)))
     if report.unchanged + report.changed != len(old_docs):  # some old documents were not given
         for doc_id in sorted(set(old_docs) - seen):
             report.removed += 1

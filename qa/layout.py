@@ -1,0 +1,136 @@
+"""Blocks of a document's text: the spans that sentence segmentation never crosses.
+
+Inside a block a single newline is a space for segmentation (wrapped prose);
+between blocks there is always a sentence boundary. Blocks are:
+
+- paragraphs: blank lines are hard boundaries;
+- Markdown structure (``format="markdown"``, parsed with markdown-it-py): each
+  heading, paragraph (also inside list items and quotes), table row and line of
+  a code block is a block of its own;
+- in plain text, a line that starts a list item (``-``, ``*``, ``•``, ``1.``,
+  ``1)``) or a table row (``|``) starts a new block;
+- lines of their own: in text that is not hard-wrapped (one paragraph or
+  sentence per line, as in news text), every line is a block, as are headlines,
+  datelines, captions and bylines; in hard-wrapped text, a line is a block's
+  last line when it is *not full* (the next line's first word would have fitted
+  on it, so the break is not a wrap) and the next line does not continue in
+  lower case.
+
+Whether text is hard-wrapped, and at which width, is read from the text itself:
+its wrapped lines are the ones followed, within a paragraph, by a line that
+starts in lower case. Offsets are exact: a block is a ``(start, end)`` span of
+the text given, newlines inside it included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+#: Lines longer than this are never taken for hard-wrapped lines (prose is wrapped at 60-100 columns).
+WRAP_MAX = 100
+#: Hard-wrapped text shows at least this many lines that continue on the next line in lower case.
+MIN_WRAPPED_LINES = 2
+#: The wrap width is estimated as this quantile of the wrapped lines' lengths (low rather than high:
+#: an underestimate only joins a short line to the next, which syntok still splits at its full stop).
+WIDTH_QUANTILE = 0.75
+
+_LINE = re.compile(r"[^\n]*\n?")
+_LIST_OR_ROW = re.compile(r"\s*(?:[-*+•‣◦]\s|\d{1,3}[.)]\s|\|)")
+_FIRST_WORD = re.compile(r"\S+")
+
+
+def _lines(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of each line in ``text[start:end]``, newline excluded."""
+    end = len(text) if end is None else end
+    spans = []
+    for m in _LINE.finditer(text, start, end):
+        if m.start() == m.end():
+            break
+        e = m.end() - 1 if text[m.end() - 1 : m.end()] == "\n" else m.end()
+        spans.append((m.start(), e))
+    return spans
+
+
+def _continues_lower(line: str) -> bool:
+    stripped = line.lstrip()
+    return bool(stripped) and stripped[0].islower()
+
+
+def wrap_width(text: str, lines: list[tuple[int, int]] | None = None) -> int | None:
+    """The width ``text`` is hard-wrapped at, or None when it is not hard-wrapped."""
+    lines = _lines(text) if lines is None else lines
+    wrapped = []
+    for (s, e), (ns, ne) in zip(lines, lines[1:]):
+        line, following = text[s:e], text[ns:ne]
+        if line.strip() and 0 < e - s <= WRAP_MAX and _continues_lower(following):
+            wrapped.append(len(line.rstrip()))
+    if len(wrapped) < MIN_WRAPPED_LINES:
+        return None
+    wrapped.sort()
+    return wrapped[min(len(wrapped) - 1, int(WIDTH_QUANTILE * len(wrapped)))]
+
+
+def _is_full(line: str, following: str, width: int) -> bool:
+    """Would the next line's first word not have fitted on ``line``? (Then the break is a wrap.)"""
+    word = _FIRST_WORD.search(following)
+    return len(line.rstrip()) + 1 + (len(word.group()) if word else 0) > width
+
+
+def _text_blocks(text: str, start: int, end: int, width: int | None) -> Iterator[tuple[int, int]]:
+    """Blocks of plain text in ``text[start:end]``."""
+    block: tuple[int, int] | None = None
+    lines = _lines(text, start, end)
+    for i, (s, e) in enumerate(lines):
+        line = text[s:e]
+        if not line.strip():
+            if block:
+                yield block
+            block = None
+            continue
+        if block is not None and _LIST_OR_ROW.match(line):
+            yield block
+            block = None
+        block = (s, e) if block is None else (block[0], e)
+        following = text[lines[i + 1][0] : lines[i + 1][1]] if i + 1 < len(lines) else ""
+        if width is None or not _is_full(line, following, width) and not _continues_lower(following):
+            yield block
+            block = None
+    if block:
+        yield block
+
+
+def _markdown_line_ranges(text: str) -> Iterator[tuple[int, int, bool]]:
+    """``(first_line, last_line_exclusive, is_code)`` of each Markdown leaf block, in order."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable("table")
+    for token in md.parse(text):
+        if token.map is None:
+            continue
+        if token.type in ("paragraph_open", "heading_open", "tr_open"):
+            yield token.map[0], token.map[1], False
+        elif token.type in ("fence", "code_block", "html_block"):
+            yield token.map[0], token.map[1], True
+
+
+def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
+    lines = _lines(text)
+    for first, last, is_code in _markdown_line_ranges(text):
+        last = min(last, len(lines))
+        if first >= last:
+            continue
+        if is_code:
+            for s, e in lines[first:last]:
+                if text[s:e].strip():
+                    yield s, e
+        else:
+            yield from _text_blocks(text, lines[first][0], lines[last - 1][1], width)
+
+
+def blocks(text: str, format: str = "text") -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the blocks of ``text``, in order (see the module docstring)."""
+    width = wrap_width(text)
+    if format == "markdown":
+        return list(_markdown_blocks(text, width))
+    return list(_text_blocks(text, 0, len(text), width))
