@@ -54,7 +54,16 @@ class Citation:
         return f"{name}, {where}"
 
     def to_json(self) -> dict:
-        return {"doc": self.doc, "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
+        """The batch contract's fields, then the line (1-based) and page (PDFs; else null) shown in text output."""
+        return {
+            "doc": self.doc,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "line": self.line,
+            "page": self.page,
+        }
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,8 @@ class Assistant:
         self.threshold = threshold
         self.top_k = top_k
         self._question_view = None  # (question, its TokenView) of the last question, for span scoring
+        #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
+        self.scope: list[str] | None = None
 
     @classmethod
     def open(
@@ -166,8 +177,12 @@ class Assistant:
         top_k: int = DEFAULT_TOP_K,
         encoder=None,
     ) -> Assistant:
-        """Open an index directory; with none, the default index of the bundled seeds."""
-        index_dir = Path(index) if index is not None else ensure_default_index()
+        """Open an index directory; with none, the personal library when there is one, else the
+        index of the bundled seeds (also ``"seeds"``: ``qa.library.choose_index``)."""
+        from qa.library import choose_index
+
+        chosen = choose_index(None if index is None else Path(index)).path
+        index_dir = chosen if chosen is not None else ensure_default_index()
         return cls(IndexStore.open(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
 
     @property
@@ -242,15 +257,26 @@ class Assistant:
             return pooled[None, :].astype(np.float32), tokens, roles
         return encoder.encode([text]), None, None
 
-    def ask(self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None) -> Result:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        exclude_docs: set[str] | None = None,
+        docs: list[str] | None = None,
+    ) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
 
-        ``exclude_docs`` leaves those documents out of retrieval (used to test
-        abstention: a question asked without the document that answers it).
+        ``docs`` scopes the question to those documents (ids, folder prefixes of ids, or
+        indexed paths: ``qa.scope``). ``exclude_docs`` leaves those documents out of
+        retrieval (used to test abstention: a question asked without the document that
+        answers it).
         """
         from qa.confidence import features, probability, span_matters
 
         text, notes = clean_question(question)
+        docs = docs if docs is not None else self.scope
+        if docs:
+            exclude_docs = set(exclude_docs or ()) | self.outside(docs)
         k = max(1, top_k or self.top_k)
         query, tokens, roles = self.encode_question(text)
         hits = self.retriever.search(
@@ -302,6 +328,14 @@ class Assistant:
 
             result.corroboration = corroborate(text, answer, citations[:k], self.extract)
         return result
+
+    def outside(self, docs: list[str]) -> set[str]:
+        """The ids of the documents that the scope ``docs`` leaves out."""
+        from qa.scope import scoped_docs
+
+        every = self.store.documents()
+        inside = scoped_docs(every, docs)
+        return {d.id for d in every if d.id not in inside}
 
     def _coverage(self, tokens, top: Sentence):
         """Each question content token's best cosine in the top sentence and in its window."""

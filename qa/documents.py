@@ -44,11 +44,45 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: The formats ``--ext`` can map a file type to, by the extension that reads them.
+FORMATS = {"txt": ".txt", "md": ".md", "html": ".html", "pdf": ".pdf", "jsonl": ".jsonl"}
+#: Bytes of a file without an extension read to decide whether it is UTF-8 text.
+SNIFF_BYTES = 8192
+
+
 @dataclass
 class ReadReport:
     documents: int = 0
     skipped: int = 0
     unsupported: int = 0
+    #: files of an unknown type, by type (``file_type``): their paths, in the order found
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+
+    def note_unknown(self, kind: str, path: Path) -> None:
+        self.unsupported += 1
+        self.unknown.setdefault(kind, []).append(str(path))
+
+
+def file_type(path: Path) -> str:
+    """What ``--ext`` matches: the extension without its dot (``bin``), or the whole name of a
+    file without one (``README``)."""
+    return path.suffix.lower().lstrip(".") or path.name
+
+
+def _sniffed_text(path: Path) -> bool:
+    """Does a file without an extension look like UTF-8 text (no NUL, valid UTF-8 up front)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # only a character cut at the end of the sample
+    return True
 
 
 class SkipFile(Exception):
@@ -68,11 +102,11 @@ def _decode(data: bytes) -> str:
         raise SkipFile(f"invalid UTF-8 at byte {e.start}") from None
 
 
-def _read_text(path: Path, doc_id: str) -> Iterator[Document]:
+def _read_text(path: Path, doc_id: str, suffix: str) -> Iterator[Document]:
     text = _decode(path.read_bytes())
     if text.startswith("\ufeff"):  # a BOM is not part of the text a reader sees
         text = text[1:]
-    format = "markdown" if path.suffix.lower() in MARKDOWN_SUFFIXES else "text"
+    format = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
     yield Document(id=doc_id, text=text, path=str(path), format=format)
 
 
@@ -175,9 +209,16 @@ def read_documents(
     paths: Iterable[str | os.PathLike[str]],
     warn: WarnFn = lambda msg: None,
     report: ReadReport | None = None,
+    formats: dict[str, str] | None = None,
 ) -> Iterator[Document]:
-    """Yield the documents found under ``paths`` (files or folders, walked recursively)."""
+    """Yield the documents found under ``paths`` (files or folders, walked recursively).
+
+    ``formats`` maps a ``file_type`` (``bin``, ``README``) to one of ``FORMATS`` (``txt``): such
+    files are read in that format. Files without an extension are read as text when they look
+    like UTF-8 text; other files of unknown type are counted in ``report.unknown``.
+    """
     report = report if report is not None else ReadReport()
+    formats = {k.lower().lstrip("."): v for k, v in (formats or {}).items()}
     for given in paths:
         root = Path(given)
         if root.is_dir():
@@ -188,8 +229,13 @@ def read_documents(
             raise FileNotFoundError(str(root))
         for path, doc_id in files:
             suffix = path.suffix.lower()
+            kind = file_type(path)
+            if kind.lower() in formats:
+                suffix = FORMATS[formats[kind.lower()]]
+            elif not suffix and _sniffed_text(path):
+                suffix = ".txt"
             if suffix not in SUPPORTED_SUFFIXES:
-                report.unsupported += 1
+                report.note_unknown(kind, path)
                 continue
             if not _is_utf8(str(path)):  # the name holds bytes that are not UTF-8: no id for it
                 report.skipped += 1
@@ -218,7 +264,7 @@ def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadRe
         elif suffix in PDF_SUFFIXES:
             docs = _read_pdf(path, doc_id)
         else:
-            docs = _read_text(path, doc_id)
+            docs = _read_text(path, doc_id, suffix)
         found = 0
         for doc in docs:
             if not doc.text.strip():
@@ -236,3 +282,20 @@ def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadRe
     except OSError as e:
         report.skipped += 1
         warn(f"{path}: skipped: cannot read ({e.strerror or e})")
+
+
+def unknown_summary(report: ReadReport, shown: int = 3) -> str | None:
+    """One line on the files of unknown type, by type with the first few names, and how to read them."""
+    if not report.unknown:
+        return None
+    kinds = sorted(report.unknown.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    parts = []
+    for kind, paths in kinds:
+        names = ", ".join(Path(p).name for p in paths[:shown]) + (", ..." if len(paths) > shown else "")
+        label = f".{kind}" if kind.lower() == Path(paths[0]).suffix.lower().lstrip(".") else kind
+        parts.append(f"{len(paths)} {label} ({names})")
+    example = kinds[0][0]
+    return (
+        f"{report.unsupported} file(s) of unknown type not read: {'; '.join(parts)}. "
+        f"To read them as text, add --ext {example}=txt (formats: {', '.join(FORMATS)})"
+    )

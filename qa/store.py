@@ -154,6 +154,10 @@ def valid_file_name(key: str, name: object) -> bool:
 
 
 def rebuild_hint(index_dir: Path | str) -> str:
+    from qa.defaults import library_dir
+
+    if Path(index_dir) == library_dir():
+        return "rebuild your library from its folders with: qa index --rebuild"
     return f"rebuild it with: qa index PATH... --index {index_dir} --rebuild"
 
 
@@ -193,6 +197,11 @@ def read_manifest(index_dir: Path) -> dict:
     path = index_dir / MANIFEST
     if not index_dir.exists():
         raise IndexProblem(f"no index at {index_dir}; build one with: qa index PATH... --index {index_dir}")
+    if not index_dir.is_dir():
+        raise IndexProblem(
+            f"--index {index_dir} is a file, not an index folder; give the folder an index was built in "
+            "(or leave --index out to use your library)"
+        )
     if not path.exists():
         raise IndexProblem(
             f"{index_dir} is not an index (manifest.json is missing); build one with: "
@@ -630,8 +639,9 @@ class _Plan:
 
 
 def _plan(old_docs: dict[str, tuple[str, str, str | None]], documents: Iterable[Document], report: UpdateReport,
-          notify: Callable[[str], None]) -> _Plan:
-    """Compare ``documents`` with the old index's ``{id: (sha256, path, title)}``."""
+          notify: Callable[[str], None], keep: Callable[[str], bool] | None = None) -> _Plan:
+    """Compare ``documents`` with the old index's ``{id: (sha256, path, title)}``; old documents
+    not given are removed, unless ``keep(id)`` says to keep them."""
     plan = _Plan()
     seen: set[str] = set()
     for doc in documents:
@@ -653,6 +663,8 @@ def _plan(old_docs: dict[str, tuple[str, str, str | None]], documents: Iterable[
         plan.add.append((doc, split_sentences(doc.text, doc.format)))
     if report.unchanged + report.changed != len(old_docs):  # some old documents were not given
         for doc_id in sorted(set(old_docs) - seen):
+            if keep is not None and keep(doc_id):
+                continue
             report.removed += 1
             plan.drop.append(doc_id)
     return plan
@@ -669,8 +681,12 @@ def update_index(
     lock_wait: float = 600.0,
     batch_size: int = 64,
     extra: dict | None = None,
+    keep: Callable[[str], bool] | None = None,
 ) -> UpdateReport:
     """Make the index at ``index_dir`` hold exactly ``documents``, embedding only what changed.
+
+    With ``keep``, the old documents for which ``keep(id)`` is true stay as they are when they
+    are not given (``qa index`` syncs one root of the personal library and keeps the others).
 
     ``load_encoder`` is called only if something needs embedding. ``progress(total)``
     returns a callback that receives the number of sentences embedded so far. The change
@@ -688,11 +704,11 @@ def update_index(
         files: dict[str, str] = {}
         try:
             old_docs = old.digests() if old is not None else {}
-            plan = _plan(old_docs, documents, report, notify)
+            plan = _plan(old_docs, documents, report, notify, keep)
             extra_changed = old is not None and any(old.manifest.get(k) != v for k, v in (extra or {}).items())
             if old is not None and not (plan.add or plan.drop or extra_changed):
                 report.sentences_total = len(old)
-                report.documents_total = report.unchanged
+                report.documents_total = len(old_docs)
                 # leftovers of a writer killed after its commit go now, not at the next change
                 _cleanup(index_dir, set(old.manifest["files"].values()))
                 old.close()

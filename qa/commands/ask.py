@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
+from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
 
 HELP = "answer one question, with citations"
 DESCRIPTION = """\
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     with open_assistant(args) as assistant:
         question = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in args.question)
         result = assistant.ask(question)  # (lone surrogates: undecodable argv bytes, shown as U+FFFD)
+    say_source(args)
     for note in result.notes:
         warn(note)
     if args.json:
