@@ -11,8 +11,8 @@ Running headers and footers are dropped where they can be recognised: a box at
 the top or bottom of a page whose text, digits aside, recurs on at least half
 of the pages (of two or more), and a box that is only a page number ("7",
 "Page 7", "7 of 12"). A paragraph that continues on the next page (it ends
-without a full stop and the next page starts in lower case) is joined to it;
-its sentences cite the page they start on.
+without a full stop, and the next page starts in lower case or it is longer
+than a heading) is joined to it; its sentences cite the page they start on.
 
 pdfminer.six was chosen over pypdf (plain and layout mode) by measuring: on
 the invariance benchmark's PDFs (``benchmarks/invariance.py``) it is the one
@@ -26,6 +26,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Characters this many character widths apart are still on one line (pdfminer's default, 2.0,
+#: cuts the wide word gaps of justified lines into separate boxes).
+CHAR_MARGIN = 20.0
+#: A paragraph longer than this that ends a page without a full stop goes on on the next page.
+HEADING_MAX = 80
 #: A box whose top edge is within this share of the page height from the top (or bottom) edge.
 MARGIN_SHARE = 0.12
 _PAGE_NUMBER = re.compile(r"(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?", re.IGNORECASE)
@@ -54,10 +59,10 @@ def _lower_after(text: str, i: int) -> bool:
 
 def _page_boxes(path: Path) -> list[list[_Box]]:
     from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LTTextBox
+    from pdfminer.layout import LAParams, LTTextBox
 
     pages = []
-    for layout in extract_pages(path):
+    for layout in extract_pages(path, laparams=LAParams(char_margin=CHAR_MARGIN)):
         height = max(float(layout.height), 1.0)
         boxes = []
         for element in layout:
@@ -88,6 +93,16 @@ def _is_furniture(box: _Box, running: set[str]) -> bool:
     return in_margin and (_shape(box.text) in running or _PAGE_NUMBER.fullmatch(box.text) is not None)
 
 
+def _continues(text: str, paragraph: str) -> bool:
+    """Does ``paragraph``, first on its page, continue the text so far (a paragraph cut by the page
+    break)? When the text ends without a full stop, and the paragraph starts in lower case or the
+    text's last paragraph is longer than a heading."""
+    if not text or _SENTENCE_END.search(text):
+        return False
+    last = text[text.rfind("\n") + 1 :]
+    return paragraph[0].islower() or len(last) > HEADING_MAX
+
+
 def pdf_text(path: Path) -> tuple[str, list[tuple[int, int]]]:
     """The reflowed text of the PDF at ``path`` and the ``(start, end)`` span of each page in it."""
     pages = _page_boxes(path)
@@ -98,7 +113,7 @@ def pdf_text(path: Path) -> tuple[str, list[tuple[int, int]]]:
         paragraphs = [b.text for b in boxes if not _is_furniture(b, running)]
         page_start = len(text)
         for i, paragraph in enumerate(paragraphs):
-            continues = i == 0 and text and not _SENTENCE_END.search(text) and paragraph[0].islower()
+            continues = i == 0 and _continues(text, paragraph)
             if continues:
                 text += " "
                 page_start = len(text)
