@@ -8,7 +8,8 @@ order, one document per article), written three ways:
   no blank line between paragraphs: a paragraph ends where a short line is followed by
   a capitalised one);
 - ``pdf``: a PDF per article written with fpdf2 (justified paragraphs, a running header
-  and page-number footer on every page), read back by ``qa index`` like any PDF.
+  and page-number footer on every page, no title metadata), read back by ``qa index``
+  like any PDF.
 
 Each form is indexed with the real model and asked the same questions through
 ``Assistant.ask``. R@1: the top citation overlaps the sentence that holds the answer
@@ -88,7 +89,8 @@ def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
 
     pdf = Article()
     pdf.add_font("dejavu", fname=FONT)
-    pdf.set_title(title)
+    # no title in the PDF's metadata: qa prefixes a document's real title to its sentences'
+    # embeddings, which the text forms have not, and this compares layouts, not titles
     pdf.add_page()
     for text in paragraphs:
         pdf.set_font("dejavu", size=11)

@@ -47,7 +47,7 @@ def test_abstention(snap_compare):
 def test_whole_document(snap_compare):
     async def run_before(pilot):
         await _asked(pilot, "Who was the first harbour master?")
-        await pilot.press("escape", "1", "d")
+        await pilot.press("escape", "1", "ctrl+o")
         await pilot.pause()
         no_blink(pilot.app)
 
