@@ -99,8 +99,10 @@ def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
     pdf.output(str(path))
 
 
-def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS) -> dict[str, Path]:
-    """Write each article in each form under ``out/FORM/``; ``{form: folder}``."""
+def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS, pdf_writer=None) -> dict[str, Path]:
+    """Write each article in each form under ``out/FORM/``; ``{form: folder}``. ``pdf_writer(path,
+    title, paragraphs)`` writes the PDF form (default: ``write_pdf``, with fpdf2)."""
+    pdf_writer = pdf_writer or write_pdf
     folders = {}
     for form in forms:
         folder = out / form
@@ -113,17 +115,22 @@ def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS) -> dict[
                 wrapped = [textwrap.fill(p, WIDTH, break_on_hyphens=False, break_long_words=False) for p in paragraphs]
                 (folder / f"{file_name(title)}.txt").write_text("\n".join(wrapped) + "\n", encoding="utf-8")
             else:
-                write_pdf(folder / f"{file_name(title)}.pdf", title, paragraphs)
+                pdf_writer(folder / f"{file_name(title)}.pdf", title, paragraphs)
         folders[form] = folder
     return folders
 
 
+#: Quote marks a PDF font may turn into one another (a Type 1 font's standard encoding reads ' as ’);
+#: one character for one, so that offsets stay.
+_SAME_QUOTES = str.maketrans("‘’“”", "''\"\"")
+
+
 def quote_span(text: str, quote: str) -> tuple[int, int] | None:
     """Where ``quote`` is in ``text`` with any whitespace between its words (a line break, say)."""
-    words = quote.split()
+    words = quote.translate(_SAME_QUOTES).split()
     if not words:
         return None
-    m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text.translate(_SAME_QUOTES))
     return (m.start(), m.end()) if m else None
 
 
