@@ -46,10 +46,14 @@ class Citation:
     page: int | None = None
     title: str | None = None
     sentence_id: int | None = None  # the index's sentence id (not part of the output contract)
+    #: The heading the sentence sits under (Markdown and HTML; ``qa.sections``).
+    section: str | None = None
 
     def label(self) -> str:
-        """Human-readable source: title or file, line, and page for PDFs."""
+        """Human-readable source: title or file, section, line, and page for PDFs."""
         name = f"{self.title} ({self.doc})" if self.title else self.doc
+        if self.section:
+            name += f" › {self.section}"
         where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
         return f"{name}, {where}"
 
@@ -164,6 +168,7 @@ class Assistant:
         self.threshold = threshold
         self.top_k = top_k
         self._question_view = None  # (question, its TokenView) of the last question, for span scoring
+        self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
         #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
         self.scope: list[str] | None = None
 
@@ -203,6 +208,8 @@ class Assistant:
         self.close()
 
     def citation(self, sentence: Sentence, score: float) -> Citation:
+        from qa.sections import section_at
+
         info = self.store.document(sentence.doc)
         return Citation(
             doc=sentence.doc,
@@ -214,7 +221,19 @@ class Assistant:
             page=sentence.page,
             title=info.title,
             sentence_id=sentence.id,
+            section=section_at(self._headings(info), sentence.start),
         )
+
+    def _headings(self, info) -> list[tuple[int, str]]:
+        """The document's headings (``qa.sections``), read once per document."""
+        from qa.sections import MARKUP_FORMATS, headings
+
+        if info.format not in MARKUP_FORMATS:
+            return []
+        key = (info.id, info.sha256)
+        if key not in self._heads:
+            self._heads[key] = headings(self.store.text(info.id), info.format)
+        return self._heads[key]
 
     def conversation(self):
         """A conversation: follow-up questions resolved against earlier turns."""
@@ -368,6 +387,7 @@ class Assistant:
     def token_views(self, question: str, citation: Citation):
         """The question's and the cited sentence's token vectors for span scoring
         (``qa.span_vectors``), or None when the index stores no token vectors for it."""
+        from qa.sections import sentence_title
         from qa.span_vectors import stored_view, view_of
         from qa.store import embedding_text
 
@@ -378,7 +398,7 @@ class Assistant:
         if vectors is None:
             return None
         encoder = self.encoder
-        text = embedding_text(citation.title, citation.text)
+        text = embedding_text(sentence_title(citation.title, citation.section), citation.text)
         sentence = stored_view(encoder, text, vectors, prefix=len(text) - len(citation.text))
         if sentence is None:
             return None

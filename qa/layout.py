@@ -4,7 +4,7 @@ Inside a block a single newline is a space for segmentation (wrapped prose);
 between blocks there is always a sentence boundary. Blocks are:
 
 - paragraphs: blank lines are hard boundaries;
-- Markdown structure (``format="markdown"``, parsed with markdown-it-py): each
+- Markdown structure (``format`` ``"markdown"`` or ``"html"``, parsed with markdown-it-py): each
   heading, paragraph (also inside list items and quotes), table row and line of
   a code block is a block of its own;
 - in plain text, a line that starts a list item (``-``, ``*``, ``•``, ``1.``,
@@ -131,6 +131,6 @@ def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
 def blocks(text: str, format: str = "text") -> list[tuple[int, int]]:
     """``(start, end)`` spans of the blocks of ``text``, in order (see the module docstring)."""
     width = wrap_width(text)
-    if format == "markdown":
+    if format in ("markdown", "html"):  # (HTML is stored as Markdown-shaped text: qa.documents)
         return list(_markdown_blocks(text, width))
     return list(_text_blocks(text, 0, len(text), width))
