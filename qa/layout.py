@@ -6,15 +6,17 @@ between blocks there is always a sentence boundary. Blocks are:
 - paragraphs: blank lines are hard boundaries;
 - Markdown structure (``format`` ``"markdown"`` or ``"html"``, parsed with markdown-it-py): each
   heading, paragraph (also inside list items and quotes), table row and line of
-  a code block is a block of its own;
+  a code block is a block of its own; inside a paragraph, a newline is soft
+  (CommonMark) unless the line is a headline or caption (below);
 - in plain text, a line that starts a list item (``-``, ``*``, ``•``, ``1.``,
   ``1)``) or a table row (``|``) starts a new block;
-- lines of their own: in text that is not hard-wrapped (one paragraph or
+- lines of their own: in plain text that is not hard-wrapped (one paragraph or
   sentence per line, as in news text), every line is a block, as are headlines,
   datelines, captions and bylines; in hard-wrapped text, a line is a block's
   last line when it is *not full* (the next line's first word would have fitted
   on it, so the break is not a wrap) and the next line does not continue in
-  lower case.
+  lower case; in a Markdown paragraph that is not hard-wrapped, a line that
+  ends without punctuation before one that does not continue in lower case.
 
 Whether text is hard-wrapped, and at which width, is read from the text itself:
 its wrapped lines are the ones followed, within a paragraph, by a line that
@@ -38,6 +40,7 @@ WIDTH_QUANTILE = 0.75
 _LINE = re.compile(r"[^\n]*\n?")
 _LIST_OR_ROW = re.compile(r"\s*(?:[-*+•‣◦]\s|\d{1,3}[.)]\s|\|)")
 _FIRST_WORD = re.compile(r"\S+")
+_PUNCTUATED = re.compile(r"[.!?,;:][\"'”’)\]]*\s*$")
 
 
 def _lines(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -77,8 +80,22 @@ def _is_full(line: str, following: str, width: int) -> bool:
     return len(line.rstrip()) + 1 + (len(word.group()) if word else 0) > width
 
 
-def _text_blocks(text: str, start: int, end: int, width: int | None) -> Iterator[tuple[int, int]]:
-    """Blocks of plain text in ``text[start:end]``."""
+def _ends_line(line: str, following: str, width: int | None, markdown: bool) -> bool:
+    """Is the break after ``line`` a block boundary? In hard-wrapped text: when the line is not full
+    and the next one does not continue in lower case. Otherwise every line ends a block, except in a
+    Markdown paragraph (whose newlines are soft), where only a line ending without punctuation
+    before one that does not continue in lower case does (a headline or caption)."""
+    if width is not None:
+        return not _is_full(line, following, width) and not _continues_lower(following)
+    if not markdown:
+        return True
+    return not _continues_lower(following) and not _PUNCTUATED.search(line)
+
+
+def _text_blocks(
+    text: str, start: int, end: int, width: int | None, markdown: bool = False
+) -> Iterator[tuple[int, int]]:
+    """Blocks of plain text (or of a Markdown paragraph) in ``text[start:end]``."""
     block: tuple[int, int] | None = None
     lines = _lines(text, start, end)
     for i, (s, e) in enumerate(lines):
@@ -93,7 +110,7 @@ def _text_blocks(text: str, start: int, end: int, width: int | None) -> Iterator
             block = None
         block = (s, e) if block is None else (block[0], e)
         following = text[lines[i + 1][0] : lines[i + 1][1]] if i + 1 < len(lines) else ""
-        if width is None or not _is_full(line, following, width) and not _continues_lower(following):
+        if _ends_line(line, following, width, markdown):
             yield block
             block = None
     if block:
@@ -125,7 +142,7 @@ def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
                 if text[s:e].strip():
                     yield s, e
         else:
-            yield from _text_blocks(text, lines[first][0], lines[last - 1][1], width)
+            yield from _text_blocks(text, lines[first][0], lines[last - 1][1], width, markdown=True)
 
 
 def blocks(text: str, format: str = "text") -> list[tuple[int, int]]:

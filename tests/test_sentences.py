@@ -148,3 +148,19 @@ def test_markdown_headings_tables_and_code_are_blocks():
     assert found[1] == "Run the installer from the\ncommand line."
     assert "| -v | verbose |" in found
     assert "make install" in found and "make test" in found
+
+
+def test_markdown_paragraph_newlines_are_soft_but_headlines_stay_apart():
+    text = "Run the installer from the command line; it\ntakes a minute.\nRelease Notes\nThe first release.\n"
+    found = [text[s:e] for s, e in split_sentences(text, "markdown")]
+    assert found == [
+        "Run the installer from the command line; it\ntakes a minute.",
+        "Release Notes",
+        "The first release.",
+    ]
+
+
+def test_seeds_read_as_markdown_split_the_same():
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert split_sentences(text, "markdown") == split_sentences(text)
