@@ -32,7 +32,8 @@ def test_top_k_and_json_contract(assistant):
     assert list(j) == ["id", "question", "answer", "confidence", "citations"]
     assert j["id"] == "q1" and j["question"] == "What did Lavrov lash out at the West for?"
     assert len(j["citations"]) == 3
-    assert all(list(c) == ["doc", "start", "end", "text", "score", "line", "page"] for c in j["citations"])  # line, page added
+    # the batch contract's fields, then line and page (added by issue 16)
+    assert all(list(c) == ["doc", "start", "end", "text", "score", "line", "page"] for c in j["citations"])
     if j["answer"] is not None:
         assert list(j["answer"]) == ["text", "doc", "start", "end"]
 

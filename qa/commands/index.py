@@ -48,7 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build or update the index in DIR instead of your library (it then holds exactly the PATHs' documents)",
     )
     parser.add_argument(
-        "--rebuild", action="store_true", help="start from scratch (without PATH: rebuild your library from its folders)"
+        "--rebuild",
+        action="store_true",
+        help="start from scratch (without PATH: rebuild your library from its folders)",
     )
     parser.add_argument("--list", action="store_true", help="list your library's folders and their document counts")
     parser.add_argument("--remove", action="store_true", help="take the PATHs (library folders) out of your library")
@@ -84,7 +86,9 @@ def _formats(specs: list[str]) -> dict[str, str]:
         kind, _, fmt = spec.partition("=")
         fmt = fmt.lower().lstrip(".")
         if not kind.strip(". ") or fmt not in FORMATS:
-            raise BadInputError(f"--ext {spec}: expected TYPE=FORMAT with FORMAT one of {FORMAT_HELP}, e.g. --ext log=txt")
+            raise BadInputError(
+                f"--ext {spec}: expected TYPE=FORMAT with FORMAT one of {FORMAT_HELP}, e.g. --ext log=txt"
+            )
         formats[kind.strip().lower().lstrip(".")] = fmt
     return formats
 

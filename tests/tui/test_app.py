@@ -324,12 +324,17 @@ async def test_a_slow_query_does_not_freeze_the_ui():
 # -- issue 16: typed text is never lost, the mode is visible, one thing for Escape ------------
 
 
+async def first_answer(pilot, app) -> None:
+    """The app loaded, asked one question, and answered it."""
+    await wait_for(pilot, lambda: app.assistant is not None)
+    await ask(pilot, "Who was the first harbour master?")
+    await wait_for(pilot, answered(app, 1))
+
+
 async def test_typing_after_escape_goes_to_the_question_and_d_c_are_not_hidden_keys():
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         await pilot.press("escape")
         assert isinstance(app.focused, CitationList)
         assert app.query_one(QuestionInput).border_title.startswith("Citations")  # the mode is shown
@@ -344,9 +349,7 @@ async def test_typing_after_escape_goes_to_the_question_and_d_c_are_not_hidden_k
 async def test_escape_always_goes_to_the_citations_and_numbers_choose_there():
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         await pilot.press("escape", "escape", "2")
         assert app.query_one(QuestionInput).value == ""  # "2" chose a citation, it was not typed
         assert "museum.md" in sources_title(app)
@@ -355,9 +358,7 @@ async def test_escape_always_goes_to_the_citations_and_numbers_choose_there():
 async def test_typing_after_the_palette_closes_reaches_the_question():
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         await pilot.press("escape", "ctrl+p")
         await pilot.pause(0.2)
         await pilot.press("escape")  # close the palette: focus returns to the citations
@@ -392,9 +393,7 @@ async def test_status_line_is_one_line_and_not_cut(size):
 async def test_whole_document_stays_inside_the_sources_panel(size):
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=size) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         await pilot.press("escape", "1", "ctrl+o")
         await pilot.pause()
         document = app.query_one("#source-document").region
@@ -409,9 +408,7 @@ async def test_export_goes_to_a_stated_folder_with_quotes_as_in_the_source(tmp_p
     monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         app.action_export_markdown()
         await pilot.pause()
         assert str(tmp_path) in str(app.screen.query_one("#prompt-title").content)  # the folder is stated
@@ -431,9 +428,7 @@ def test_quotations_are_not_quoted_twice():
 async def test_ask_about_this_document_scopes_the_questions():
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.assistant is not None)
-        await ask(pilot, "Who was the first harbour master?")
-        await wait_for(pilot, answered(app, 1))
+        await first_answer(pilot, app)
         await pilot.press("escape", "2")
         app.action_scope_document()
         await pilot.pause()
