@@ -79,3 +79,9 @@ def test_default_index_is_rebuilt_when_the_seeds_change(monkeypatch, tmp_path, s
     qa.assistant.ensure_default_index(index_dir, quiet=True)
     with Assistant.open(index_dir) as a:
         assert "late-news.txt" in {d.id for d in a.store.documents()}
+
+
+def test_ask_scoped_to_documents(assistant):
+    r = assistant.ask("Who is the deputy mayor of Mariupol?", docs=["003_a8a4a27f9da3f9ac.txt"])
+    assert r.citations and {c.doc for c in r.citations} == {"003_a8a4a27f9da3f9ac.txt"}
+    assert assistant.ask("Who is the deputy mayor of Mariupol?").citations[0].doc == "000_897d0385e72439c1.txt"

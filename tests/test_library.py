@@ -161,3 +161,23 @@ def test_damaged_library_hint_rebuilds_from_its_roots(tmp_path, env):
     assert proc.returncode == 3 and "qa index --rebuild" in proc.stderr
     assert qa(env, "index", "--rebuild", "-q").returncode == 0
     assert library_docs(env) == {"notes/a.txt"}
+
+
+def test_doc_scopes_ask_batch_and_eval(tmp_path, env):
+    a = folder(
+        tmp_path,
+        "notes",
+        {"harbour/gate.txt": "The harbour gate was opened by Anna Berg in 1921.\n",
+         "ferry.txt": "The harbour ferry was run by Tomas Lind.\n"},
+    )
+    qa(env, "index", str(a), "-q")
+    for scope in ("notes/ferry.txt", str(a / "ferry.txt")):  # an id, or the path on disk
+        proc = qa(env, "ask", "Who opened the harbour gate?", "--doc", scope, "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert {c["doc"] for c in json.loads(proc.stdout)["citations"]} == {"notes/ferry.txt"}
+    proc = qa(env, "ask", "Who ran the ferry?", "--doc", "notes/harbour", "--json")  # a folder prefix
+    assert {c["doc"] for c in json.loads(proc.stdout)["citations"]} == {"notes/harbour/gate.txt"}
+    batch = qa(env, "batch", "--doc", "notes/harbour", input=b"Who ran the ferry?\n")
+    assert batch.returncode == 0
+    assert {c["doc"] for c in json.loads(batch.stdout)["citations"]} == {"notes/harbour/gate.txt"}
+    assert_clean_failure(qa(env, "ask", "Who?", "--doc", "notes/nothing-here"), 2, "--doc notes/nothing-here")
