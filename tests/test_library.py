@@ -181,3 +181,13 @@ def test_doc_scopes_ask_batch_and_eval(tmp_path, env):
     assert batch.returncode == 0
     assert {c["doc"] for c in json.loads(batch.stdout)["citations"]} == {"notes/harbour/gate.txt"}
     assert_clean_failure(qa(env, "ask", "Who?", "--doc", "notes/nothing-here"), 2, "--doc notes/nothing-here")
+
+
+def test_index_seeds_still_answers_from_the_demo_with_a_library(tmp_path, env):
+    a = folder(tmp_path, "notes", {"a.txt": "The harbour gate was opened by Anna Berg in 1921.\n"})
+    assert qa(env, "index", str(a), "-q").returncode == 0
+    proc = run_qa("ask", "Who is the deputy mayor of Mariupol?", "--index", "seeds", "--json", fake=False, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert "bundled seeds demo" in proc.stderr
+    assert json.loads(proc.stdout)["answer"]["text"] == "Serhiy Orlov"
+    assert library_docs(env) == {"notes/a.txt"}  # the library is untouched
