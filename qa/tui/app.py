@@ -217,6 +217,11 @@ class CiteQAApp(App):
         self.conversation = self.assistant.conversation()
         self.loading = False
         self.status.set(f"Ready · {message.description}")
+        if len(self.assistant.store) == 0:
+            self.conversation_view.add(Notice(Text.assemble(
+                ("This index holds no documents. ", "bold"),
+                ("Add a folder to your library with ctrl+p → “Index a folder” (or: qa index FOLDER).", "dim"),
+            ), classes="error"))
         if old is not None:
             self._retire(old)
         self._ask_next()

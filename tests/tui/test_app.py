@@ -436,3 +436,17 @@ async def test_ask_about_this_document_scopes_the_questions():
         assert "museum.md" in app.query_one(QuestionInput).border_subtitle
         app.action_scope_all()
         assert app.assistant.scope is None
+
+
+async def test_an_empty_index_says_so_and_how_to_fill_it():
+    class EmptyAssistant(FakeAssistant):
+        def __init__(self) -> None:
+            super().__init__()
+            self.store.by_doc = {}
+
+    app = CiteQAApp(opener=lambda index, status: EmptyAssistant())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.pause()
+        notes = [str(n.content) for n in app.query(Notice)]
+        assert any("holds no documents" in n and "Index a folder" in n for n in notes)
