@@ -12,8 +12,8 @@ The roots are stored in the index's manifest (``"library": {"roots": [...]}``),
 so they are committed with the documents in the same atomic write.
 
 Commands answer from ``--index DIR`` when given, from the bundled seeds demo with
-``--index seeds``, and otherwise from the library when it exists, else from the
-seeds (``choose_index``).
+``--index seeds``, and otherwise from the library when it has a root, else from
+the seeds (``choose_index``).
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def choose_index(index: Path | None) -> IndexChoice:
         return IndexChoice(None, "the bundled seeds demo", "seeds")
     if index is not None:
         return IndexChoice(Path(index), f"the index at {index}", "folder")
-    if exists():
-        found = roots()
+    found = roots() if exists() else []
+    if found:  # (a library whose every folder was removed is no library: the demo answers again)
         names = ", ".join(r.path for r in found[:3]) + (", ..." if len(found) > 3 else "")
-        return IndexChoice(library_dir(), f"your library ({names or 'empty'})", "library")
+        return IndexChoice(library_dir(), f"your library ({names})", "library")
     return IndexChoice(None, "the bundled seeds demo (index your own documents with: qa index FOLDER)", "seeds")
 
 

@@ -130,10 +130,20 @@ def test_nothing_readable_is_an_error_and_writes_nothing(tmp_path, env):
 
 
 def test_empty_index_says_so_and_how_to_fill_it(tmp_path, env):
+    from qa.store import update_index
+
+    index = tmp_path / "empty-index"
+    update_index(index, [], lambda: None, notify=lambda m: None)
+    line = assert_clean_failure(qa(env, "ask", "What is alpha?", "--index", str(index)), 3, "holds no documents")
+    assert f"qa index PATH... --index {index}" in line
+
+
+def test_a_library_with_every_folder_removed_hands_back_to_the_demo(tmp_path, env):
     a = folder(tmp_path, "notes", {"a.txt": "Alpha.\n"})
     qa(env, "index", str(a), "-q")
     qa(env, "index", "--remove", str(a))
-    assert_clean_failure(qa(env, "ask", "What is alpha?"), 3, "holds no documents", "qa index FOLDER")
+    proc = qa(env, "ask", "Who is the deputy mayor of Mariupol?", "--json")
+    assert proc.returncode == 0 and "bundled seeds demo" in proc.stderr
 
 
 def test_malformed_jsonl_lines_exit_2_in_index_as_in_batch(tmp_path, env):
