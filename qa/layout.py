@@ -117,30 +117,36 @@ def _text_blocks(
         yield block
 
 
-def _markdown_line_ranges(text: str) -> Iterator[tuple[int, int, bool]]:
-    """``(first_line, last_line_exclusive, is_code)`` of each Markdown leaf block, in order."""
+def _markdown_line_ranges(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(first_line, last_line_exclusive, kind)`` of each Markdown leaf block, in order; ``kind`` is
+    ``"code"`` (a block per line), ``"heading"`` (one block, a setext underline left out) or ``"text"``."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark").enable("table")
     for token in md.parse(text):
         if token.map is None:
             continue
-        if token.type in ("paragraph_open", "heading_open", "tr_open"):
-            yield token.map[0], token.map[1], False
+        first, last = token.map
+        if token.type == "heading_open":
+            yield first, last - 1 if token.markup in ("=", "-") else last, "heading"
+        elif token.type in ("paragraph_open", "tr_open"):
+            yield first, last, "text"
         elif token.type in ("fence", "code_block", "html_block"):
-            yield token.map[0], token.map[1], True
+            yield first, last, "code"
 
 
 def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
     lines = _lines(text)
-    for first, last, is_code in _markdown_line_ranges(text):
+    for first, last, kind in _markdown_line_ranges(text):
         last = min(last, len(lines))
         if first >= last:
             continue
-        if is_code:
+        if kind == "code":
             for s, e in lines[first:last]:
                 if text[s:e].strip():
                     yield s, e
+        elif kind == "heading":
+            yield lines[first][0], lines[last - 1][1]
         else:
             yield from _text_blocks(text, lines[first][0], lines[last - 1][1], width, markdown=True)
 

@@ -150,6 +150,12 @@ def test_markdown_headings_tables_and_code_are_blocks():
     assert "make install" in found and "make test" in found
 
 
+def test_setext_headings_are_one_sentence_without_their_underline():
+    text = "What is libffi?\n===============\n\nCompilers for high level languages generate code that follow\ncertain conventions.\n"
+    found = [text[s:e] for s, e in split_sentences(text, "markdown")]
+    assert found == ["What is libffi?", "Compilers for high level languages generate code that follow\ncertain conventions."]
+
+
 def test_markdown_paragraph_newlines_are_soft_but_headlines_stay_apart():
     text = "Run the installer from the command line; it\ntakes a minute.\nRelease Notes\nThe first release.\n"
     found = [text[s:e] for s, e in split_sentences(text, "markdown")]
