@@ -163,14 +163,16 @@ def _read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
 
     from pypdf import PdfReader
 
-    from qa.pdf import pdf_text
+    from qa.pdf import check_size, pdf_text
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
-        text, pages = pdf_text(path)
-        metadata = PdfReader(path).metadata
+        reader = PdfReader(path)
+        check_size(reader)
+        metadata = reader.metadata
         title = str(metadata.title) if metadata is not None and metadata.title else None
+        text, pages = pdf_text(path)
     except OSError:
         raise
     except Exception as e:  # a damaged PDF: pdfminer and pypdf raise many kinds of errors on one

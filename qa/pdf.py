@@ -29,6 +29,8 @@ from pathlib import Path
 #: Characters this many character widths apart are still on one line (pdfminer's default, 2.0,
 #: cuts the wide word gaps of justified lines into separate boxes).
 CHAR_MARGIN = 20.0
+#: PDFs whose page content streams inflate to more than this are not read (decompression bombs).
+MAX_CONTENT_BYTES = 50_000_000
 #: A paragraph longer than this that ends a page without a full stop goes on on the next page.
 HEADING_MAX = 80
 #: A box whose top edge is within this share of the page height from the top (or bottom) edge.
@@ -103,8 +105,21 @@ def _continues(text: str, paragraph: str) -> bool:
     return paragraph[0].islower() or len(last) > HEADING_MAX
 
 
+def check_size(reader) -> None:
+    """Refuse a PDF whose pages' content streams inflate past ``MAX_CONTENT_BYTES`` (a decompression
+    bomb): pypdf inflates them within its own limits first, pdfminer.six would lay out every glyph.
+    ``reader`` is a ``pypdf.PdfReader``; raises ``ValueError``."""
+    total = 0
+    for page in reader.pages:
+        contents = page.get_contents()
+        total += len(contents.get_data()) if contents is not None else 0
+        if total > MAX_CONTENT_BYTES:
+            raise ValueError(f"page content over {MAX_CONTENT_BYTES // 1_000_000} MB")
+
+
 def pdf_text(path: Path) -> tuple[str, list[tuple[int, int]]]:
-    """The reflowed text of the PDF at ``path`` and the ``(start, end)`` span of each page in it."""
+    """The reflowed text of the PDF at ``path`` and the ``(start, end)`` span of each page in it
+    (check its size with ``check_size`` first)."""
     pages = _page_boxes(path)
     running = _running(pages)
     text = ""
