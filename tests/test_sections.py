@@ -57,4 +57,4 @@ def test_citations_show_the_section(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "README.md › Installation, line 7" in proc.stdout
     # the wrapped sentence is one citation, its line break included
-    assert "Run the installer from the command line; it\ntakes about a minute on a laptop." in proc.stdout
+    assert "Run the installer from the command line; it\n     takes about a minute on a laptop." in proc.stdout

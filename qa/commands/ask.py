@@ -46,6 +46,11 @@ def _corroboration_lines(result) -> list[str]:
     return lines
 
 
+def _indented(text: str, indent: str) -> str:
+    """A sentence that spans a line break (wrapped prose) goes on under its first line."""
+    return text.replace("\n", "\n" + indent)
+
+
 def render(result, color: bool) -> str:
     """The human-readable answer: span highlighted in its sentence, then sources."""
     lines = []
@@ -60,13 +65,13 @@ def render(result, color: bool) -> str:
         lines.append(_style("1", a.text, color) + f"  [1]  (confidence {result.confidence:.2f})")
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
-            lines.append("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:])
+            lines.append(_indented("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:], "  "))
         lines += _corroboration_lines(result)
         lines.append("")
         lines.append("Sources:")
     for n, c in enumerate(result.citations, 1):
         lines.append(f" [{n}] {c.label()}  (score {c.score:.2f})")
-        lines.append(f"     {_style('2', c.text, color) if n > 1 else c.text}")
+        lines.append(_indented(f"     {_style('2', c.text, color) if n > 1 else c.text}", "     "))
     return "\n".join(lines)
 
 
