@@ -155,10 +155,12 @@ def valid_file_name(key: str, name: object) -> bool:
 
 
 def rebuild_hint(index_dir: Path | str) -> str:
-    from qa.defaults import library_dir
+    from qa.defaults import default_index_dir, library_dir
 
     if Path(index_dir) == library_dir():
         return "rebuild your library from its folders with: qa index --rebuild"
+    if Path(index_dir) == default_index_dir():
+        return f"remove it and the next command builds it again: rm -r {index_dir}"
     return f"rebuild it with: qa index PATH... --index {index_dir} --rebuild"
 
 

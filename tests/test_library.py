@@ -201,3 +201,14 @@ def test_index_seeds_still_answers_from_the_demo_with_a_library(tmp_path, env):
     assert "bundled seeds demo" in proc.stderr
     assert json.loads(proc.stdout)["answer"]["text"] == "Serhiy Orlov"
     assert library_docs(env) == {"notes/a.txt"}  # the library is untouched
+
+
+def test_a_damaged_seeds_index_hint_works(tmp_path, env):
+    assert qa(env, "ask", "Who is the deputy mayor of Mariupol?", "--index", "seeds").returncode == 0
+    seeds = tmp_path / "cache" / "seeds-index"
+    next(seeds.glob("docs-*.sqlite")).write_bytes(b"garbage" * 100)
+    line = assert_clean_failure(qa(env, "ask", "Who is the deputy mayor?", "--index", "seeds"), 3, "rm -r")
+    import shutil
+
+    shutil.rmtree(line.split("rm -r ")[1].strip())  # what the hint says
+    assert qa(env, "ask", "Who is the deputy mayor of Mariupol?", "--index", "seeds").returncode == 0
