@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,6 +87,19 @@ def choose_index(index: Path | None) -> IndexChoice:
     return IndexChoice(None, "the bundled seeds demo (index your own documents with: qa index FOLDER)", "seeds")
 
 
+@contextmanager
+def _roots_lock(index_dir: Path, wait: float) -> Iterator[None]:
+    """Held while the roots are read and the update that rewrites them is written, so that two
+    ``qa index`` runs at once on the library both keep their roots (the index's own writer lock
+    comes after the roots are read)."""
+    import sys
+
+    from qa.store import write_lock
+
+    with write_lock(index_dir.parent, wait, lambda msg: print(msg, file=sys.stderr)):
+        yield
+
+
 def _new_root(path: Path, existing: list[Root]) -> Root:
     taken = {r.name for r in existing}
     base = path.name or "root"
@@ -128,31 +142,32 @@ def add(
     target = Path(path).expanduser().resolve()
     if not target.exists():
         raise BadInputError(f"{path}: no such file or folder")
-    current = roots(index_dir)
-    inside = next((r for r in current if r.contains(target)), None)
-    if inside is not None:  # a root, or a folder under one: sync that part of it
-        rel = target.relative_to(inside.path).as_posix()
-        prefix = inside.name if rel == "." else f"{inside.name}/{rel}"
-        scope, new_roots = Root(str(target), prefix), current
-    else:
-        absorbed = [r for r in current if target in Path(r.path).parents]
-        kept = [r for r in current if r not in absorbed]
-        scope = _new_root(target, kept)
-        new_roots = kept + [scope]
+    with _roots_lock(index_dir, lock_wait):
+        current = roots(index_dir)
+        inside = next((r for r in current if r.contains(target)), None)
+        if inside is not None:  # a root, or a folder under one: sync that part of it
+            rel = target.relative_to(inside.path).as_posix()
+            prefix = inside.name if rel == "." else f"{inside.name}/{rel}"
+            scope, new_roots = Root(str(target), prefix), current
+        else:
+            absorbed = [r for r in current if target in Path(r.path).parents]
+            kept = [r for r in current if r not in absorbed]
+            scope = _new_root(target, kept)
+            new_roots = kept + [scope]
 
-    def keep(doc_id: str) -> bool:
-        return not scope.holds(doc_id) and not any(r.holds(doc_id) for r in current if r not in new_roots)
+        def keep(doc_id: str) -> bool:
+            return not scope.holds(doc_id) and not any(r.holds(doc_id) for r in current if r not in new_roots)
 
-    read = ReadReport()
-    docs = _prefixed(readable_documents([target], warn, read, formats), target, scope.name)
-    report = update_with(
-        index_dir,
-        docs,
-        keep=keep,
-        extra={LIBRARY_KEY: {"roots": [asdict(r) for r in new_roots]}},
-        progress=progress,
-        lock_wait=lock_wait,
-    )
+        read = ReadReport()
+        docs = _prefixed(readable_documents([target], warn, read, formats), target, scope.name)
+        report = update_with(
+            index_dir,
+            docs,
+            keep=keep,
+            extra={LIBRARY_KEY: {"roots": [asdict(r) for r in new_roots]}},
+            progress=progress,
+            lock_wait=lock_wait,
+        )
     return report, read, scope
 
 
@@ -161,20 +176,21 @@ def remove(path: str | os.PathLike[str], *, lock_wait: float = 600.0, index_dir:
     from qa.indexing import update_with
 
     index_dir = index_dir or library_dir()
-    current = roots(index_dir)
     target = Path(path).expanduser().resolve()
-    root = next((r for r in current if Path(r.path) == target or r.name == str(path)), None)
-    if root is None:
-        listed = ", ".join(r.path for r in current) or "none yet"
-        raise BadInputError(f"{path} is not a root of your library (roots: {listed}); see: qa index --list")
-    left = [r for r in current if r != root]
-    report = update_with(
-        index_dir,
-        iter(()),
-        keep=lambda doc_id: not root.holds(doc_id),
-        extra={LIBRARY_KEY: {"roots": [asdict(r) for r in left]}},
-        lock_wait=lock_wait,
-    )
+    with _roots_lock(index_dir, lock_wait):
+        current = roots(index_dir)
+        root = next((r for r in current if Path(r.path) == target or r.name == str(path)), None)
+        if root is None:
+            listed = ", ".join(r.path for r in current) or "none yet"
+            raise BadInputError(f"{path} is not a root of your library (roots: {listed}); see: qa index --list")
+        left = [r for r in current if r != root]
+        report = update_with(
+            index_dir,
+            iter(()),
+            keep=lambda doc_id: not root.holds(doc_id),
+            extra={LIBRARY_KEY: {"roots": [asdict(r) for r in left]}},
+            lock_wait=lock_wait,
+        )
     return report, root
 
 
@@ -209,22 +225,25 @@ def rebuild(*, warn: Callable[[str], None], progress=None, lock_wait: float = 60
     from qa.indexing import readable_documents, update_with
 
     index_dir = index_dir or library_dir()
-    current = roots(index_dir)
-    if not current:
-        raise BadInputError("your library has no folders to rebuild from; add one with: qa index FOLDER")
-    for r in current:
-        if not Path(r.path).exists():
-            raise BadInputError(f"{r.path} is gone; take it out first with: qa index --remove {r.path}")
-    read = ReadReport()
-    parts = [_prefixed(readable_documents([Path(r.path)], warn, ReadReport()), Path(r.path), r.name) for r in current]
-    report = update_with(
-        index_dir,
-        _counted(chain.from_iterable(parts), read),
-        rebuild=True,
-        extra={LIBRARY_KEY: {"roots": [asdict(r) for r in current]}},
-        progress=progress,
-        lock_wait=lock_wait,
-    )
+    with _roots_lock(index_dir, lock_wait):
+        current = roots(index_dir)
+        if not current:
+            raise BadInputError("your library has no folders to rebuild from; add one with: qa index FOLDER")
+        for r in current:
+            if not Path(r.path).exists():
+                raise BadInputError(f"{r.path} is gone; take it out first with: qa index --remove {r.path}")
+        read = ReadReport()
+        parts = [
+            _prefixed(readable_documents([Path(r.path)], warn, ReadReport()), Path(r.path), r.name) for r in current
+        ]
+        report = update_with(
+            index_dir,
+            _counted(chain.from_iterable(parts), read),
+            rebuild=True,
+            extra={LIBRARY_KEY: {"roots": [asdict(r) for r in current]}},
+            progress=progress,
+            lock_wait=lock_wait,
+        )
     return report, read
 
 

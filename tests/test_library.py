@@ -212,3 +212,30 @@ def test_a_damaged_seeds_index_hint_works(tmp_path, env):
 
     shutil.rmtree(line.split("rm -r ")[1].strip())  # what the hint says
     assert qa(env, "ask", "Who is the deputy mayor of Mariupol?", "--index", "seeds").returncode == 0
+
+
+def test_two_folders_indexed_at_once_both_stay_in_the_library(tmp_path, env):
+    import subprocess
+    import time
+
+    from helpers_robust import qa_command, qa_env
+
+    a = folder(tmp_path, "alpha", {"a.txt": "Alpha note.\n"})
+    b = folder(tmp_path, "beta", {"b.txt": "Beta note.\n"})
+    gate = tmp_path / "gate"
+    # the first writer holds on mid-write (its encoder waits for the gate) ...
+    first = subprocess.Popen(
+        qa_command("index", str(a), "-q"), env=qa_env(**env, CITEQA_TEST_ENCODE_GATE=str(gate)),
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 60
+    while not (tmp_path / "data" / "library" / ".lock").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    # ... while the second one starts and reads the library's folders
+    second = subprocess.Popen(qa_command("index", str(b), "-q"), env=qa_env(**env), stderr=subprocess.PIPE)
+    time.sleep(3)
+    gate.touch()
+    assert first.wait(120) == 0 and second.wait(120) == 0
+    listed = qa(env, "index", "--list").stdout
+    assert "as alpha/" in listed and "as beta/" in listed, listed
+    assert library_docs(env) == {"alpha/a.txt", "beta/b.txt"}
