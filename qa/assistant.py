@@ -99,6 +99,9 @@ class Assistant:
         self.threshold = threshold
         self.top_k = top_k
         self._reader = reader
+        self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
+        #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
+        self.scope: list[str] | None = None
 
     @classmethod
     def open(
@@ -110,8 +113,12 @@ class Assistant:
         top_k: int = DEFAULT_TOP_K,
         encoder=None,
     ) -> Assistant:
-        """Open an index directory; with none, the default index of the bundled seeds."""
-        index_dir = Path(index) if index is not None else ensure_default_index()
+        """Open an index directory; with none, the personal library when there is one, else the
+        index of the bundled seeds (also ``"seeds"``: ``qa.library.choose_index``)."""
+        from qa.library import choose_index
+
+        chosen = choose_index(None if index is None else Path(index)).path
+        index_dir = chosen if chosen is not None else ensure_default_index()
         return cls(IndexStore.open(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
 
     @property
@@ -141,6 +148,8 @@ class Assistant:
         self.close()
 
     def citation(self, sentence: Sentence, score: float) -> Citation:
+        from qa.sections import section_at
+
         info = self.store.document(sentence.doc)
         return Citation(
             doc=sentence.doc,
@@ -152,7 +161,19 @@ class Assistant:
             page=sentence.page,
             title=info.title,
             sentence_id=sentence.id,
+            section=section_at(self._headings(info), sentence.start),
         )
+
+    def _headings(self, info) -> list[tuple[int, str]]:
+        """The document's headings (``qa.sections``), read once per document."""
+        from qa.sections import MARKUP_FORMATS, headings
+
+        if info.format not in MARKUP_FORMATS:
+            return []
+        key = (info.id, info.sha256)
+        if key not in self._heads:
+            self._heads[key] = headings(self.store.text(info.id), info.format)
+        return self._heads[key]
 
     def conversation(self):
         """A conversation: follow-up questions resolved against earlier turns."""
@@ -192,14 +213,23 @@ class Assistant:
         return encoder.encode([text]), None, None
 
     def ask(
-        self, question: str, top_k: int | None = None, exclude_docs: set[str] | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        exclude_docs: set[str] | None = None,
+        docs: list[str] | None = None,
     ) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
 
-        ``exclude_docs`` leaves those documents out of retrieval (used to test
-        abstention: a question asked without the document that answers it).
+        ``docs`` scopes the question to those documents (ids, folder prefixes of ids, or
+        indexed paths: ``qa.scope``). ``exclude_docs`` leaves those documents out of
+        retrieval (used to test abstention: a question asked without the document that
+        answers it).
         """
         text, notes = clean_question(question)
+        docs = docs if docs is not None else self.scope
+        if docs:
+            exclude_docs = set(exclude_docs or ()) | self.outside(docs)
         k = max(1, top_k or self.top_k)
         retrieved = self.retrieve(text, max(k, _FEATURE_DEPTH), exclude_docs)
         reading = self.read(text, retrieved)
@@ -219,6 +249,14 @@ class Assistant:
 
             result.corroboration = corroborate(text, answer, citations[:k], extract)
         return result
+
+    def outside(self, docs: list[str]) -> set[str]:
+        """The ids of the documents that the scope ``docs`` leaves out."""
+        from qa.scope import scoped_docs
+
+        every = self.store.documents()
+        inside = scoped_docs(every, docs)
+        return {d.id for d in every if d.id not in inside}
 
     # -- the stages -----------------------------------------------------------
 

@@ -27,17 +27,21 @@ COMMANDS = {
 DESCRIPTION = """\
 Ask questions about your documents and get extractive answers: words taken
 verbatim from the sources, each with a citation to the sentence it came from.
-Without --index, commands use a default index of the bundled seed articles.
+Without --index, commands use your library (filled by qa index FOLDER), or the
+demo index of the bundled seed articles before there is one (--index seeds).
+Malformed input is skipped with a warning naming it, the rest is done, exit 2.
 
-exit codes: 0 ok, 2 bad input or usage, 3 index problem (missing, corrupt,
-locked or incompatible), 1 unexpected error, 130 interrupted.
+exit codes: 0 ok, 2 bad input or usage, 3 index problem (missing, empty,
+corrupt, locked or incompatible), 1 unexpected error, 130 interrupted.
 """
 
 EPILOG = """\
 examples:
-  qa ask "Who is the deputy mayor of Mariupol?"
-  qa index ~/notes --index ~/notes-index
-  qa ask "When was the contract signed?" --index ~/notes-index --json
+  qa ask "Who is the deputy mayor of Mariupol?" --index seeds
+  qa index ~/notes                       # add a folder to your library
+  qa ask "When was the contract signed?" --json
+  qa ask "Who signed it?" --doc notes/contracts
+  qa index --list
   qa batch questions.jsonl -o answers.jsonl
 """
 

@@ -39,9 +39,25 @@ def default_index_dir() -> Path:
     return cache_dir() / "seeds-index"
 
 
+def data_dir() -> Path:
+    """Where the personal library lives: the user data directory (XDG data, not cache: it holds
+    the user's work), or ``$CITEQA_DATA``."""
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("CITEQA_DATA") or user_data_dir("citeqa"))
+
+
+def library_dir() -> Path:
+    return data_dir() / "library"
+
+
+#: ``--index seeds`` names the bundled seeds demo index (a folder of that name: ``--index ./seeds``).
+SEEDS_INDEX_NAME = "seeds"
+
+
 #: Bumped when what an index stores for retrieval changes (BM25 folder, token vectors,
 #: titled embeddings), so that the default seeds index is rebuilt once with it.
-_INDEX_LAYOUT = "retrieval-files-1"
+_INDEX_LAYOUT = "layout-blocks-2"
 
 
 def seeds_fingerprint(folder: Path | None = None) -> str:

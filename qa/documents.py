@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qa.jsonl import BadLine, parse_object
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"} | MARKDOWN_SUFFIXES
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -43,11 +44,45 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: The formats ``--ext`` can map a file type to, by the extension that reads them.
+FORMATS = {"txt": ".txt", "md": ".md", "html": ".html", "pdf": ".pdf", "jsonl": ".jsonl"}
+#: Bytes of a file without an extension read to decide whether it is UTF-8 text.
+SNIFF_BYTES = 8192
+
+
 @dataclass
 class ReadReport:
     documents: int = 0
     skipped: int = 0
     unsupported: int = 0
+    #: files of an unknown type, by type (``file_type``): their paths, in the order found
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+
+    def note_unknown(self, kind: str, path: Path) -> None:
+        self.unsupported += 1
+        self.unknown.setdefault(kind, []).append(str(path))
+
+
+def file_type(path: Path) -> str:
+    """What ``--ext`` matches: the extension without its dot (``bin``), or the whole name of a
+    file without one (``README``)."""
+    return path.suffix.lower().lstrip(".") or path.name
+
+
+def _sniffed_text(path: Path) -> bool:
+    """Does a file without an extension look like UTF-8 text (no NUL, valid UTF-8 up front)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # only a character cut at the end of the sample
+    return True
 
 
 class SkipFile(Exception):
@@ -67,49 +102,82 @@ def _decode(data: bytes) -> str:
         raise SkipFile(f"invalid UTF-8 at byte {e.start}") from None
 
 
-def _read_text(path: Path, doc_id: str) -> Iterator[Document]:
+def _read_text(path: Path, doc_id: str, suffix: str) -> Iterator[Document]:
     text = _decode(path.read_bytes())
     if text.startswith("\ufeff"):  # a BOM is not part of the text a reader sees
         text = text[1:]
-    yield Document(id=doc_id, text=text, path=str(path), format="text")
+    format = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
+    yield Document(id=doc_id, text=text, path=str(path), format=format)
 
 
 def _read_html(path: Path, doc_id: str) -> Iterator[Document]:
     import trafilatura
 
     html = _decode(path.read_bytes())
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
+    extracted = trafilatura.extract(
+        html, output_format="xml", include_comments=False, include_tables=True, favor_recall=True
+    )
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
-    yield Document(id=doc_id, text=text or "", path=str(path), title=title, format="html")
+    yield Document(id=doc_id, text=_markdown_shaped(extracted), path=str(path), title=title, format="html")
+
+
+def _markdown_shaped(xml: str | None) -> str:
+    """The text of trafilatura's XML output with its structure as Markdown: headings as ``## …``
+    (they title the sections under them: ``qa.sections``), list items as ``- …``, table rows as
+    ``| … |``, blocks apart by a blank line. Inline formatting is left out."""
+    if not xml:
+        return ""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return ""
+    main = root.find("main")
+    blocks: list[str] = []
+
+    def plain(element) -> str:
+        return " ".join("".join(element.itertext()).split())
+
+    for element in main if main is not None else []:
+        tag = element.tag
+        if tag == "head":
+            level = (element.get("rend") or "h2").lstrip("h")
+            text = plain(element)
+            if text:
+                blocks.append("#" * (int(level) if level.isdigit() and 1 <= int(level) <= 6 else 2) + " " + text)
+        elif tag == "list":
+            items = [plain(item) for item in element.iter("item")]
+            blocks.append("\n".join(f"- {item}" for item in items if item))
+        elif tag == "table":
+            rows = [[plain(cell) for cell in row.iter("cell")] for row in element.iter("row")]
+            blocks.append("\n".join("| " + " | ".join(cells) + " |" for cells in rows if any(cells)))
+        else:
+            blocks.append(plain(element))
+    return "\n\n".join(b for b in blocks if b.strip())
 
 
 def _read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+
+    from qa.pdf import check_size, pdf_text
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
         reader = PdfReader(path)
-        parts: list[str] = []
-        pages: list[tuple[int, int]] = []
-        pos = 0
-        for page in reader.pages:
-            page_text = (page.extract_text() or "").strip("\n")
-            if parts:
-                parts.append("\n\n")
-                pos += 2
-            pages.append((pos, pos + len(page_text)))
-            parts.append(page_text)
-            pos += len(page_text)
-        title = None
-        if reader.metadata is not None and reader.metadata.title:
-            title = str(reader.metadata.title)
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
-        raise SkipFile(f"unreadable PDF ({e})") from None
-    yield Document(id=doc_id, text="".join(parts), path=str(path), title=title, format="pdf", pages=pages)
+        check_size(reader)
+        metadata = reader.metadata
+        title = str(metadata.title) if metadata is not None and metadata.title else None
+        text, pages = pdf_text(path)
+    except OSError:
+        raise
+    except Exception as e:  # a damaged PDF: pdfminer and pypdf raise many kinds of errors on one
+        raise SkipFile(f"unreadable PDF ({type(e).__name__}: {e})") from None
+    yield Document(id=doc_id, text=text, path=str(path), title=title, format="pdf", pages=pages)
 
 
 def _read_jsonl(path: Path, doc_id: str, warn: WarnFn) -> Iterator[Document]:
@@ -181,9 +249,16 @@ def read_documents(
     paths: Iterable[str | os.PathLike[str]],
     warn: WarnFn = lambda msg: None,
     report: ReadReport | None = None,
+    formats: dict[str, str] | None = None,
 ) -> Iterator[Document]:
-    """Yield the documents found under ``paths`` (files or folders, walked recursively)."""
+    """Yield the documents found under ``paths`` (files or folders, walked recursively).
+
+    ``formats`` maps a ``file_type`` (``bin``, ``README``) to one of ``FORMATS`` (``txt``): such
+    files are read in that format. Files without an extension are read as text when they look
+    like UTF-8 text; other files of unknown type are counted in ``report.unknown``.
+    """
     report = report if report is not None else ReadReport()
+    formats = {k.lower().lstrip("."): v for k, v in (formats or {}).items()}
     for given in paths:
         root = Path(given)
         if root.is_dir():
@@ -194,8 +269,13 @@ def read_documents(
             raise FileNotFoundError(str(root))
         for path, doc_id in files:
             suffix = path.suffix.lower()
+            kind = file_type(path)
+            if kind.lower() in formats:
+                suffix = FORMATS[formats[kind.lower()]]
+            elif not suffix and _sniffed_text(path):
+                suffix = ".txt"
             if suffix not in SUPPORTED_SUFFIXES:
-                report.unsupported += 1
+                report.note_unknown(kind, path)
                 continue
             if not _is_utf8(str(path)):  # the name holds bytes that are not UTF-8: no id for it
                 report.skipped += 1
@@ -224,7 +304,7 @@ def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadRe
         elif suffix in PDF_SUFFIXES:
             docs = _read_pdf(path, doc_id)
         else:
-            docs = _read_text(path, doc_id)
+            docs = _read_text(path, doc_id, suffix)
         found = 0
         for doc in docs:
             if not doc.text.strip():
@@ -242,3 +322,20 @@ def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadRe
     except OSError as e:
         report.skipped += 1
         warn(f"{path}: skipped: cannot read ({e.strerror or e})")
+
+
+def unknown_summary(report: ReadReport, shown: int = 3) -> str | None:
+    """One line on the files of unknown type, by type with the first few names, and how to read them."""
+    if not report.unknown:
+        return None
+    kinds = sorted(report.unknown.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    parts = []
+    for kind, paths in kinds:
+        names = ", ".join(Path(p).name for p in paths[:shown]) + (", ..." if len(paths) > shown else "")
+        label = f".{kind}" if kind.lower() == Path(paths[0]).suffix.lower().lstrip(".") else kind
+        parts.append(f"{len(paths)} {label} ({names})")
+    example = kinds[0][0]
+    return (
+        f"{report.unsupported} file(s) of unknown type not read: {'; '.join(parts)}. "
+        f"To read them as text, add --ext {example}=txt (formats: {', '.join(FORMATS)})"
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from qa.documents import ReadReport, read_documents
+from qa.documents import Document, ReadReport, read_documents, unknown_summary
 from qa.errors import BadInputError
 from qa.store import UpdateReport, update_index
 
@@ -35,6 +35,63 @@ def tqdm_progress(
     return factory
 
 
+def readable_documents(
+    paths: list[Path],
+    warn: Callable[[str], None],
+    report: ReadReport,
+    formats: dict[str, str] | None = None,
+) -> Iterator[Document]:
+    """The documents under ``paths``, read as they are consumed. Raises ``BadInputError`` now
+    when a path is missing, and at the end of the documents (so that nothing is written) when
+    there is none, saying what was skipped and how to include it."""
+    for p in paths:
+        if not p.exists():
+            raise BadInputError(f"{p}: no such file or folder")
+    return _at_least_one(read_documents(paths, warn=warn, report=report, formats=formats), paths, report)
+
+
+def _at_least_one(docs: Iterator[Document], paths: list[Path], report: ReadReport) -> Iterator[Document]:
+    yield from docs
+    if report.documents == 0:
+        where = " ".join(map(str, paths))
+        why = unknown_summary(report) or (f"{report.skipped} file(s) skipped (see warnings above)"
+                                          if report.skipped else "no files found")
+        raise BadInputError(f"no readable documents under {where}, nothing indexed: {why}")
+
+
+def update_with(
+    index_dir: Path,
+    docs: Iterable[Document],
+    *,
+    rebuild: bool = False,
+    keep: Callable[[str], bool] | None = None,
+    extra: dict | None = None,
+    progress: Callable[[int], Callable[[int], None] | None] | None = None,
+    lock_wait: float = 600.0,
+    encoder_backend: str = "torch",
+) -> UpdateReport:
+    """``update_index`` with the real encoder (loaded only if something needs embedding)."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise BadInputError(f"--index {index_dir} is a file, not a folder; give a folder for the index")
+
+    def load_encoder():
+        from embeddings import load_encoder
+
+        return load_encoder(encoder_backend)
+
+    return update_index(
+        index_dir,
+        docs,
+        load_encoder,
+        rebuild=rebuild,
+        keep=keep,
+        progress=progress or tqdm_progress(),
+        notify=lambda msg: print(msg, file=sys.stderr),
+        extra=extra,
+        lock_wait=lock_wait,
+    )
+
+
 def index_paths(
     paths: Iterable[str | os.PathLike[str]],
     index_dir: str | os.PathLike[str],
@@ -45,35 +102,23 @@ def index_paths(
     encoder_backend: str = "torch",
     extra: dict | None = None,
     lock_wait: float = 600.0,
+    formats: dict[str, str] | None = None,
 ) -> tuple[UpdateReport, ReadReport]:
     """Index every readable document under ``paths`` into ``index_dir``.
 
     The index ends up holding exactly these documents: new and changed ones are
     embedded, unchanged ones are kept as they are, and missing ones are dropped.
+    When no document is readable, nothing is written (``BadInputError``).
     """
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if not p.exists():
-            raise BadInputError(f"{p}: no such file or folder")
-    index_dir = Path(index_dir)
-    if index_dir.exists() and not index_dir.is_dir():
-        raise BadInputError(f"--index {index_dir} is a file, not a folder")
     read_report = ReadReport()
-    docs = read_documents(paths, warn=warn, report=read_report)
-
-    def load_encoder():
-        from embeddings import load_encoder
-
-        return load_encoder(encoder_backend)
-
-    report = update_index(
-        index_dir,
+    docs = readable_documents([Path(p) for p in paths], warn, read_report, formats)
+    report = update_with(
+        Path(index_dir),
         docs,
-        load_encoder,
         rebuild=rebuild,
-        progress=progress or tqdm_progress(),
-        notify=lambda msg: print(msg, file=sys.stderr),
         extra=extra,
+        progress=progress,
         lock_wait=lock_wait,
+        encoder_backend=encoder_backend,
     )
     return report, read_report

@@ -21,15 +21,28 @@ class Citation:
     page: int | None = None
     title: str | None = None
     sentence_id: int | None = None  # the index's sentence id (not part of the output contract)
+    #: The heading the sentence sits under (Markdown and HTML; ``qa.sections``).
+    section: str | None = None
 
     def label(self) -> str:
-        """Human-readable source: title or file, line, and page for PDFs."""
+        """Human-readable source: title or file, section, line, and page for PDFs."""
         name = f"{self.title} ({self.doc})" if self.title else self.doc
+        if self.section:
+            name += f" › {self.section}"
         where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
         return f"{name}, {where}"
 
     def to_json(self) -> dict:
-        return {"doc": self.doc, "start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 6)}
+        """The batch contract's fields, then the line (1-based) and page (PDFs; else null) shown in text output."""
+        return {
+            "doc": self.doc,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "line": self.line,
+            "page": self.page,
+        }
 
 
 @dataclass(frozen=True)

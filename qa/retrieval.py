@@ -188,6 +188,9 @@ class HybridRetriever:
     def gather(self, question, query_vector, exclude_docs=frozenset(), pool: int | None = None) -> Candidates:
         pool = pool or self.pool
         depth = pool * (4 if exclude_docs else 1)
+        if exclude_docs:  # a scope leaving most documents out needs a deeper search to fill the pool
+            kept = 1.0 - len(exclude_docs) / max(1, int(self.store.manifest.get("documents") or 1))
+            depth = min(max(len(self.store), 1), max(depth, int(depth / max(kept, 1e-6))))
         scores, ids = self.store.vectors.search(query_vector, depth)
         dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
         bm25 = self.store.bm25

@@ -1,31 +1,33 @@
 """Sentence segmentation with exact character spans.
 
-Lines are hard boundaries: headlines, datelines, captions and bylines sit on
-lines of their own in news text. Within a line, syntok finds sentence ends; it
+Blocks (``qa.layout``) are hard boundaries: paragraphs, Markdown headings,
+list items, table rows and code lines, and lines of their own (headlines,
+datelines, captions and bylines in news text; every line of text that is not
+hard-wrapped). Inside a block a wrapped line's newline is a space, so a
+sentence that spans it is one sentence, newline included. Within a block, syntok finds sentence ends; it
 keeps quotes with their attribution (``“…,” Kuleba said.``) and knows
 abbreviations (``U.S.``, ``a.m.``). It was chosen over pysbd and blingfire by
 comparing their splits of the seed articles (see README, "Sentences").
 
 Pathologically long sentences (no boundary for ``MAX_CHARS``) are cut at
-whitespace so that one line of 50 MB does not become one unit, and such a line
+whitespace so that one line of 50 MB does not become one unit, and such a block
 reaches syntok in pieces of ``LINE_PIECE`` characters.
 """
 
 from __future__ import annotations
 
-import re
-
 from syntok import segmenter
+
+from qa.layout import blocks
 
 MAX_CHARS = 2000
 #: Longer lines reach syntok in pieces cut at whitespace (bounded time and memory).
 LINE_PIECE = 100_000
-_LINE = re.compile(r"[^\n]+")
 
 
-def _line_sentences(line: str) -> list[tuple[int, int]]:
+def _syntok_sentences(block: str) -> list[tuple[int, int]]:
     spans = []
-    for paragraph in segmenter.analyze(line):
+    for paragraph in segmenter.analyze(block):
         for sentence in paragraph:
             if sentence:
                 spans.append((sentence[0].offset, sentence[-1].offset + len(sentence[-1].value)))
@@ -61,16 +63,14 @@ def _cap(start: int, end: int, text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` spans of the sentences of ``text``, in order, whitespace-trimmed."""
+def split_sentences(text: str, format: str = "text") -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the sentences of ``text``, in order, whitespace-trimmed.
+    ``format`` is the document's (``"markdown"`` reads Markdown structure)."""
     spans: list[tuple[int, int]] = []
-    for m in _LINE.finditer(text):
-        line = m.group()
-        if not line.strip():
-            continue
-        for offset, piece in _pieces(line):
-            base = m.start() + offset
-            for s, e in _line_sentences(piece):
+    for block_start, block_end in blocks(text, format):
+        for offset, piece in _pieces(text[block_start:block_end]):
+            base = block_start + offset
+            for s, e in _syntok_sentences(piece):
                 for cs, ce in _cap(base + s, base + e, text):
                     while cs < ce and text[cs].isspace():
                         cs += 1

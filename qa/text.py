@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import string
-import unicodedata
 
 #: Function words and question words: not content.
 STOP_WORDS = frozenset(
@@ -24,7 +23,7 @@ WORD = re.compile(r"[\w’']+")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+)*")
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_ASCII_PUNCT = frozenset(string.punctuation)
+_PUNCT = frozenset(string.punctuation) | frozenset("“”‘’—–")
 
 
 def norm_word(word: str) -> str:
@@ -62,10 +61,10 @@ def content_piece(piece: str) -> bool:
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation (Unicode punctuation too, so
-    "city’s" and "city's" compare equal), no articles a/an/the, single spaces."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(ch for ch in text if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
+    """SQuAD's answer normalisation, exactly as ``../shared/eval/score.py`` does it: lower case,
+    no ASCII punctuation nor curly quotes and dashes, no articles a/an/the, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
 

@@ -1,6 +1,7 @@
 """Shared fixtures: a seeds index built once per test session, and an isolated cache.
 
-Tests never touch the user's cache: ``CITEQA_CACHE`` points into a temporary folder.
+Tests never touch the user's cache or data: ``CITEQA_CACHE`` and ``CITEQA_DATA`` (the personal
+library) point into a temporary folder.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SHARED = ROOT.parent / "shared"
 
 _CACHE = tempfile.mkdtemp(prefix="citeqa-test-cache-")
 os.environ["CITEQA_CACHE"] = _CACHE
+os.environ["CITEQA_DATA"] = os.path.join(_CACHE, "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> None:
-    """Each page is a list of text lines, drawn in Helvetica."""
+def write_pdf(
+    path: Path,
+    pages: list[list[str]],
+    title: str | None = None,
+    header: str | None = None,
+    footer: str | None = None,
+) -> None:
+    """Each page is a list of text lines, drawn in Helvetica ("" leaves a line empty: a paragraph gap).
+    ``header`` is drawn at the top of every page, ``footer`` at the bottom, with ``{page}`` the page number."""
     objects: list[bytes] = []
     n_pages = len(pages)
     # 1: catalog, 2: pages, 3: font, then per page: page object + content stream, then info
@@ -22,9 +29,11 @@ def write_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> N
         )
         ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
         for line in lines:
-            escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            ops.append(f"({escaped}) Tj T*")
+            ops.append(f"({_escape(line)}) Tj T*")
         ops.append("ET")
+        for y, furniture in ((760, header), (40, footer)):
+            if furniture:
+                ops += ["BT", "/F1 9 Tf", f"72 {y} Td", f"({_escape(furniture.format(page=i + 1))}) Tj", "ET"]
         stream = "\n".join(ops).encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     info_ref = ""
@@ -42,3 +51,7 @@ def write_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> N
         out += f"{off:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info_ref} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     path.write_bytes(bytes(out))
+
+
+def _escape(line: str) -> str:
+    return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

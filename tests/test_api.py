@@ -32,7 +32,8 @@ def test_top_k_and_json_contract(assistant):
     assert list(j) == ["id", "question", "answer", "confidence", "citations"]
     assert j["id"] == "q1" and j["question"] == "What did Lavrov lash out at the West for?"
     assert len(j["citations"]) == 3
-    assert all(list(c) == ["doc", "start", "end", "text", "score"] for c in j["citations"])
+    # the batch contract's fields, then line and page (added by issue 16)
+    assert all(list(c) == ["doc", "start", "end", "text", "score", "line", "page"] for c in j["citations"])
     if j["answer"] is not None:
         assert list(j["answer"]) == ["text", "doc", "start", "end", "kind"]  # the contract's fields, then kind
         assert j["answer"]["kind"] in ("span", "sentence")
@@ -79,3 +80,9 @@ def test_default_index_is_rebuilt_when_the_seeds_change(monkeypatch, tmp_path, s
     qa.assistant.ensure_default_index(index_dir, quiet=True)
     with Assistant.open(index_dir) as a:
         assert "late-news.txt" in {d.id for d in a.store.documents()}
+
+
+def test_ask_scoped_to_documents(assistant):
+    r = assistant.ask("Who is the deputy mayor of Mariupol?", docs=["003_a8a4a27f9da3f9ac.txt"])
+    assert r.citations and {c.doc for c in r.citations} == {"003_a8a4a27f9da3f9ac.txt"}
+    assert assistant.ask("Who is the deputy mayor of Mariupol?").citations[0].doc == "000_897d0385e72439c1.txt"

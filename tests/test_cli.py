@@ -100,13 +100,13 @@ def test_index_command_reports_and_skips_bad_files(capsys, tmp_path):
     (docs / "a.txt").write_text("The lighthouse keeper lit the lamp at dusk. Ships passed safely.", encoding="utf-8")
     (docs / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
-    assert code == 0
-    assert "bad.txt" in err and "1 documents" in err
+    assert code == 2  # one policy: malformed input is skipped with a warning, the rest done, exit 2
+    assert "bad.txt" in err and "1 documents" in err and "the rest was indexed" in err
     code, out, _ = run(capsys, "ask", "Who lit the lamp?", "--index", tmp_path / "idx", "--json")
     assert json.loads(out)["citations"][0]["doc"] == "a.txt"
     # a second run finds nothing to do
     code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
-    assert code == 0 and "already up to date" in err
+    assert code == 2 and "already up to date" in err
 
 
 def test_index_missing_path_is_exit_2(capsys, tmp_path):

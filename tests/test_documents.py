@@ -107,3 +107,35 @@ def test_corrupt_pdf_is_skipped(tmp_path):
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     docs, warnings, _ = read_all(tmp_path)
     assert docs == [] and len(warnings) == 1 and "broken.pdf" in warnings[0]
+
+
+def test_pdf_is_reflowed_without_running_headers_footers_or_page_numbers(tmp_path):
+    body = [
+        "The MIME database stores the type of each file and the programs that",
+        "open it, but it does not store the icons of the file managers, which",
+        "come from the theme. Each entry is read at start-up for informa-",
+        "tion about globs.",
+    ]
+    write_pdf(
+        tmp_path / "spec.pdf",
+        [body, ["A second page of the specification, with one more", "sentence on it."]],
+        header="Shared MIME-info Database Specification",
+        footer="Page {page}",
+    )
+    (doc,) = read_all(tmp_path)[0]
+    assert "Specification\n" not in doc.text and "Page 1" not in doc.text and "Page 2" not in doc.text
+    assert "for information about globs." in doc.text
+    sentence = (
+        "The MIME database stores the type of each file and the programs that open it, but it does not store "
+        "the icons of the file managers, which come from the theme."
+    )
+    assert sentence in doc.text
+    s, e = doc.pages[1]
+    assert doc.text[s:e] == "A second page of the specification, with one more sentence on it."
+
+
+def test_markdown_files_are_read_as_markdown(tmp_path):
+    (tmp_path / "README.md").write_text("# Title\n\nSome text.\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("Some text.\n", encoding="utf-8")
+    docs = {d.id: d for d in read_all(tmp_path)[0]}
+    assert docs["README.md"].format == "markdown" and docs["notes.txt"].format == "text"

@@ -142,6 +142,22 @@ def test_conversations_are_scored_turn_by_turn(seeds_index, capsys):
     assert 0 <= conv["turn_accuracy"] <= 1
 
 
+def test_report_is_written_for_a_conversations_file(seeds_index, tmp_path, capsys):
+    report = tmp_path / "turns.jsonl"
+    code, _, _ = run(capsys, "eval", DATA / "conversations-dev.jsonl", "--index", seeds_index, "--report", report)
+    assert code == 0
+    turns = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    assert len(turns) == 7 and all(t["type"] == "turn" and "answer" in t for t in turns)
+
+
+def test_json_citations_carry_line_and_page(seeds_index, capsys):
+    code, out, _ = run(capsys, "ask", "Who is the deputy mayor of Mariupol?", "--index", seeds_index, "--json")
+    assert code == 0
+    for c in json.loads(out)["citations"]:
+        assert {"doc", "start", "end", "text", "score"} <= set(c)  # the batch contract's fields stay
+        assert isinstance(c["line"], int) and c["line"] >= 1 and c["page"] is None
+
+
 def test_exclude_gold_reports_abstention_without_the_documents(seeds_index, tmp_path, capsys):
     subset = tmp_path / "q.jsonl"
     subset.write_text("".join(QUESTIONS.read_text().splitlines(keepends=True)[:6]))

@@ -93,9 +93,33 @@ def test_squad_normalisation_and_scores():
     assert f1("Azov", "Azov Battalion") == pytest.approx(2 / 3)
     assert f1("", "x") == 0.0
     assert contains("officials say 1,200 bodies", "1,200") == 1.0
-    assert contains("1,470 bodies", "47") == 0.0  # whole words only
+    assert contains("Red Cross’s delegation", "Red Cross") == 1.0  # was 0: "crosss" is not the word "cross"
     s = score_answer(None, ["47"])
     assert s == {"contains": 0.0, "em": 0.0, "f1": 0.0}
+
+
+def test_answer_normalisation_matches_the_shared_checker():
+    """qa eval and ../shared/eval/score.py agree on every answer (issue 16)."""
+    import importlib.util
+
+    from conftest import shared_path
+
+    spec = importlib.util.spec_from_file_location("score", shared_path("eval", "score.py"))
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    cases = [
+        ("Sasha Volkov, deputy head of the Red Cross’s delegation", "Red Cross"),
+        ("the city’s deputy mayor", "city's deputy mayor"),
+        ("1,470 bodies", "47"),
+        ("“We will not surrender,”", "We will not surrender"),
+        ("a ceasefire—24-hour ceasefire", "24 hour ceasefire"),
+        ("¿Qué? «Nada»", "que nada"),
+        ("The Azov Battalion", "azov battalion"),
+    ]
+    for answer, gold in cases:
+        assert normalize(answer) == score.norm(answer)
+        assert contains(answer, gold) == float(bool(score.norm(gold)) and score.norm(gold) in score.norm(answer))
+        assert f1(answer, gold) == pytest.approx(score.f1(answer, gold))
 
 
 def test_paired_tests():

@@ -58,3 +58,116 @@ def test_very_long_runs_are_capped():
 def test_empty_and_blank_text():
     assert split_sentences("") == []
     assert split_sentences(" \n\t\n ") == []
+
+
+# --- real layouts: wrapped prose, Markdown blocks (issue 16) ---
+
+FFI = """\
+The libffi library provides a portable, high level programming interface to
+various calling conventions.
+
+Known problems:
+
+-  On some platforms, ffi_prep_cif may modify the size and
+   alignment of some types, depending on the chosen ABI. This
+   affects PowerPC, where the alignment of long double differs.
+-  Another item on a line of its own.
+"""
+
+
+def test_a_wrapped_line_break_is_a_space_and_the_sentence_is_cited_whole():
+    spans = split_sentences(FFI)
+    found = [FFI[s:e] for s, e in spans]
+    assert found[0] == (
+        "The libffi library provides a portable, high level programming interface to\nvarious calling conventions."
+    )
+    whole = "This\n   affects PowerPC, where the alignment of long double differs."
+    assert whole in found  # the newline (and the indent) inside the sentence, offsets exact
+    assert "Known problems:" in found
+    assert not any(t.endswith("the size and") for t in found)
+
+
+def test_list_items_start_new_sentences():
+    found = texts(FFI)
+    assert found[-1] == "-  Another item on a line of its own."
+    assert any(t.startswith("-  On some platforms") and t.endswith("depending on the chosen ABI.") for t in found)
+
+
+def test_hard_wrapped_seeds_split_as_the_one_line_seeds():
+    import textwrap
+
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        for width in (60, 72):
+            wrapped = "\n".join(
+                "\n".join(textwrap.wrap(line, width, break_on_hyphens=False)) for line in text.split("\n")
+            )
+            one = [" ".join(t.split()) for t in texts(text)]
+            assert [" ".join(t.split()) for t in texts(wrapped)] == one
+
+
+def test_seeds_split_into_47_sentences():
+    assert sum(len(split_sentences(p.read_text(encoding="utf-8"))) for p in sorted(SEEDS.glob("*.txt"))) == 47
+
+
+def test_headline_and_caption_lines_stay_apart_in_wrapped_text():
+    text = (
+        "Harbour Strike Ends\n"
+        "The dock workers went back to work on Monday after the port authority\n"
+        "agreed to raise their pay by four per cent over the next two years.\n"
+        "Photo: Jane Roe\n"
+        "The agreement was signed by both unions and the authority after nine\n"
+        "days of talks in the city hall.\n"
+    )
+    assert texts(text) == [
+        "Harbour Strike Ends",
+        "The dock workers went back to work on Monday after the port authority\n"
+        "agreed to raise their pay by four per cent over the next two years.",
+        "Photo: Jane Roe",
+        "The agreement was signed by both unions and the authority after nine\ndays of talks in the city hall.",
+    ]
+
+
+def test_markdown_headings_tables_and_code_are_blocks():
+    text = (
+        "# Installation\n"
+        "Run the installer from the\n"
+        "command line.\n"
+        "\n"
+        "| flag | meaning |\n"
+        "|---|---|\n"
+        "| -v | verbose |\n"
+        "\n"
+        "```\n"
+        "make install\n"
+        "make test\n"
+        "```\n"
+    )
+    found = [text[s:e] for s, e in split_sentences(text, "markdown")]
+    assert found[0] == "# Installation"
+    assert found[1] == "Run the installer from the\ncommand line."
+    assert "| -v | verbose |" in found
+    assert "make install" in found and "make test" in found
+
+
+def test_setext_headings_are_one_sentence_without_their_underline():
+    body = "Compilers for high level languages generate code that follow\ncertain conventions."
+    text = "What is libffi?\n===============\n\n" + body + "\n"
+    found = [text[s:e] for s, e in split_sentences(text, "markdown")]
+    assert found == ["What is libffi?", body]
+
+
+def test_markdown_paragraph_newlines_are_soft_but_headlines_stay_apart():
+    text = "Run the installer from the command line; it\ntakes a minute.\nRelease Notes\nThe first release.\n"
+    found = [text[s:e] for s, e in split_sentences(text, "markdown")]
+    assert found == [
+        "Run the installer from the command line; it\ntakes a minute.",
+        "Release Notes",
+        "The first release.",
+    ]
+
+
+def test_seeds_read_as_markdown_split_the_same():
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert split_sentences(text, "markdown") == split_sentences(text)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
+from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
 from qa.results import SENTENCE_ANSWER_NOTE
 
 HELP = "answer one question, with citations"
@@ -48,6 +48,11 @@ def _corroboration_lines(result) -> list[str]:
     return lines
 
 
+def _indented(text: str, indent: str) -> str:
+    """A sentence that spans a line break (wrapped prose) goes on under its first line."""
+    return text.replace("\n", "\n" + indent)
+
+
 def render(result, color: bool) -> str:
     """The human-readable answer: span highlighted in its sentence, then sources."""
     lines = []
@@ -62,7 +67,7 @@ def render(result, color: bool) -> str:
         lines.append(_style("1", a.text, color) + f"  [1]  (confidence {result.confidence:.2f})")
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
-            lines.append("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:])
+            lines.append(_indented("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:], "  "))
         if a.kind == "sentence":
             lines.append(_style("2", f"  ({SENTENCE_ANSWER_NOTE})", color))
         lines += _corroboration_lines(result)
@@ -70,7 +75,7 @@ def render(result, color: bool) -> str:
         lines.append("Sources:")
     for n, c in enumerate(result.citations, 1):
         lines.append(f" [{n}] {c.label()}  (score {c.score:.2f})")
-        lines.append(f"     {_style('2', c.text, color) if n > 1 else c.text}")
+        lines.append(_indented(f"     {_style('2', c.text, color) if n > 1 else c.text}", "     "))
     return "\n".join(lines)
 
 
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     with open_assistant(args) as assistant:
         question = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in args.question)
         result = assistant.ask(question)  # (lone surrogates: undecodable argv bytes, shown as U+FFFD)
+    say_source(args)
     for note in result.notes:
         warn(note)
     if args.json:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, warn
+from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
 from qa.errors import BadInputError
 from qa.jsonl import BadLine, parse_object
 
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     reported = 0
     try:
         with open_assistant(args) as assistant:
+            say_source(args)
             for qid, question in read_questions(source, problems):
                 try:
                     result = assistant.ask(question)

@@ -12,9 +12,10 @@ HELP = "chat with your documents in a terminal app (the default in a terminal)"
 DESCRIPTION = """\
 Open the chat app: ask questions, read answers quoted from the documents with
 numbered citations, show a citation in context (Escape, then 1-9) or its whole
-document (d), and ask follow-up questions ("What did he say?"); ctrl+n starts
-a new topic, ctrl+p opens the command palette (open or build an index, copy,
-export as Markdown). Runs a bare `qa` in a terminal too.
+document (ctrl+o), and ask follow-up questions ("What did he say?"); typing
+always goes to the question. ctrl+n starts a new topic, ctrl+p opens the
+command palette (ask about one document, add a folder to your library, open
+another index, copy, export as Markdown). Runs a bare `qa` in a terminal too.
 """
 
 

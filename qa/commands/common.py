@@ -34,13 +34,20 @@ def add_index_argument(parser: argparse.ArgumentParser) -> None:
         "--index",
         metavar="DIR",
         type=Path,
-        help="index directory (default: an index of the bundled seed articles, built on first use "
-        "in the user cache directory)",
+        help="index directory (default: your library, filled by qa index FOLDER; until then, and with "
+        "--index seeds, the demo index of the bundled seed articles)",
     )
 
 
 def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     add_index_argument(parser)
+    parser.add_argument(
+        "--doc",
+        metavar="ID_OR_PATH",
+        action="append",
+        help="answer only from this document: a document id (as citations show it), a folder prefix of ids "
+        "(the documents under it), or an indexed file or folder; repeatable",
+    )
     parser.add_argument(
         "--top-k",
         metavar="K",
@@ -68,12 +75,30 @@ def add_retriever_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_assistant(args: argparse.Namespace):
-    from qa import Assistant
+def say_source(args: argparse.Namespace) -> None:
+    """Say on stderr which index the command answers from."""
+    from qa.library import choose_index
 
-    return Assistant.open(
-        args.index, top_k=args.top_k, threshold=args.threshold, retriever=getattr(args, "retriever", "rerank")
-    )
+    print(f"qa: answering from {choose_index(args.index).label}", file=sys.stderr)
+
+
+def open_assistant(args: argparse.Namespace, **options):
+    """The assistant over the index the arguments choose; an empty index is refused with how to fill it."""
+    from qa import Assistant
+    from qa.library import choose_index, refuse_empty
+
+    choice = choose_index(args.index)
+    kwargs = {"top_k": args.top_k, "threshold": args.threshold, "retriever": getattr(args, "retriever", "rerank")}
+    assistant = Assistant.open(args.index, **{**kwargs, **options})
+    try:
+        refuse_empty(assistant.store, choice)
+        if args.doc:
+            assistant.outside(args.doc)  # an entry naming no document: said now, before any work
+            assistant.scope = list(args.doc)
+    except BaseException:
+        assistant.close()
+        raise
+    return assistant
 
 
 def warn(message: str) -> None:

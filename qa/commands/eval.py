@@ -101,24 +101,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from qa import Assistant
-    from qa.retrieval import RETRIEVERS
+    from qa.commands.common import open_assistant
+    from qa.retrieval import DEFAULT_RETRIEVER, RETRIEVERS
 
     if args.index is not None and args.corpus is not None:
         raise BadInputError("give --index or --corpus, not both")
     if args.retriever is not None and args.retriever not in RETRIEVERS:
         raise BadInputError(f"unknown retriever {args.retriever!r}; choose from {', '.join(sorted(RETRIEVERS))}")
-    index = args.index
     if args.corpus is not None:
         from qa.evaluation.corpus import ensure_corpus_index
 
-        index = ensure_corpus_index(args.corpus, rebuild=args.reindex)
+        args.index = ensure_corpus_index(args.corpus, rebuild=args.reindex)
     elif args.reindex:
         raise BadInputError("--reindex goes with --corpus")
-    kwargs = {"top_k": args.top_k, "threshold": args.threshold}
-    if args.retriever is not None:
-        kwargs["retriever"] = args.retriever
-    return Assistant.open(index, **kwargs)
+    return open_assistant(args, retriever=args.retriever or DEFAULT_RETRIEVER)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     problems = list(qset.problems)
     progress = False if args.no_progress else None
     with _open(args) as assistant:
+        from qa.commands.common import say_source
+
+        say_source(args)
         retriever = getattr(assistant.retriever, "name", None) or args.retriever or "default"
         settings = {"questions": str(args.questions), "index": str(assistant.store.path), "retriever": retriever}
         ev = None
@@ -165,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         from qa.evaluation.trec import write_run
 
         write_run(args.run, ev.run, tag=retriever)
-    if args.report is not None and ev is not None:
+    if args.report is not None:
         write_report(args.report, ev, conversations)
     for p in problems:
         warn(p)

@@ -1,8 +1,11 @@
 """Answer measures: gold contained in the answer, SQuAD exact match and F1.
 
-Normalisation is SQuAD's (lower case, drop punctuation and the articles a/an/the,
-collapse whitespace), with Unicode punctuation (curly quotes, dashes) dropped
-as well as ASCII, so that "city’s" and "city's" compare equal.
+Normalisation and containment are exactly those of the shared checker
+(``../shared/eval/score.py``), so that ``qa eval`` and it agree: SQuAD's
+normalisation (lower case, drop ASCII punctuation, the curly quotes and the
+en and em dashes, then the articles a/an/the, collapse whitespace), and a gold
+answer is contained in an answer when its normalised text occurs in the
+answer's (``Red Cross`` in ``Red Cross’s delegation``).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ def f1(prediction: str, gold: str) -> float:
 
 
 def contains(prediction: str, gold: str) -> float:
-    """1 when the normalised gold answer occurs in the normalised prediction (word-aligned)."""
+    """1 when the normalised gold answer occurs in the normalised prediction (as the shared checker)."""
     g, p = normalize(gold), normalize(prediction)
-    return float(bool(g) and f" {g} " in f" {p} ")
+    return float(bool(g) and g in p)
 
 
 def score_answer(prediction: str | None, golds) -> dict[str, float]:

@@ -157,16 +157,17 @@ def _report_text(ev: EvalRun) -> str:
     return "\n".join(out)
 
 
-def write_report(path: str | Path, ev: EvalRun, conversations: dict | None = None) -> None:
-    """``.jsonl``/``.json``: one JSON object per question (then per turn); otherwise readable text."""
+def write_report(path: str | Path, ev: EvalRun | None, conversations: dict | None = None) -> None:
+    """``.jsonl``/``.json``: one JSON object per question (then per conversation turn); otherwise
+    readable text. Either part may be missing (a file of conversations only has no questions)."""
     path = Path(path)
     if path.suffix.lower() in {".jsonl", ".json"}:
-        lines = [json.dumps(r.to_json(ev.scores.get(r.id)), ensure_ascii=False) for r in ev.records]
+        lines = [json.dumps(r.to_json(ev.scores.get(r.id)), ensure_ascii=False) for r in ev.records] if ev else []
         if conversations:
             lines += [json.dumps({"type": "turn", **t}, ensure_ascii=False) for t in conversations["turns"]]
         text = "\n".join(lines) + "\n"
     else:
-        text = _report_text(ev)
+        text = _report_text(ev) if ev else ""
         if conversations:
             text += "\n## Conversations\n\n"
             for t in conversations["turns"]:

@@ -1,5 +1,11 @@
 """The chat app: ask questions, read cited answers, follow citations, ask follow-ups.
 
+Two modes, shown on the question box's border: typing (the question input has
+focus) and citations (Escape: 1-9 or the arrows show a citation in the sources
+panel). Escape does one thing, it goes to the latest answer's citations; any
+printable key other than 1-9 typed there goes to the question, so typed text
+never vanishes whatever has focus.
+
 The window paints at once; the model and index load in a thread worker while
 the user types. Questions asked before the index is ready wait, and are
 answered as soon as it is. Every query runs in a thread worker, one at a time,
@@ -32,6 +38,7 @@ from qa.tui.messages import (
     IndexingFailed,
     IndexingFinished,
     IndexingProgress,
+    TypedAhead,
 )
 from qa.tui.screens import PathPrompt
 from qa.tui.widgets.conversation_view import AnswerCard, CitationList, ConversationView, Notice, QuestionBubble
@@ -41,20 +48,29 @@ from qa.tui.widgets.sources import SourcesPanel
 from qa.tui.widgets.status import StatusLine
 
 WHAT_TO_DO = (
-    "Open another index with ctrl+p → “Open another index”, or index a folder with "
-    "ctrl+p → “Index a folder” (on the command line: qa index PATH --index DIR)."
+    "Open another index with ctrl+p → “Open another index”, or add a folder to your library with "
+    "ctrl+p → “Index a folder” (on the command line: qa index FOLDER)."
 )
+INTRO = (
+    "Answers are quoted from the sources, with numbered citations: Escape then 1–9 shows one in context, "
+    "ctrl+o its whole document; typing always goes to the question. Follow-ups (“What did he say?”) use "
+    "the conversation."
+)
+TYPING_MODE = "Question · Enter to ask · Escape: citations"
+CITATIONS_MODE = "Citations · 1–9 or ↑↓ to show one · ctrl+o whole document · type to ask"
 
 
 def open_assistant(index: Path | None, status: Callable[[str], None]):
-    """Open ``index`` (the default seeds index when None) and load the query model."""
+    """Open ``index`` (None: the personal library, or the seeds demo before there is one;
+    ``qa.library.choose_index``) and load the query model."""
     from qa import Assistant
     from qa.assistant import ensure_default_index
     from qa.defaults import default_index_is_current
+    from qa.library import choose_index
 
-    if index is None and not default_index_is_current():
+    if choose_index(index).path is None and not default_index_is_current():
         status("Indexing the bundled seed articles (first run only)…")
-        index = ensure_default_index(quiet=True)
+        ensure_default_index(quiet=True)
     status("Opening the index…")
     assistant = Assistant.open(index)
     status("Loading the model…")
@@ -62,21 +78,29 @@ def open_assistant(index: Path | None, status: Callable[[str], None]):
     return assistant
 
 
-def index_dir_for(folder: Path) -> Path:
-    """Where the app keeps the index of ``folder``: in the user cache, one per folder."""
-    import hashlib
+def index_name(path: Path) -> str:
+    """A short name for the index at ``path``: your library, the seeds demo, or its folder's name."""
+    from qa.defaults import default_index_dir, library_dir
 
-    from qa.defaults import cache_dir
-
-    resolved = folder.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:10]
-    return cache_dir() / "indexes" / f"{resolved.name or 'root'}-{digest}"
+    if path == library_dir():
+        return "your library"
+    if path == default_index_dir():
+        return "seeds demo"
+    return path.name or str(path)
 
 
 def describe(assistant) -> str:
     store = assistant.store
     docs, sentences = len(store.documents()), len(store)
-    return f"{store.path} · {_count(docs, 'document')}, {_count(sentences, 'sentence')}"
+    return f"{index_name(store.path)} · {_count(docs, 'document')}, {_count(sentences, 'sentence')}"
+
+
+def export_folder() -> Path:
+    """Where exports go by default: the user's documents folder when there is one, else the current one."""
+    from platformdirs import user_documents_dir
+
+    documents = Path(user_documents_dir())
+    return documents if documents.is_dir() else Path.cwd()
 
 
 def _count(n: int, noun: str) -> str:
@@ -102,8 +126,6 @@ class CiteQAApp(App):
         Binding("ctrl+n", "new_topic", "New topic"),
         Binding("escape", "focus_citations", "Citations"),
         Binding("ctrl+o", "open_document", "Whole doc"),
-        Binding("d", "open_document", "Whole doc", show=False),
-        Binding("c", "show_context", "Context", show=False),
         Binding("f2", "toggle_sources", "Sources"),
         Binding("ctrl+y", "copy_answer", "Copy"),
         Binding("ctrl+l", "clear", "Clear"),
@@ -141,13 +163,12 @@ class CiteQAApp(App):
 
     def on_mount(self) -> None:
         self.query_one(QuestionInput).focus()
+        self.show_mode()
         self.conversation_view.add(
             Notice(
                 Text.assemble(
                     ("Ask a question about the indexed documents. ", "bold"),
-                    ("Answers are quoted from the sources, with numbered citations: Escape then 1–9 shows one "
-                     "in context, d its whole document. Follow-ups (“What did he say?”) use the conversation.",
-                     "dim"),
+                    (INTRO, "dim"),
                 ),
                 classes="welcome",
             )
@@ -196,6 +217,11 @@ class CiteQAApp(App):
         self.conversation = self.assistant.conversation()
         self.loading = False
         self.status.set(f"Ready · {message.description}")
+        if len(self.assistant.store) == 0:
+            self.conversation_view.add(Notice(Text.assemble(
+                ("This index holds no documents. ", "bold"),
+                ("Add a folder to your library with ctrl+p → “Index a folder” (or: qa index FOLDER).", "dim"),
+            ), classes="error"))
         if old is not None:
             self._retire(old)
         self._ask_next()
@@ -309,15 +335,31 @@ class CiteQAApp(App):
         return card.citation_list() if card is not None else None
 
     def action_focus_citations(self) -> None:
-        """Escape: from the input to the latest answer's citations, and back."""
-        if isinstance(self.focused, CitationList) or not isinstance(self.focused, QuestionInput):
-            self.query_one(QuestionInput).focus()
-            return
+        """Escape: to the latest answer's citations (typing goes back to the question)."""
         citations = self._citation_list()
-        if citations is not None:
-            citations.focus()
-            if citations.highlighted is None:
-                citations.highlighted = 0
+        if citations is None:
+            self.notify("No citations yet: ask a question first.", severity="warning")
+            return
+        citations.focus()
+        if citations.highlighted is None:
+            citations.highlighted = 0
+
+    def on_typed_ahead(self, message: TypedAhead) -> None:
+        box = self.query_one(QuestionInput)
+        box.focus()
+        box.insert_text_at_cursor(message.character)
+
+    def on_descendant_focus(self, event) -> None:
+        self.show_mode()
+
+    def show_mode(self) -> None:
+        """The mode (typing or citations) and the scope, on the question box's border."""
+        mode = CITATIONS_MODE if isinstance(self.focused, CitationList) else TYPING_MODE
+        scope = getattr(self.assistant, "scope", None)
+        box = self.query_one(QuestionInput)
+        box.border_title = mode
+        box.border_subtitle = f"asking about {', '.join(scope)} only" if scope else None
+        box.set_class(isinstance(self.focused, CitationList), "citation-mode")
 
     def action_cite(self, n: int) -> None:
         citations = self._citation_list()
@@ -328,9 +370,12 @@ class CiteQAApp(App):
         citations.choose(n - 1)
 
     def action_open_document(self) -> None:
+        """ctrl+o: the cited sentence's whole document, or back to its context."""
         if not self.sources.display:
             self.sources.display = True
-        if not self.sources.show_document():
+        if self.sources.showing_document:
+            self.action_show_context()
+        elif not self.sources.show_document():
             self.notify("Select a citation first (Escape, then a number).", severity="warning")
 
     def action_show_context(self) -> None:
@@ -368,19 +413,42 @@ class CiteQAApp(App):
         self.notify("Answer and citation copied to the clipboard.")
 
     def action_export_markdown(self) -> None:
-        default = f"citeqa-conversation-{datetime.now():%Y%m%d-%H%M%S}.md"
-        self.push_screen(PathPrompt("Export the conversation as Markdown to:", value=default), self._export)
+        folder = export_folder()
+        default = folder / f"citeqa-conversation-{datetime.now():%Y%m%d-%H%M%S}.md"
+        self.push_screen(
+            PathPrompt(f"Export the conversation as Markdown to (default folder: {folder}):", value=str(default)),
+            self._export,
+        )
 
     def _export(self, path: str | None) -> None:
         if not path:
             return
         try:
             target = Path(path).expanduser()
+            if not target.is_absolute():
+                target = export_folder() / target
             target.write_text(markdown(self.turns()), encoding="utf-8")
         except OSError as e:
             self.notify(f"Could not write {path}: {e.strerror or e}", severity="error")
             return
-        self.notify(f"Conversation written to {target}")
+        self.notify(f"Conversation written to {target.resolve()}")
+
+    # -- scope ---------------------------------------------------------------
+
+    def action_scope_document(self) -> None:
+        """Ask about the document shown in the sources panel only (until "Ask about all documents")."""
+        citation = self.sources.citation
+        if citation is None or self.assistant is None:
+            self.notify("Show a citation first (Escape, then a number).", severity="warning")
+            return
+        self.assistant.scope = [citation.doc]
+        self.show_mode()
+        self.notify(f"Questions now ask about {citation.doc} only.")
+
+    def action_scope_all(self) -> None:
+        if self.assistant is not None:
+            self.assistant.scope = None
+        self.show_mode()
 
     # -- other indexes -------------------------------------------------------
 
@@ -405,13 +473,13 @@ class CiteQAApp(App):
         if not path:
             return
         folder = Path(path).expanduser()
-        target = index_dir_for(folder)
-        self.status.set(f"Indexing {folder} into {target}…")
-        self.index_folder(folder, target)
+        self.status.set(f"Adding {folder} to your library…")
+        self.index_folder(folder)
 
     @work(thread=True, exclusive=True, group="index")
-    def index_folder(self, folder: Path, target: Path) -> None:
-        from qa.indexing import index_paths
+    def index_folder(self, folder: Path) -> None:
+        from qa import library
+        from qa.defaults import library_dir
 
         warnings: list[str] = []
 
@@ -427,20 +495,14 @@ class CiteQAApp(App):
             return step
 
         try:
-            report, read = index_paths([folder], target, warn=warnings.append, progress=progress)
+            report, read, _ = library.add(folder, warn=warnings.append, progress=progress)
         except Exception as e:
             self.post_message(IndexingFailed(error_message(e)))
             return
-        if report.documents_total == 0:
-            self.post_message(IndexingFailed(
-                f"nothing readable in {folder} ({len(warnings)} file(s) skipped); it needs .txt, .md, .html, .pdf "
-                "or .jsonl files"
-            ))
-            return
-        summary = (f"indexed {_count(report.documents_total, 'document')}, "
+        summary = (f"your library now holds {_count(report.documents_total, 'document')}, "
                    f"{_count(report.sentences_total, 'sentence')}"
                    + (f"; {read.skipped} file(s) skipped" if read.skipped else ""))
-        self.post_message(IndexingFinished(str(target), summary))
+        self.post_message(IndexingFinished(str(library_dir()), summary))
 
     def on_indexing_progress(self, message: IndexingProgress) -> None:
         self.status.progress(message.done, message.total)

@@ -9,7 +9,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 #: (title, help, app action name)
 COMMANDS = [
     ("Open another index", "Open an index folder built with `qa index`", "open_index"),
-    ("Index a folder", "Read and index a folder of documents, then open it", "index_folder"),
+    ("Index a folder", "Add a folder of documents to your library, then open it", "index_folder"),
+    ("Ask about this document", "Answer only from the document shown in the sources panel", "scope_document"),
+    ("Ask about all documents", "Answer from the whole index again", "scope_all"),
     ("Copy answer with citation", "Copy the latest answer and its source to the clipboard", "copy_answer"),
     ("Export conversation as Markdown", "Write the questions, answers and citations to a .md file", "export_markdown"),
     ("Toggle sources panel", "Show or hide the sources panel", "toggle_sources"),

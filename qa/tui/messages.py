@@ -43,6 +43,13 @@ class CitationChosen(Message):
 
 
 @dataclass
+class TypedAhead(Message):
+    """A printable key pressed outside the question input: it belongs in the question."""
+
+    character: str
+
+
+@dataclass
 class IndexingProgress(Message):
     done: int
     total: int

@@ -55,7 +55,7 @@ async def test_ask_shows_span_citations_and_context():
         assert app.query_one(QuestionInput).value == ""
 
 
-async def test_number_key_selects_citation_and_d_opens_document():
+async def test_number_key_selects_citation_and_ctrl_o_opens_document():
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.assistant is not None)
@@ -66,13 +66,13 @@ async def test_number_key_selects_citation_and_d_opens_document():
         await pilot.press("2")
         assert "The town museum (museum.md), line 2" in sources_title(app)
         assert "The museum holds the harbour logbook." in sources_text(app)
-        await pilot.press("d")
+        await pilot.press("ctrl+o")
         await pilot.pause()
         assert app.query_one(ContentSwitcher).current == "source-document"
         area = app.query_one(TextArea)
         assert area.text == FakeAssistant().store.text("museum.md")
         assert area.selected_text == "The museum holds the harbour logbook."
-        await pilot.press("c")
+        await pilot.press("ctrl+o")  # back to the context
         assert app.query_one(ContentSwitcher).current == "source-context"
         # arrows and Enter select too
         await pilot.press("up", "enter")
@@ -223,6 +223,7 @@ async def test_export_markdown(tmp_path):
 
 async def test_index_folder_from_the_app_with_nothing_readable(tmp_path, monkeypatch):
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CITEQA_DATA", str(tmp_path / "data"))
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "image.png").write_bytes(b"\x89PNG")
@@ -235,7 +236,7 @@ async def test_index_folder_from_the_app_with_nothing_readable(tmp_path, monkeyp
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(n.has_class("error") for n in app.query(Notice)))
         error = next(str(n.content) for n in app.query(Notice) if n.has_class("error"))
-        assert "nothing readable" in error
+        assert "no readable documents" in error and "--ext png=txt" in error
         assert app.is_running and app.assistant is not None
 
 
@@ -292,7 +293,7 @@ async def test_small_terminals_still_work(size):
         await wait_for(pilot, lambda: app.assistant is not None)
         await ask(pilot, "Who was the first harbour master?")
         await wait_for(pilot, answered(app, 1))
-        await pilot.press("escape", "2", "d", "f2", "f2")
+        await pilot.press("escape", "2", "ctrl+o", "f2", "f2")
         await pilot.pause()
         assert app.query_one(AnswerCard).result.answer.text == "Ada Quill"
 
@@ -318,3 +319,134 @@ async def test_a_slow_query_does_not_freeze_the_ui():
         await wait_for(pilot, answered(app, 2))
         first, second = app.query(AnswerCard)
         assert body(first).startswith("Ada Quill") and body(second).startswith("1871")  # in the order asked
+
+
+# -- issue 16: typed text is never lost, the mode is visible, one thing for Escape ------------
+
+
+async def first_answer(pilot, app) -> None:
+    """The app loaded, asked one question, and answered it."""
+    await wait_for(pilot, lambda: app.assistant is not None)
+    await ask(pilot, "Who was the first harbour master?")
+    await wait_for(pilot, answered(app, 1))
+
+
+async def test_typing_after_escape_goes_to_the_question_and_d_c_are_not_hidden_keys():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape")
+        assert isinstance(app.focused, CitationList)
+        assert app.query_one(QuestionInput).border_title.startswith("Citations")  # the mode is shown
+        await pilot.press(*"dock c")
+        await pilot.pause()
+        assert app.query_one(QuestionInput).value == "dock c"  # d and c typed, not taken as commands
+        assert isinstance(app.focused, QuestionInput)
+        assert app.query_one(QuestionInput).border_title.startswith("Question")
+        assert app.query_one(ContentSwitcher).current == "source-context"
+
+
+async def test_escape_always_goes_to_the_citations_and_numbers_choose_there():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape", "escape", "2")
+        assert app.query_one(QuestionInput).value == ""  # "2" chose a citation, it was not typed
+        assert "museum.md" in sources_title(app)
+
+
+async def test_typing_after_the_palette_closes_reaches_the_question():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press("escape")  # close the palette: focus returns to the citations
+        await pilot.pause(0.2)
+        await pilot.press(*"why")
+        await pilot.pause()
+        assert app.query_one(QuestionInput).value == "why"
+
+
+async def test_intro_names_the_keys_the_footer_shows():
+    from qa.tui.app import INTRO
+
+    app = CiteQAApp(opener=fake_opener)
+    shown = {b.key for b in app.BINDINGS if b.show}
+    assert "ctrl+o" in shown and "ctrl+o" in INTRO
+    assert " d " not in INTRO and "d its whole" not in INTRO
+    assert not any(b.key in ("d", "c") for b in app.BINDINGS)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_status_line_is_one_line_and_not_cut(size):
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        text = app.query_one("#status-text")
+        assert text.region.height == 1
+        assert app.status.text.endswith("7 sentences")
+        assert len(app.status.text) <= text.size.width  # the counts are not cut off
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_whole_document_stays_inside_the_sources_panel(size):
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=size) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape", "1", "ctrl+o")
+        await pilot.pause()
+        document = app.query_one("#source-document").region
+        for other in ("#status", "#question", "Footer", "#source-title"):
+            assert not document.overlaps(app.query_one(other).region), other
+        assert app.query_one("#sources").region.contains_region(document)
+
+
+async def test_export_goes_to_a_stated_folder_with_quotes_as_in_the_source(tmp_path, monkeypatch):
+    import qa.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        app.action_export_markdown()
+        await pilot.pause()
+        assert str(tmp_path) in str(app.screen.query_one("#prompt-title").content)  # the folder is stated
+        app.screen.query_one("#prompt-input").value = "chat.md"  # a bare name goes into that folder
+        await pilot.press("enter")
+        await pilot.pause()
+    assert (tmp_path / "chat.md").exists()
+
+
+def test_quotations_are_not_quoted_twice():
+    from qa.tui.widgets.render import quoted
+
+    assert quoted("“We will not surrender,” Kuleba said.") == "“We will not surrender,” Kuleba said."
+    assert quoted("It cost 40 dollars.") == "“It cost 40 dollars.”"
+
+
+async def test_ask_about_this_document_scopes_the_questions():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape", "2")
+        app.action_scope_document()
+        await pilot.pause()
+        assert app.assistant.scope == ["museum.md"]
+        assert "museum.md" in app.query_one(QuestionInput).border_subtitle
+        app.action_scope_all()
+        assert app.assistant.scope is None
+
+
+async def test_an_empty_index_says_so_and_how_to_fill_it():
+    class EmptyAssistant(FakeAssistant):
+        def __init__(self) -> None:
+            super().__init__()
+            self.store.by_doc = {}
+
+    app = CiteQAApp(opener=lambda index, status: EmptyAssistant())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.pause()
+        notes = [str(n.content) for n in app.query(Notice)]
+        assert any("holds no documents" in n and "Index a folder" in n for n in notes)

@@ -53,6 +53,7 @@ async def test_index_a_folder_from_the_app_then_ask_it(tmp_path, monkeypatch, as
     from qa.tui.messages import IndexingProgress
 
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CITEQA_DATA", str(tmp_path / "data"))
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "lighthouse.txt").write_text(
@@ -84,11 +85,11 @@ async def test_index_a_folder_from_the_app_then_ask_it(tmp_path, monkeypatch, as
         app.screen.query_one("#prompt-input").value = str(docs)
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(opened) == 2 and not app.loading, timeout=180)
-        assert opened[1].parent == tmp_path / "cache" / "indexes"
+        assert opened[1] == tmp_path / "data" / "library"  # the folder went into the personal library
         assert progress and progress[-1][0] == progress[-1][1] == 2  # two sentences embedded
         assert "2 sentences" in app.status.text
         await pilot.press(*"When was the lighthouse built?", "enter")
         await wait_for(pilot, answered(app, 1))
         result = app.query(AnswerCard)[0].result
-        assert result.citations[0].doc == "lighthouse.txt"
+        assert result.citations[0].doc == "docs/lighthouse.txt"
         assert "1902" in result.citations[0].text

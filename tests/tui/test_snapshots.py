@@ -47,8 +47,41 @@ def test_abstention(snap_compare):
 def test_whole_document(snap_compare):
     async def run_before(pilot):
         await _asked(pilot, "Who was the first harbour master?")
-        await pilot.press("escape", "1", "d")
+        await pilot.press("escape", "1", "ctrl+o")
         await pilot.pause()
         no_blink(pilot.app)
 
     assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+# -- issue 16 ---------------------------------------------------------------------------------
+
+
+def test_citation_mode_is_shown(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "Who was the first harbour master?")
+        await pilot.press("escape", "2")
+        await pilot.pause()
+        no_blink(pilot.app)
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+def test_typing_in_citation_mode_goes_to_the_question(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "Who was the first harbour master?")
+        await pilot.press("escape", *"did she")
+        await pilot.pause()
+        no_blink(pilot.app)
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+def test_small_terminal_status_and_whole_document(snap_compare):
+    async def run_before(pilot):
+        await _asked(pilot, "Who was the first harbour master?")
+        await pilot.press("escape", "1", "ctrl+o")
+        await pilot.pause()
+        no_blink(pilot.app)
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=(80, 24), run_before=run_before)

@@ -8,7 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from qa.tui.messages import CitationChosen
+from qa.tui.messages import CitationChosen, TypedAhead
 from qa.tui.widgets.render import answer_text, citation_line
 
 
@@ -23,7 +23,18 @@ class Notice(Static):
 
 
 class CitationList(OptionList):
-    """An answer's numbered citations: arrows and Enter, or a click, show one in the sources panel."""
+    """An answer's numbered citations: arrows and Enter, or a click, show one in the sources panel;
+    1-9 (the app's bindings) choose one. Any other printable key belongs to the question: it is
+    passed on (``TypedAhead``), so that typed text never vanishes."""
+
+    #: Keys the citation list keeps: the citation numbers.
+    NUMBERS = set("123456789")
+
+    def on_key(self, event) -> None:
+        if event.is_printable and event.character and event.character not in self.NUMBERS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(TypedAhead(event.character))
 
     def __init__(self, result, **kwargs) -> None:
         options = [Option(citation_line(n, c), id=f"c{n}") for n, c in enumerate(result.citations, 1)]

@@ -13,7 +13,8 @@ class QuestionInput(Input):
     ]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="Ask a question about your documents…", **kwargs)
+        # (no select-all on focus: a key typed in citations mode would otherwise replace the text before it)
+        super().__init__(placeholder="Ask a question about your documents…", select_on_focus=False, **kwargs)
         self.history: list[str] = []
         self._position: int | None = None  # index into history while browsing
         self._draft = ""

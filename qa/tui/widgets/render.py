@@ -31,7 +31,7 @@ def sources_summary(result) -> str:
     parts = []
     for g in groups:
         refs = ", ".join(f"[{citation_number(result, c)}]" for c in g.citations if citation_number(result, c))
-        parts.append(f"“{g.text}” {refs}".strip())
+        parts.append(f"{quoted(g.text)} {refs}".strip())
     return "sources differ: " + " vs ".join(parts)
 
 
@@ -116,7 +116,7 @@ def answer_markdown(result) -> str:
     lines += [f"_{note}_" for note in result.notes]
     lines.append("")
     for n, c in enumerate(result.citations, 1):
-        lines.append(f"{n}. {c.label()}: “{c.text}” (chars {c.start}–{c.end})")
+        lines.append(f"{n}. {c.label()}: {quoted(c.text)} (chars {c.start}–{c.end})")
     return "\n".join(lines)
 
 
@@ -125,4 +125,14 @@ def answer_clipboard(result) -> str:
     if result.answer is None:
         return f"{NO_ANSWER}."
     c = result.answer.citation
-    return f"{result.answer.text} — “{c.text}” ({c.label()})"
+    return f"{result.answer.text} — {quoted(c.text)} ({c.label()})"
+
+
+#: Characters a sentence may open with when it is itself a quotation.
+_OPENING_QUOTES = "“\"‘'«„"
+
+
+def quoted(text: str) -> str:
+    """``text`` in curly quotes, unless it is already a quotation (then as in the source, not doubled)."""
+    text = " ".join(text.split())
+    return text if text[:1] in _OPENING_QUOTES else f"“{text}”"

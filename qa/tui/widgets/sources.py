@@ -54,7 +54,7 @@ class SourcesPanel(Vertical):
             else:
                 text.append(s.text, style="dim")
         self.query_one("#source-title", Static).update(
-            Text.assemble((citation.label(), "bold"), ("\nd: whole document", "dim"))
+            Text.assemble((citation.label(), "bold"), ("\nctrl+o: whole document", "dim"))
         )
         self.query_one("#source-context-text", Static).update(text)
         self.query_one(ContentSwitcher).current = "source-context"
@@ -78,9 +78,13 @@ class SourcesPanel(Vertical):
 
         self.call_after_refresh(select)
         self.query_one("#source-title", Static).update(
-            Text.assemble((self.citation.label(), "bold"), ("\nwhole document · c: back to the context", "dim"))
+            Text.assemble((self.citation.label(), "bold"), ("\nwhole document · ctrl+o: back to the context", "dim"))
         )
         return True
+
+    @property
+    def showing_document(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "source-document"
 
     def show_message(self, message: str) -> None:
         self.citation = None

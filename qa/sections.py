@@ -1,0 +1,67 @@
+"""Sections of Markdown and HTML documents: the heading a sentence sits under.
+
+A heading gives the sentences under it a section title. Retrieval embeds (and
+indexes for BM25) each sentence with its document's title and its section's
+(``Tool › Installation: Run the installer…``), and citations show it
+(``README.md › Installation, line 12``). Headings are read with markdown-it-py
+from the stored text: Markdown files as they are, HTML as extracted (with its
+``<h1>``-``<h6>`` written as Markdown headings, ``qa.documents``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+
+#: Document formats whose text has Markdown headings.
+MARKUP_FORMATS = {"markdown", "html"}
+SEPARATOR = " › "
+
+
+def headings(text: str, format: str) -> list[tuple[int, str]]:
+    """``(offset, title)`` of each heading of ``text``, in order (none for formats without markup)."""
+    if format not in MARKUP_FORMATS or "#" not in text and "\n=" not in text and "\n-" not in text:
+        return []
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+    found = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map is not None and i + 1 < len(tokens):
+            title = " ".join(tokens[i + 1].content.split())
+            if title:
+                found.append((starts[min(token.map[0], len(starts) - 1)], title))
+    return found
+
+
+def section_at(heads: list[tuple[int, str]], offset: int) -> str | None:
+    """The title of the last heading that starts at or before ``offset``."""
+    i = bisect.bisect_right([start for start, _ in heads], offset)
+    return heads[i - 1][1] if i else None
+
+
+def sentence_title(doc_title: str | None, section: str | None) -> str | None:
+    """What a sentence is embedded with: its document's real title and its section's, when it has them."""
+    parts = [p for p in (doc_title, section) if p]
+    return SEPARATOR.join(parts) if parts else None
+
+
+class SentenceTitles:
+    """``titles(doc, start)``: the title a sentence of ``doc`` at ``start`` is embedded with, from
+    ``lookup(doc) -> (title, text, format)``, reading each document's headings once."""
+
+    def __init__(self, lookup: Callable[[str], tuple[str | None, str, str]]) -> None:
+        self.lookup = lookup
+        self._doc: str | None = None
+        self._title: str | None = None
+        self._heads: list[tuple[int, str]] = []
+
+    def __call__(self, doc: str, start: int) -> str | None:
+        if doc != self._doc:
+            title, text, format = self.lookup(doc)
+            self._doc, self._title, self._heads = doc, title, headings(text, format)
+        return sentence_title(self._title, section_at(self._heads, start))
