@@ -41,7 +41,7 @@ def zscores(scores: list[float]) -> np.ndarray:
     return (x - x[:10].mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def collect(assistant: Assistant, questions, max_depth: int) -> list[dict]:
+def collect(assistant: Assistant, questions, max_depth: int, context: bool) -> list[dict]:
     rows = []
     for i, q in enumerate(questions):
         retrieved = assistant.retrieve(q.question, 10)
@@ -49,7 +49,13 @@ def collect(assistant: Assistant, questions, max_depth: int) -> list[dict]:
         if not hits:
             continue
         sents = [retrieved.sentences[h.sentence_id] for h in hits]
-        read = assistant.reader.read(q.question, [s.text for s in sents[:max_depth]])
+        before = None
+        if context:
+            before = []
+            for s in sents[:max_depth]:
+                around = assistant.store.neighbours(s, before=1, after=0)
+                before.append(around[0].text if len(around) > 1 else "")
+        read = assistant.reader.read(q.question, [s.text for s in sents[:max_depth]], before)
         rows.append(
             {
                 "half": question_half(q),
@@ -88,6 +94,7 @@ def main() -> int:
     ap.add_argument("--set", choices=sorted(SETS), default="squad")
     ap.add_argument("--limit", type=int, default=0, help="questions (0: all); a fixed stride sample")
     ap.add_argument("--max-depth", type=int, default=max(DEPTHS))
+    ap.add_argument("--context", action="store_true", help="read each sentence after its previous one")
     ap.add_argument("--key", choices=["margin", "score"], default="margin", help="the reader's number to combine")
     args = ap.parse_args()
     questions_path, corpus = SETS[args.set]
@@ -95,8 +102,8 @@ def main() -> int:
     qs = [q for q in load_questions(questions_path, assistant.store) if q.answerable and q.answers]
     if args.limit and len(qs) > args.limit:
         qs = qs[:: len(qs) // args.limit][: args.limit]
-    rows = collect(assistant, qs, args.max_depth)
-    print(f"{args.set}: {len(rows)} answerable questions; reader key: {args.key}")
+    rows = collect(assistant, qs, args.max_depth, args.context)
+    print(f"{args.set}: {len(rows)} answerable questions; reader key: {args.key}; context: {args.context}")
     table(rows, args.key)
     return 0
 

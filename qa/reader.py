@@ -72,14 +72,18 @@ class Reader:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def read(self, question: str, sentences: list[str]) -> list[ReadSpan]:
-        """The best span of each sentence for ``question`` (one batch)."""
-        return self.read_pairs([question] * len(sentences), sentences)
+    def read(self, question: str, sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
+        """The best span of each sentence for ``question`` (one batch). ``before`` gives each
+        sentence text read in front of it as context (its previous sentence); the span stays
+        inside the sentence, and its offsets are the sentence's own."""
+        return self.read_pairs([question] * len(sentences), sentences, before)
 
-    def read_pairs(self, questions: list[str], sentences: list[str]) -> list[ReadSpan]:
+    def read_pairs(self, questions: list[str], sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
         if not sentences:
             return []
-        encodings = self._tokenizer.encode_batch(list(zip(questions, sentences, strict=True)))
+        prefixes = [f"{b} " if b else "" for b in (before or [""] * len(sentences))]
+        texts = [p + s for p, s in zip(prefixes, sentences, strict=True)]
+        encodings = self._tokenizer.encode_batch(list(zip(questions, texts, strict=True)))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         feeds = {
             "input_ids": ids,
@@ -88,17 +92,18 @@ class Reader:
         }
         start_logits, end_logits = self._session.run(None, feeds)
         return [
-            _best_span(start_logits[i], end_logits[i], e.sequence_ids, e.offsets, len(sentences[i]))
+            _best_span(start_logits[i], end_logits[i], e.sequence_ids, e.offsets, len(prefixes[i]), len(sentences[i]))
             for i, e in enumerate(encodings)
         ]
 
 
-def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, length: int) -> ReadSpan:
-    """The highest start + end score over spans of the sentence's word pieces."""
+def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, skip: int, length: int) -> ReadSpan:
+    """The highest start + end score over spans of the sentence's word pieces (those of the
+    second segment from character ``skip`` on); offsets relative to the sentence."""
     null = float(start[0] + end[0])
-    positions = [t for t, sid in enumerate(sequence_ids) if sid == 1]
+    positions = [t for t, sid in enumerate(sequence_ids) if sid == 1 and offsets[t][0] >= skip]
     if not positions:
-        return ReadSpan(0, length, -np.inf, null)
+        return ReadSpan(0, length, -1e4, null)
     first, last = positions[0], positions[-1] + 1
     s = start[first:last]
     e = end[first:last]
@@ -109,6 +114,6 @@ def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, length
     scores = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), scores, -np.inf)
     flat = int(np.argmax(scores))
     bi, bj = divmod(flat, n)
-    char_start = offsets[first + bi][0]
-    char_end = offsets[first + bj][1]
+    char_start = offsets[first + bi][0] - skip
+    char_end = offsets[first + bj][1] - skip
     return ReadSpan(int(char_start), int(char_end), float(scores[bi, bj]), null)

@@ -285,7 +285,6 @@ def export(args) -> None:
         state = torch.load(args.run / "checkpoint.pt", weights_only=False)
         model.load_state_dict(state["model"])
         model.eval()
-        final.mkdir(parents=True, exist_ok=True)
         meta = {"hyperparameters": {k: getattr(args, k) for k in DEFAULTS}, "data": {}, "steps": state["step"]}
         meta["finished"] = f"checkpoint at step {state['step']} (training not finished)"
         (args.run / "checkpoint-training.json").write_text(json.dumps(meta, indent=2))
