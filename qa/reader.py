@@ -64,7 +64,7 @@ class Reader:
 
         self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
-        self._tokenizer.enable_padding()
+        self._tokenizer.no_padding()  # the packaged tokenizer.json pads to 128
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
@@ -79,22 +79,21 @@ class Reader:
         return self.read_pairs([question] * len(sentences), sentences, before)
 
     def read_pairs(self, questions: list[str], sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
-        if not sentences:
-            return []
+        """One model run per pair, never a padded batch: the int8 model quantises its
+        activations over the whole input, so in a batch a sentence's span would depend on the
+        other sentences read with it (and on their padding)."""
         prefixes = [f"{b} " if b else "" for b in (before or [""] * len(sentences))]
-        texts = [p + s for p, s in zip(prefixes, sentences, strict=True)]
-        encodings = self._tokenizer.encode_batch(list(zip(questions, texts, strict=True)))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        feeds = {
-            "input_ids": ids,
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        start_logits, end_logits = self._session.run(None, feeds)
-        return [
-            _best_span(start_logits[i], end_logits[i], e.sequence_ids, e.offsets, len(prefixes[i]), len(sentences[i]))
-            for i, e in enumerate(encodings)
-        ]
+        out = []
+        for question, prefix, sentence in zip(questions, prefixes, sentences, strict=True):
+            e = self._tokenizer.encode(question, prefix + sentence)
+            feeds = {
+                "input_ids": np.array([e.ids], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
+            }
+            start_logits, end_logits = self._session.run(None, feeds)
+            out.append(_best_span(start_logits[0], end_logits[0], e.sequence_ids, e.offsets, len(prefix), len(sentence)))
+        return out
 
 
 def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, skip: int, length: int) -> ReadSpan:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import string
 
-#: Function words and question words: not content.
-STOP_WORDS = frozenset(
+#: Function words and question words: the word pieces late interaction (``qa.rerank``) skips.
+FUNCTION_WORDS = frozenset(
     "a an the of to in on at for by with from and or but is are was were be been being has have had do does did "
-    "what which who whom whose when where why how many much that this these those it its his her their he she they "
-    "as into about than then there not no i you we me my your our him them".split()
+    "what which who whom whose when where why how that this these those it its as into about than then there".split()
 )
+#: Those plus pronouns, negations and "many"/"much": not content when comparing words.
+STOP_WORDS = FUNCTION_WORDS | frozenset("many much his her their he she they not no i you we me my your our him them".split())
 #: A word: letters, digits and apostrophes.
 WORD = re.compile(r"[\w’']+")
 #: A run of capitalised words that may name something (not a sentence's first word).
@@ -57,7 +58,7 @@ def content_piece(piece: str) -> bool:
     if piece in ("[CLS]", "[SEP]", "[PAD]"):
         return False
     w = piece.removeprefix("##").lower()
-    return any(ch.isalnum() for ch in w) and w not in STOP_WORDS
+    return any(ch.isalnum() for ch in w) and w not in FUNCTION_WORDS
 
 
 def normalize_answer(text: str) -> str:
