@@ -112,3 +112,14 @@ def test_span_answer_is_inside_its_cited_sentence(assistant):
     assert c.start <= r.answer.start < r.answer.end <= c.end
     assert r.citations[0] == c
     assert assistant.store.text(r.answer.doc)[r.answer.start : r.answer.end] == r.answer.text
+
+
+def test_a_sentences_span_does_not_depend_on_what_is_read_with_it(reader):
+    """Each sentence is read alone: the int8 model's activations are quantised over its whole
+    input, so in a padded batch one sentence's span and scores would move with the others'."""
+    question = "Who designed the new library?"
+    sentence = "The new library, designed by architect Helena Marsh, opened to readers last spring."
+    (alone,) = reader.read(question, [sentence])
+    others = ["A much longer sentence about something else entirely, " * 6, "Short one."]
+    together = reader.read(question, [*others, sentence])[-1]
+    assert together == alone
