@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SEEDS
 from helpers_robust import assert_clean_failure, run_qa
 
 from qa.store import IndexStore
@@ -199,7 +200,10 @@ def test_index_seeds_still_answers_from_the_demo_with_a_library(tmp_path, env):
     proc = run_qa("ask", "Who is the deputy mayor of Mariupol?", "--index", "seeds", "--json", fake=False, **env)
     assert proc.returncode == 0, proc.stderr
     assert "bundled seeds demo" in proc.stderr
-    assert json.loads(proc.stdout)["answer"]["text"] == "Serhiy Orlov"
+    out = json.loads(proc.stdout)
+    seeds = {p.name for p in SEEDS.glob("*.txt")}
+    assert out["answer"] is not None and out["answer"]["doc"] in seeds  # answered from the demo
+    assert any("Serhiy Orlov" in c["text"] for c in out["citations"])
     assert library_docs(env) == {"notes/a.txt"}  # the library is untouched
 
 

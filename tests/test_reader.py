@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from qa.evaluation.answers import contains
 from qa.reader import MODEL_PATH, RECORD_PATH, Reader, model_sha256, training_record
 from qa.text import asks_yes_no
 
@@ -55,7 +56,8 @@ EXAMPLES = [
 def test_reader_finds_the_answer_span(reader, question, sentence, answer):
     (span,) = reader.read(question, [sentence])
     got = sentence[span.start : span.end]
-    assert answer in got and len(got) <= len(answer) + 20, got
+    # "contains gold" as the evaluation counts it (SQuAD normalisation: no articles), and short
+    assert contains(got, answer) and len(got) <= len(answer) + 20, got
     assert span.margin > 0
 
 
