@@ -115,12 +115,19 @@ def main() -> int:
             return bool(docs) and not any(a.lower() in t for t in texts for a in q.answers if a.strip())
 
         gone = [q for q in qs if answer_gone(q)]
-        groups.append(("nqa near misses", collect(redacted, gone, False), 0, np.array([question_half(q) for q in gone]), 1.0))
+        groups.append(
+            ("nqa near misses", collect(redacted, gone, False), 0, np.array([question_half(q) for q in gone]), 1.0)
+        )
     if args.transplant_weight > 0:
         swapped = transplanted(qs, nqa.store, story_half)
         groups.append(
-            ("nqa transplanted names", collect(nqa, swapped, False), 0,
-             np.array([question_half(q) for q in swapped]), args.transplant_weight)
+            (
+                "nqa transplanted names",
+                collect(nqa, swapped, False),
+                0,
+                np.array([question_half(q) for q in swapped]),
+                args.transplant_weight,
+            )
         )
 
     squad = Assistant.open(ensure_corpus_index(SHARED / "squad" / "dev" / "corpus.jsonl", quiet=True), threshold=0.0)
@@ -155,20 +162,26 @@ def main() -> int:
         print(f"  {f:22s} {auc(P[:, i], N[:, i]):.3f}  weight {w[i]:+.3f}")
     cuts = np.sort(pos_fit)
     threshold = float(cuts[int(np.floor(args.max_wrong * len(cuts)))])
-    print(f"threshold (<= {args.max_wrong:.1%} wrong abstentions on the fit halves): {threshold:.3f}; "
-          f"AUC fit {auc(pos_fit, neg_fit):.3f}")
+    print(
+        f"threshold (<= {args.max_wrong:.1%} wrong abstentions on the fit halves): {threshold:.3f}; "
+        f"AUC fit {auc(pos_fit, neg_fit):.3f}"
+    )
     print(f"{'group':32s} {'n fit':>6s} {'abstained fit':>13s} {'n check':>8s} {'abstained check':>15s}")
     for name, X_, _, h, _ in groups:
         p = prob(X_)
-        cells = [f"{(h == k).sum():>6d} {(p[h == k] < threshold).mean() if (h == k).any() else 0:>13.3f}" for k in (0, 1)]
+        cells = [
+            f"{(h == k).sum():>6d} {(p[h == k] < threshold).mean() if (h == k).any() else 0:>13.3f}" for k in (0, 1)
+        ]
         print(f"{name:32s} {cells[0]} {cells[1].replace('  ', ' ', 1):>24s}")
     seeds = Assistant.open(ensure_corpus_index(ROOT / "seeds", quiet=True), threshold=0.0)
     sdev = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)
     ps = [prob(np.array([[seeds.ask(q.question).features.get(f, 0.0) for f in ALL_FEATURES]]))[0] for q in sdev]
     ans = [p for p, q in zip(ps, sdev, strict=True) if q.answerable]
     una = [p for p, q in zip(ps, sdev, strict=True) if not q.answerable]
-    print(f"seeds (smoke test): abstained on unanswerable {np.mean([p < threshold for p in una]):.3f} ({len(una)}), "
-          f"on answerable {np.mean([p < threshold for p in ans]):.3f} ({len(ans)})")
+    print(
+        f"seeds (smoke test): abstained on unanswerable {np.mean([p < threshold for p in una]):.3f} ({len(una)}), "
+        f"on answerable {np.mean([p < threshold for p in ans]):.3f} ({len(ans)})"
+    )
     if args.write:
         path = ROOT / "qa" / "confidence_weights.py"
         path.write_text(

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODEL_PATH = MODELS_DIR / "reader.onnx"
 RECORD_PATH = MODELS_DIR / "reader.json"
@@ -73,7 +72,7 @@ class Reader:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def read(self, question: str, sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
-        """The best span of each sentence for ``question`` (one batch). ``before`` gives each
+        """The best span of each sentence for ``question``. ``before`` gives each
         sentence text read in front of it as context (its previous sentence); the span stays
         inside the sentence, and its offsets are the sentence's own."""
         return self.read_pairs([question] * len(sentences), sentences, before)
@@ -92,7 +91,9 @@ class Reader:
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64),
             }
             start_logits, end_logits = self._session.run(None, feeds)
-            out.append(_best_span(start_logits[0], end_logits[0], e.sequence_ids, e.offsets, len(prefix), len(sentence)))
+            out.append(
+                _best_span(start_logits[0], end_logits[0], e.sequence_ids, e.offsets, len(prefix), len(sentence))
+            )
         return out
 
 

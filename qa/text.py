@@ -17,7 +17,9 @@ FUNCTION_WORDS = frozenset(
     "what which who whom whose when where why how that this these those it its as into about than then there".split()
 )
 #: Those plus pronouns, negations and "many"/"much": not content when comparing words.
-STOP_WORDS = FUNCTION_WORDS | frozenset("many much his her their he she they not no i you we me my your our him them".split())
+STOP_WORDS = FUNCTION_WORDS | frozenset(
+    "many much his her their he she they not no i you we me my your our him them".split()
+)
 #: A word: letters, digits and apostrophes.
 WORD = re.compile(r"[\w’']+")
 #: A run of capitalised words that may name something (not a sentence's first word).
@@ -73,7 +75,8 @@ def normalize_answer(text: str) -> str:
 #: Words that open a yes/no question ("Did the two sides agree ...?", "Is it true that ...?").
 _YES_NO_OPENERS = frozenset(
     "is are was were am do does did can could will would shall should has have had may might must "
-    "isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't hasn't haven't hadn't".split()
+    "isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't "
+    "hasn't haven't hadn't".split()
 )
 _YES_NO_LEAD = re.compile(r"^\s*(?:(?:and|but|so|then|also|tell me|please|true or false)[,:]?\s+)*", re.I)
 

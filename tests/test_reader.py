@@ -36,14 +36,22 @@ def test_record_is_json_next_to_the_model():
 
 # Sentences and questions written for this test (not from any question set).
 EXAMPLES = [
-    ("When was the lighthouse at Carrow Point finished?", "The lighthouse at Carrow Point was finished in 1871.", "1871"),
+    (
+        "When was the lighthouse at Carrow Point finished?",
+        "The lighthouse at Carrow Point was finished in 1871.",
+        "1871",
+    ),
     (
         "Who designed the new library?",
         "The new library, designed by architect Helena Marsh, opened to readers last spring.",
         "Helena Marsh",
     ),
     ("How many bridges cross the river in Tolvik?", "Seven bridges cross the river in Tolvik.", "Seven"),
-    ("Where did the orchestra perform in May?", "In May the orchestra performed in Salzburg to a full hall.", "Salzburg"),
+    (
+        "Where did the orchestra perform in May?",
+        "In May the orchestra performed in Salzburg to a full hall.",
+        "Salzburg",
+    ),
     (
         "What does the valve regulate?",
         "Inside the engine, a small brass valve regulates the flow of steam to the pistons.",

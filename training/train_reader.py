@@ -129,9 +129,7 @@ def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
                     end_tok = t
             if start_tok is None or end_tok is None or end_tok < start_tok:
                 continue  # the answer was truncated away
-        out.append(
-            {"ids": enc["input_ids"][i], "types": enc["token_type_ids"][i], "start": start_tok, "end": end_tok}
-        )
+        out.append({"ids": enc["input_ids"][i], "types": enc["token_type_ids"][i], "start": start_tok, "end": end_tok})
     return out
 
 
@@ -209,7 +207,10 @@ def train(args) -> None:
     model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": args.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": args.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=args.lr)
@@ -256,7 +257,12 @@ def train(args) -> None:
         if step % args.checkpoint_every == 0 or step == total:
             tmp = ckpt.with_suffix(".tmp")
             torch.save(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                },
                 tmp,
             )
             os.replace(tmp, ckpt)
@@ -332,8 +338,16 @@ def export(args) -> None:
         model = AutoModelForQuestionAnswering.from_pretrained(final).eval()
     fp32 = args.run / "reader-fp32.onnx"
     int8 = args.run / "reader-int8.onnx"
-    dummy = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long), torch.zeros((2, 16), dtype=torch.long))
-    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "token_type_ids": {0: "batch", 1: "seq"}}
+    dummy = (
+        torch.ones((2, 16), dtype=torch.long),
+        torch.ones((2, 16), dtype=torch.long),
+        torch.zeros((2, 16), dtype=torch.long),
+    )
+    axes = {
+        "input_ids": {0: "batch", 1: "seq"},
+        "attention_mask": {0: "batch", 1: "seq"},
+        "token_type_ids": {0: "batch", 1: "seq"},
+    }
 
     class Logits(torch.nn.Module):
         def __init__(self, inner):
@@ -365,7 +379,9 @@ def export(args) -> None:
     out_dir.mkdir(exist_ok=True)
     shipped = out_dir / "reader.onnx"
     shipped.write_bytes(int8.read_bytes())
-    meta = json.loads((args.run / ("checkpoint-training.json" if args.from_checkpoint else "final/training.json")).read_text())
+    meta = json.loads(
+        (args.run / ("checkpoint-training.json" if args.from_checkpoint else "final/training.json")).read_text()
+    )
     record = {
         "model": "reader.onnx",
         "sha256": sha256(shipped),
@@ -437,7 +453,9 @@ def main() -> None:
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
-            p.add_argument(f"--{key.replace('_', '-')}", type=lambda s: s.lower() in {"1", "true", "yes"}, default=value)
+            p.add_argument(
+                f"--{key.replace('_', '-')}", type=lambda s: s.lower() in {"1", "true", "yes"}, default=value
+            )
         else:
             p.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args()
