@@ -1,6 +1,7 @@
-"""Text normalisation, in one place: words, stop words, names, and the SQuAD answer normaliser.
+"""Text normalisation, in one place: words, stop words, question names, yes/no questions, and
+the SQuAD answer normaliser.
 
-Every module that compares words (confidence features, corroboration, conversations,
+Every module that compares words (confidence features, corroboration, the rerank,
 evaluation) uses these, so that they agree on what a word is. Stemming for BM25 is
 ``qa.lexical.tokenize`` (bm25s with PyStemmer); the late-interaction rerank filters word
 pieces with ``content_piece``.
@@ -22,8 +23,6 @@ STOP_WORDS = FUNCTION_WORDS | frozenset(
 )
 #: A word: letters, digits and apostrophes.
 WORD = re.compile(r"[\w’']+")
-#: A run of capitalised words that may name something (not a sentence's first word).
-NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+)*")
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = frozenset(string.punctuation) | frozenset("“”‘’—–")
@@ -33,10 +32,6 @@ def norm_word(word: str) -> str:
     """Lower case, straight apostrophes, no possessive: "Ukraine’s" -> "ukraine"."""
     w = word.lower().replace("’", "'").strip("'")
     return w[:-2] if w.endswith("'s") else w
-
-
-def words(text: str) -> list[str]:
-    return [norm_word(w) for w in WORD.findall(text)]
 
 
 def content_words(text: str) -> set[str]:
