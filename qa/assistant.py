@@ -48,10 +48,9 @@ _FEATURE_DEPTH = 10
 #: 3, not 5: each sentence is its own model run (~5 ms), and the warm latency budget is 25 ms.
 READ_DEPTH = 3
 RETRIEVAL_WEIGHT = 1.0
-#: Whether the reader reads each sentence after its previous one as context. Measured
-#: (``tune_reading.py --context``): NarrativeQA R@1 +.02 on the fit half but not the check half,
-#: SQuAD F1 -.02 (the reader was trained on sentences alone), so off.
-READ_CONTEXT = False
+#: The reader reads each sentence alone: with its previous sentence as context
+#: (``tune_reading.py --context``), NarrativeQA R@1 rose .02 on the fit half but not the check
+#: half, and SQuAD F1 fell .02 (the reader was trained on sentences alone).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (undecodable argv bytes, JSON escapes)
 
@@ -286,7 +285,7 @@ class Assistant:
         if not hits:
             return Reading([], {}, [], yes_no)
         top = [retrieved.sentences[h.sentence_id] for h in hits[:READ_DEPTH]]
-        read = self.reader.read(text, [s.text for s in top], self._previous(top) if READ_CONTEXT else None)
+        read = self.reader.read(text, [s.text for s in top])
         spans = {s.id: r for s, r in zip(top, read, strict=True)}
         margins = [r.margin for r in read]
         scores = [h.score for h in hits] if yes_no else rank_by_reading([h.score for h in hits], margins)
@@ -342,24 +341,11 @@ class Assistant:
         sims = sentence_maxsim(centre, window, roles)
         return [replace(h, maxsim=float(m)) for h, m in zip(hits, sims, strict=True)]
 
-    def _previous(self, sentences: list[Sentence]) -> list[str]:
-        """Each sentence's previous sentence in its document ("" for a first one)."""
-        out = []
-        for s in sentences:
-            around = self.store.neighbours(s, before=1, after=0)
-            out.append(around[0].text if len(around) > 1 else "")
-        return out
-
     def extract(self, question: str, citation: Citation) -> Answer:
         """The answer ``citation`` gives to ``question``: the reader's best span of it, or
         the whole sentence for a yes/no question."""
         yes_no = asks_yes_no(question)
-        span = None
-        if not yes_no:
-            before = None
-            if READ_CONTEXT and citation.sentence_id is not None:
-                before = self._previous(self.store.sentences([citation.sentence_id]))
-            span = self.reader.read(question, [citation.text], before)[0]
+        span = None if yes_no else self.reader.read(question, [citation.text])[0]
         return self._answer(citation, span, yes_no)
 
     @staticmethod

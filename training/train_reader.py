@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.evaluation.answers import exact_match as squad_em  # noqa: E402
 from qa.evaluation.answers import f1 as squad_f1  # noqa: E402
+from qa.reader import model_sha256 as sha256  # noqa: E402
 from qa.sentences import split_sentences  # noqa: E402
 
 DEFAULTS = {
@@ -49,14 +49,6 @@ DEFAULTS = {
     "checkpoint_every": 400,
     "bf16": True,
 }
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_squad(path: Path) -> list[dict]:
@@ -290,13 +282,11 @@ def score_exports(args, fp32: Path, int8: Path) -> dict:
         reader = Reader(path, threads=args.threads)
         t0 = time.time()
         em = f1 = 0.0
-        for i in range(0, len(gold), 64):
-            part = gold[i : i + 64]
-            spans = reader.read_pairs([x["question"] for x in part], [x["sentence"] for x in part])
-            for x, span in zip(part, spans, strict=True):
-                pred = x["sentence"][span.start : span.end]
-                em += max(squad_em(pred, a) for a in x["answers"])
-                f1 += max(squad_f1(pred, a) for a in x["answers"])
+        spans = reader.read_pairs([x["question"] for x in gold], [x["sentence"] for x in gold])
+        for x, span in zip(gold, spans, strict=True):
+            pred = x["sentence"][span.start : span.end]
+            em += max(squad_em(pred, a) for a in x["answers"])
+            f1 += max(squad_f1(pred, a) for a in x["answers"])
         scores[name] = {
             "em": round(100 * em / len(gold), 2),
             "f1": round(100 * f1 / len(gold), 2),
