@@ -196,7 +196,7 @@ def train(args) -> None:
     plan = [batches(lengths, args.batch_size, args.seed + epoch) for epoch in range(math.ceil(args.epochs))]
     total = int(round(args.epochs * len(plan[0])))
 
-    model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
+    model = AutoModelForQuestionAnswering.from_pretrained(args.init or base_model_dir())
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -266,6 +266,8 @@ def train(args) -> None:
         "steps": total,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if args.init:  # a second phase: keep the first phase's record
+        meta["continued_from"] = json.loads((args.init / "training.json").read_text())
     (args.run / "final" / "training.json").write_text(json.dumps(meta, indent=2))
 
 
@@ -387,6 +389,7 @@ def export(args) -> None:
         "hyperparameters": meta["hyperparameters"],
         "steps": meta["steps"],
         "finished": meta["finished"],
+        **({"continued_from": meta["continued_from"]} if "continued_from" in meta else {}),
         "dev_given_gold_sentence": scores,
         "license": "trained on SQuAD 1.1 (Rajpurkar et al., 2016), CC BY-SA 4.0",
     }
@@ -440,6 +443,11 @@ def main() -> None:
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "reader", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--from-checkpoint", action="store_true", help="export: the last checkpoint, not the final model")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="train: start from this fine-tuned model (a run's final/ folder) instead of the base model",
+    )
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
