@@ -271,7 +271,7 @@ def warm_batch(table: Table, size: str, index_dir: Path, questions: list[str], e
 def indexing_throughput(table: Table, size: str, docs, encoder, work: Path, repeats: int = 3) -> None:
     """Indexing (read+split+store+encode+write) vs raw ``encode`` of the same sentences, same loaded model."""
     from qa.sentences import split_sentences
-    from qa.store import update_index
+    from qa.index import update_index
 
     docs = list(docs)
     texts = [d.text[s:e] for d in docs for s, e in split_sentences(d.text)]
@@ -358,8 +358,8 @@ def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: 
     ``repeats``; warm latency with such a delta; remove 1000 of the index's own documents
     (tombstones), then put them back forcing a compaction (a new base of everything: what a
     delta past ``DELTA_MAX_FRACTION`` costs)."""
-    import qa.store
-    from qa.store import update_index
+    import qa.index.layout
+    from qa.index import update_index
 
     docs = corpora.real_documents()
     maker = corpora.VariantMaker(docs)
@@ -374,13 +374,13 @@ def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: 
 
     # loads what is loaded once per process; and starts from a base without a delta (an earlier run
     # may have stopped half-way)
-    saved = qa.store.DELTA_MAX_FRACTION
+    saved = qa.index.layout.DELTA_MAX_FRACTION
     if "delta_db" in json.loads((index_dir / "manifest.json").read_text())["files"]:
-        qa.store.DELTA_MAX_FRACTION = 0.0
+        qa.index.layout.DELTA_MAX_FRACTION = 0.0
     try:
         timed("warm-up", corpus_docs)
     finally:
-        qa.store.DELTA_MAX_FRACTION = saved
+        qa.index.layout.DELTA_MAX_FRACTION = saved
     for r in range(repeats):
         # the part every update pays whatever it changes: comparing all the given documents
         # with the index (hashing their text)
@@ -409,12 +409,12 @@ def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: 
     timed("rm_base", corpus_docs[n:], removed=n, committed=True)
     table.add(size, f"`update_index` removing {n} of the index's own docs (tombstones in the delta)",
               f"{med.get('rm_base', times['rm_base'][0]):.2f} s")
-    saved = qa.store.DELTA_MAX_FRACTION
-    qa.store.DELTA_MAX_FRACTION = 0.0  # the next write compacts
+    saved = qa.index.layout.DELTA_MAX_FRACTION
+    qa.index.layout.DELTA_MAX_FRACTION = 0.0  # the next write compacts
     try:
         timed("compact", [*old, *corpus_docs[n:]], added=n, committed=True)
     finally:
-        qa.store.DELTA_MAX_FRACTION = saved
+        qa.index.layout.DELTA_MAX_FRACTION = saved
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert "delta_db" not in manifest["files"], "the forced compaction wrote a delta"
     compact = times["compact"][0]
@@ -426,7 +426,7 @@ def incremental(table: Table, size: str, index_dir: Path, encoder, corpus_docs: 
 
 def build_large(table: Table, size: str, args, work: Path, encoder) -> tuple[Path, list]:
     """The store of ``size`` sentences (built once, reused), and its documents."""
-    from qa.store import update_index
+    from qa.index import update_index
 
     index_dir = work / f"index-{size.lower()}"
     docs = list(corpora.corpus(corpora.SIZES[size.lower()]))

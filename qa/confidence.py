@@ -33,16 +33,16 @@ def _document_words(text: str) -> frozenset[str]:
 
 def idf_coverage(store, question: str, texts: list[str]) -> float:
     """Share of the question's stemmed-term IDF mass found in ``texts`` (0..1)."""
-    from qa.lexical import tokenize
+    from qa.index.bm25 import tokenize
 
-    bm25 = store.bm25
     terms = set(tokenize([question])[0])
-    if not terms or bm25.model is None:
+    idf = store.term_weights(question)
+    if not terms or not idf:
         return 0.0
     found = set()
     for t in tokenize(texts):
         found.update(t)
-    weights = {t: bm25.idf(t) for t in terms}
+    weights = {t: idf.get(t, 0.0) for t in terms}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in found) / total if total > 0 else 0.0
 
@@ -51,13 +51,10 @@ def _bm25_norm(store, question: str, hit) -> float:
     """BM25 of the top sentence over the most any sentence could score (the sum of the
     question terms' IDFs times (k1 + 1), over the same terms the search used, a country's other
     form included), so it does not depend on the corpus size."""
-    from qa.lexical import query_terms
-
-    bm25 = store.bm25
-    terms = set(query_terms(question))
-    if not terms or bm25.model is None:
+    idf = store.term_weights(question)
+    if not idf:
         return 0.0
-    top = sum(bm25.idf(t) for t in terms) * (bm25.model.k1 + 1)
+    top = sum(idf.values()) * (store.bm25_k1 + 1)
     return float(hit.bm25) / top if top > 0 else 0.0
 
 

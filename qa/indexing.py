@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qa.documents import Document, ReadReport, read_documents, unknown_summary
 from qa.errors import BadInputError
-from qa.store import UpdateReport, update_index
+from qa.index import UpdateReport, is_milvus, update_index
 
 
 def tqdm_progress(
@@ -60,7 +60,7 @@ def _at_least_one(docs: Iterator[Document], paths: list[Path], report: ReadRepor
 
 
 def update_with(
-    index_dir: Path,
+    index_dir: Path | str,
     docs: Iterable[Document],
     *,
     rebuild: bool = False,
@@ -70,8 +70,9 @@ def update_with(
     lock_wait: float = 600.0,
     encoder_backend: str = "torch",
 ) -> UpdateReport:
-    """``update_index`` with the real encoder (loaded only if something needs embedding)."""
-    if index_dir.exists() and not index_dir.is_dir():
+    """``update_index`` with the real encoder (loaded only if something needs embedding);
+    ``index_dir`` is a folder or a ``milvus:`` location."""
+    if not is_milvus(index_dir) and Path(index_dir).exists() and not Path(index_dir).is_dir():
         raise BadInputError(f"--index {index_dir} is a file, not a folder; give a folder for the index")
 
     def load_encoder():
@@ -113,7 +114,7 @@ def index_paths(
     read_report = ReadReport()
     docs = readable_documents([Path(p) for p in paths], warn, read_report, formats)
     report = update_with(
-        Path(index_dir),
+        index_dir if is_milvus(index_dir) else Path(index_dir),
         docs,
         rebuild=rebuild,
         extra=extra,

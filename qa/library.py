@@ -50,9 +50,9 @@ class Root:
 class IndexChoice:
     """The index a command answers from, and how to name it to the user."""
 
-    path: Path | None  # None: the seeds demo (built on first use)
+    path: Path | str | None  # None: the seeds demo (built on first use); str: a milvus: location
     label: str
-    kind: str  # "library", "seeds" or "folder"
+    kind: str  # "library", "seeds", "folder" or "milvus"
 
 
 def exists(index_dir: Path | None = None) -> bool:
@@ -74,10 +74,14 @@ def roots(index_dir: Path | None = None) -> list[Root]:
         ) from None
 
 
-def choose_index(index: Path | None) -> IndexChoice:
+def choose_index(index: Path | str | None) -> IndexChoice:
     """``--index DIR`` as given, ``--index seeds`` the demo, none: the library if there is one, else the demo."""
+    from qa.index import is_milvus
+
     if index is not None and str(index) == SEEDS_INDEX_NAME:
         return IndexChoice(None, "the bundled seeds demo", "seeds")
+    if index is not None and is_milvus(index):
+        return IndexChoice(str(index), f"the Milvus index {index}", "milvus")
     if index is not None:
         return IndexChoice(Path(index), f"the index at {index}", "folder")
     found = roots() if exists() else []
@@ -94,7 +98,7 @@ def _roots_lock(index_dir: Path, wait: float) -> Iterator[None]:
     comes after the roots are read)."""
     import sys
 
-    from qa.store import write_lock
+    from qa.index.layout import write_lock
 
     with write_lock(index_dir.parent, wait, lambda msg: print(msg, file=sys.stderr)):
         yield
@@ -196,16 +200,16 @@ def remove(path: str | os.PathLike[str], *, lock_wait: float = 600.0, index_dir:
 
 def counts(index_dir: Path | None = None) -> dict[str, tuple[int, int]]:
     """``{root name: (documents, sentences)}`` of the library."""
-    from qa.store import IndexStore
+    from qa.index import open_index
 
     index_dir = index_dir or library_dir()
     found = roots(index_dir)
     result = {r.name: (0, 0) for r in found}
     if not found:
         return result
-    store = IndexStore.open(index_dir)
+    store = open_index(index_dir)
     try:
-        per_doc = dict(store.db.execute("SELECT doc, COUNT(*) FROM sentences GROUP BY doc").fetchall())
+        per_doc = store.sentence_counts()
         for info in store.documents():
             for r in found:
                 if r.holds(info.id):

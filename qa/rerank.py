@@ -3,7 +3,7 @@
 For each question token, take its best cosine against the sentence's tokens,
 and average over the question tokens. The question's token vectors come from
 the same ONNX forward pass that makes its sentence vector; the sentences'
-were stored at index time (``qa.token_store``), so reranking 30 candidates
+were stored at index time (``qa.index.token_vectors``), so reranking 30 candidates
 costs about a millisecond and no model call.
 """
 

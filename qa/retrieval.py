@@ -5,7 +5,7 @@ the question's token vectors) and returns ``Hit``\\ s, best first. Every step
 stays selectable by name so the evaluation can show what each one adds:
 
 * ``dense``: plain cosine search over FAISS, the baseline;
-* ``bm25``: bm25s over stemmed words (``qa.lexical``);
+* ``bm25``: bm25s over stemmed words (``qa.index.bm25``);
 * ``hybrid``: z-score fusion of cosine and BM25 over the union of both top-50
   lists (score fusion beat reciprocal-rank fusion at R@1 on paraphrased questions);
 * ``rerank`` (the default): ``hybrid``, then its top 30 reranked by MaxSim over
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.store import IndexStore
+from qa.index import IndexBackend
 
 #: Weight of the dense z-score in the hybrid fusion (BM25 gets the rest).
 DENSE_WEIGHT = 0.4
@@ -79,7 +79,7 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 class DenseRetriever:
     name = "dense"
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexBackend) -> None:
         self.store = store
 
     def search(
@@ -91,59 +91,33 @@ class DenseRetriever:
         query_tokens: np.ndarray | None = None,
         token_roles=None,
     ) -> list[Hit]:
-        depth = k
-        while True:
-            scores, ids = self.store.vectors.search(query_vector, depth)
-            hits = [Hit(int(i), float(s), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            if exclude_docs:
-                keep = {s.id for s in self.store.sentences(h.sentence_id for h in hits) if s.doc not in exclude_docs}
-                hits = [h for h in hits if h.sentence_id in keep]
-            if len(hits) >= k or depth >= len(self.store):
-                return hits[:k]
-            depth *= 4
-
-
-def _excluded(store: IndexStore, ids, exclude_docs) -> set[int]:
-    if not exclude_docs:
-        return set()
-    return {s.id for s in store.sentences(ids) if s.doc in exclude_docs}
+        return [Hit(i, s, s) for i, s in self.store.search_dense(query_vector, k, exclude_docs)]
 
 
 class BM25Retriever:
     name = "bm25"
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexBackend) -> None:
         self.store = store
 
     def search(
         self, question, query_vector, k, exclude_docs=frozenset(), query_tokens=None, token_roles=None
     ) -> list[Hit]:
-        bm25 = self.store.bm25
-        scores = bm25.scores(question)
-        depth = k
-        while True:
-            ids, top = bm25.top(scores, depth)
-            bad = _excluded(self.store, ids, exclude_docs)
-            hits = [Hit(int(i), float(s), 0.0, float(s)) for i, s in zip(ids, top, strict=True) if int(i) not in bad]
-            if len(hits) >= k or depth >= len(scores):
-                break
-            depth *= 4
-        hits = hits[:k]
-        if hits:  # cosines for confidence
-            cos = _cosines(self.store, query_vector, [h.sentence_id for h in hits])
-            hits = [Hit(h.sentence_id, h.score, float(c), h.bm25) for h, c in zip(hits, cos, strict=True)]
-        return hits
+        hits = self.store.search_lexical(question, k, exclude_docs)
+        if not hits:
+            return []
+        cos = _cosines(self.store, query_vector, [i for i, _ in hits])  # for confidence
+        return [Hit(i, s, float(c), s) for (i, s), c in zip(hits, cos, strict=True)]
 
 
-def _cosines(store: IndexStore, query_vector: np.ndarray, ids: list[int]) -> np.ndarray:
-    try:
-        vecs = store.vectors.reconstruct(np.asarray(ids, dtype=np.int64))
-    except (RuntimeError, AttributeError):
+def _cosines(store: IndexBackend, query_vector: np.ndarray, ids: list[int]) -> np.ndarray:
+    vecs = store.vectors(ids)
+    if vecs is None:
         return np.zeros(len(ids), np.float32)
     return (vecs @ np.asarray(query_vector, dtype=np.float32).reshape(-1)).astype(np.float32)
 
 
-def neighbour_ids(store: IndexStore, ids: list[int], distance: int = 1) -> tuple[list[int | None], list[int | None]]:
+def neighbour_ids(store: IndexBackend, ids: list[int], distance: int = 1) -> tuple[list[int | None], list[int | None]]:
     """The sentence ``distance`` before and after each id in the same document (sentence
     ids of a document are consecutive), or None past a document's edge."""
     d = distance
@@ -175,7 +149,7 @@ class HybridRetriever:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: IndexBackend,
         dense_weight: float = DENSE_WEIGHT,
         pool: int = POOL,
         window_weight: float = WINDOW_WEIGHT,
@@ -187,26 +161,15 @@ class HybridRetriever:
 
     def gather(self, question, query_vector, exclude_docs=frozenset(), pool: int | None = None) -> Candidates:
         pool = pool or self.pool
-        depth = pool * (4 if exclude_docs else 1)
-        if exclude_docs:  # a scope leaving most documents out needs a deeper search to fill the pool
-            kept = 1.0 - len(exclude_docs) / max(1, int(self.store.manifest.get("documents") or 1))
-            depth = min(max(len(self.store), 1), max(depth, int(depth / max(kept, 1e-6))))
-        scores, ids = self.store.vectors.search(query_vector, depth)
-        dense = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
-        bm25 = self.store.bm25
-        all_bm25 = bm25.scores(question)
-        lex_ids, _ = bm25.top(all_bm25, depth)
-        bad = _excluded(self.store, list(dense) + [int(i) for i in lex_ids], exclude_docs)
-        dense_ids = [i for i in dense if i not in bad][:pool]
-        lex = [int(i) for i in lex_ids if int(i) not in bad][:pool]
-        pool_ids = list(dict.fromkeys(dense_ids + lex))
+        dense = dict(self.store.search_dense(query_vector, pool, exclude_docs))
+        lex = [i for i, _ in self.store.search_lexical(question, pool, exclude_docs)]
+        pool_ids = list(dict.fromkeys([*dense, *lex]))
         prev, nxt = neighbour_ids(self.store, pool_ids)
         every = list(dict.fromkeys(pool_ids + [i for i in prev + nxt if i is not None]))
-        vecs = _vectors(self.store, every)
+        vecs = self.store.vectors(every)
         q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         pos = {i: n for n, i in enumerate(every)}
-        rows = bm25.rows(every)
-        lexical = np.where(rows >= 0, all_bm25[np.maximum(rows, 0)] if len(all_bm25) else 0.0, 0.0).astype(np.float32)
+        lexical = self.store.lexical_scores(question, every)
         if vecs is None:  # vectors not retrievable: dense scores only where searched
             cos_all = np.array([dense.get(i, 0.0) for i in every], dtype=np.float32)
         else:
@@ -258,15 +221,6 @@ class HybridRetriever:
         return (hits + [Hit(h.sentence_id, floor - 1.0 - n, h.cosine, h.bm25) for n, h in enumerate(more)])[:k]
 
 
-def _vectors(store: IndexStore, ids: list[int]) -> np.ndarray | None:
-    if not ids:
-        return np.zeros((0, store.vectors.dim), np.float32)
-    try:
-        return store.vectors.reconstruct(np.asarray(ids, dtype=np.int64))
-    except (RuntimeError, AttributeError):
-        return None
-
-
 def window_tokens(tokens, ids: list[int], prev: list[int | None], nxt: list[int | None]):
     """Token vectors of each sentence's window (it and its neighbours), concatenated."""
     out = []
@@ -284,7 +238,7 @@ class RerankRetriever(HybridRetriever):
 
     name = "rerank"
 
-    def __init__(self, store: IndexStore, depth: int = RERANK_DEPTH, mix: dict[str, float] | None = None, **kw) -> None:
+    def __init__(self, store: IndexBackend, depth: int = RERANK_DEPTH, mix: dict[str, float] | None = None, **kw) -> None:
         super().__init__(store, **kw)
         self.depth = depth
         self.mix = dict(mix or RERANK_MIX)
@@ -296,7 +250,7 @@ class RerankRetriever(HybridRetriever):
             if len(self._centroids) > 10_000:
                 self._centroids.clear()
             ids = self.store.sentence_ids(doc)
-            vecs = _vectors(self.store, ids) if len(ids) <= PASSAGE_MAX else None
+            vecs = self.store.vectors(ids) if len(ids) <= PASSAGE_MAX else None
             mean = None
             if vecs is not None and len(vecs):
                 mean = vecs.mean(axis=0)
@@ -377,7 +331,7 @@ RETRIEVERS = {
 DEFAULT_RETRIEVER = "rerank"
 
 
-def make_retriever(name: str, store: IndexStore):
+def make_retriever(name: str, store: IndexBackend):
     try:
         return RETRIEVERS[name](store)
     except KeyError:

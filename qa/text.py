@@ -3,7 +3,7 @@ the SQuAD answer normaliser.
 
 Every module that compares words (confidence features, corroboration, the rerank,
 evaluation) uses these, so that they agree on what a word is. Stemming for BM25 is
-``qa.lexical.tokenize`` (bm25s with PyStemmer); the late-interaction rerank filters word
+``qa.index.bm25.tokenize`` (bm25s with PyStemmer); the late-interaction rerank filters word
 pieces with ``content_piece``.
 """
 

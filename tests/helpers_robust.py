@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.model import DIM, Encoder
+from embeddings.model import DIM, BaseEncoder, Encoder
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -40,7 +40,7 @@ ROOT = TESTS.parent
 _WORD = re.compile(r"\w+")
 
 
-class HashEncoder(Encoder):
+class HashEncoder(BaseEncoder):
     """Deterministic hashed bag of words and character trigrams (TESTS ONLY).
 
     Each word is a "token" whose vector hashes the word and its trigrams; the
@@ -77,6 +77,10 @@ class HashEncoder(Encoder):
                 hidden[row, col] = self._word_vector(w)
             mask[row, : len(ws)] = 1
         return hidden, mask
+
+    def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        words = list(_WORD.finditer(text[:20000]))[: self.max_tokens]
+        return [m.group().lower() for m in words], [m.span() for m in words]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         hidden, mask = self._hidden_batch(texts)
@@ -304,9 +308,9 @@ def hashes(texts: dict[str, str]) -> dict[str, str]:
 
 def index_contents(index_dir: Path) -> dict[str, str]:
     """{doc id: sha256 of the stored text} of the committed index, recomputed from the text."""
-    from qa.store import IndexStore
+    from qa.index import open_index
 
-    store = IndexStore.open(index_dir)
+    store = open_index(index_dir)
     try:
         return {d.id: hashlib.sha256(store.text(d.id).encode("utf-8")).hexdigest() for d in store.documents()}
     finally:
@@ -316,7 +320,7 @@ def index_contents(index_dir: Path) -> dict[str, str]:
 def build_index(index_dir: Path, docs_dir: Path, rebuild: bool = False):
     """Index ``docs_dir`` in-process with the hash encoder."""
     from qa.documents import read_documents
-    from qa.store import update_index
+    from qa.index import update_index
 
     return update_index(index_dir, read_documents([docs_dir]), HashEncoder, rebuild=rebuild, notify=lambda m: None)
 

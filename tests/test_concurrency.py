@@ -34,8 +34,8 @@ from helpers_robust import (
 )
 
 from qa import Assistant
-from qa.check import check_index
-from qa.store import IndexStore
+from qa.index import check_index
+from qa.index import open_index
 
 QUESTION = "Who opened the northern gate of the harbour?"
 
@@ -169,10 +169,10 @@ def test_readers_never_see_a_partial_index_while_writes_commit(corpora, tmp_path
     seen = {"A": 0, "B": 0}
     opens = 0
     while writer.poll() is None or opens == 0:
-        store = IndexStore.open(index)
+        store = open_index(index)
         try:
             contents = {d.id: d.sha256 for d in store.documents()}
-            assert len(store.vectors) == store.manifest["sentences"]
+            assert len(store.vector_index) == store.manifest["sentences"]
         finally:
             store.close()
         assert contents in (a, b), "a reader saw a mix of two generations"
@@ -201,10 +201,10 @@ def test_readers_see_whole_generations_while_deltas_commit(corpora, tmp_path):
     seen = {"A": 0, "A+1": 0}
     layered = opens = 0
     while writer.poll() is None or opens == 0:
-        store = IndexStore.open(index)
+        store = open_index(index)
         try:
             contents = {d.id: d.sha256 for d in store.documents()}
-            assert len(store.vectors) == store.manifest["sentences"]
+            assert len(store.vector_index) == store.manifest["sentences"]
             layered += store.layered
         finally:
             store.close()
@@ -212,7 +212,7 @@ def test_readers_see_whole_generations_while_deltas_commit(corpora, tmp_path):
         seen["A" if contents == a else "A+1"] += 1
         opens += 1
     assert writer.returncode == 0, writer.stderr.read().decode(errors="replace")
-    assert index_contents(index) == a1 and IndexStore.open(index).layered
+    assert index_contents(index) == a1 and open_index(index).layered
     assert opens >= 5 and seen["A+1"] >= 1 and layered >= 1, (opens, seen, layered)
     result = early.ask(QUESTION)
     assert result.answer is not None

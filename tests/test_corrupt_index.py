@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from helpers_robust import assert_clean_failure, build_index, run_qa, snapshot, write_corpus
 
-from qa.check import check_index
+from qa.index import check_index
 from qa.errors import IndexProblem
-from qa.store import IndexStore
+from qa.index import open_index
 
 QUESTION = "Who opened the northern gate of the harbour?"
 
@@ -245,7 +245,7 @@ def test_check_finds_spans_outside_text_and_missing_vectors(index):
     assert "sentence(s) without a vector" in problems
     # opening refuses the inconsistent index rather than answering from it
     with pytest.raises(IndexProblem, match="rebuild"):
-        IndexStore.open(index)
+        open_index(index)
 
 
 def test_check_of_missing_folder(tmp_path):

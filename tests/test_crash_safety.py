@@ -6,7 +6,7 @@ SIGKILL either just before its N-th write event (SQLite statement or commit,
 FAISS write, fsync, rename, unlink, encoder batch: see ``helpers_robust``) or
 after a random delay. After each kill:
 
-* ``qa.check.check_index`` finds nothing wrong (vectors == sentence rows, content
+* ``qa.index.check.check_index`` finds nothing wrong (vectors == sentence rows, content
   hashes, spans, manifest);
 * the index opens and answers, with exact citations;
 * it holds exactly the complete old or the complete new content;
@@ -47,9 +47,9 @@ from helpers_robust import (
 )
 
 from qa import Assistant
-from qa.check import check_index
+from qa.index import check_index
 from qa.errors import IndexProblem
-from qa.store import IndexStore
+from qa.index import open_index
 
 FAST_TRIALS = 8
 SLOW_TRIALS = 60
@@ -130,7 +130,7 @@ def setup(tmp_path_factory) -> Setup:
     index_c = root / "index-C"  # A's base with C's change as a delta
     shutil.copytree(index_a, index_c)
     assert run_qa("index", str(root / "C"), "--index", str(index_c), "-q", **DELTA_ENV).returncode == 0
-    store = IndexStore.open(index_c)
+    store = open_index(index_c)
     assert store.layered and index_contents(index_c) == c
     store.close()
     cases = {
@@ -151,7 +151,7 @@ def setup(tmp_path_factory) -> Setup:
         s.seconds[scenario] = time.monotonic() - t0
         assert proc.returncode == 0, proc.stderr
         assert index_contents(probe) == cases[scenario].new
-        store = IndexStore.open(probe)
+        store = open_index(probe)
         assert store.layered == cases[scenario].layered_after, scenario
         store.close()
         names = count_file.read_text().split()
@@ -172,7 +172,7 @@ def _verify(index_dir: Path, setup: Setup, scenario: str) -> str:
     if case.old is None and not (index_dir / "manifest.json").exists():
         # nothing was committed: the folder is not an index yet, and opening it says so clearly
         with pytest.raises(IndexProblem, match="qa index"):
-            IndexStore.open(index_dir)
+            open_index(index_dir)
         state = "none"
     else:
         report = check_index(index_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.demonyms import country_of, other_forms
-from qa.lexical import query_terms
+from qa.index.bm25 import query_terms
 
 
 def test_capitalised_country_adjectives_are_their_country():

@@ -31,13 +31,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa import Assistant
-from qa.check import check_index
+from qa.index import check_index
 from qa.commands.batch import read_questions
 from qa.defaults import MAX_QUESTION_CHARS
 from qa.documents import ReadReport, read_documents
 from qa.errors import BadInputError
 from qa.sentences import MAX_CHARS, split_sentences
-from qa.store import update_index
+from qa.index import update_index
 
 #: hypothesis examples per API property (the README quotes their sum)
 API_QUESTIONS = 300
@@ -312,9 +312,9 @@ def test_hostile_folder_api(hostile_folder, tmp_path):
     for name in skipped + ["bomb.pdf"]:
         assert name in joined, f"no warning for {name}: {joined}"
     assert "bad.jsonl:5: skipped: malformed JSON (nested too deeply)" in joined
-    from qa.store import IndexStore
+    from qa.index import open_index
 
-    store = IndexStore.open(tmp_path / "index")
+    store = open_index(tmp_path / "index")
     ids = {d.id for d in store.documents()}
     store.close()
     assert {"good.txt", "bom.md", "/".join(f"d{i}" for i in range(60)) + "/deep.txt"} <= ids

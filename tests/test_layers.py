@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from helpers_robust import HashEncoder, build_index, index_contents, snapshot, write_corpus
 
-import qa.store
-from qa.check import check_index
-from qa.store import IndexStore
+import qa.index.layout
+from qa.index import check_index, open_index
+from qa.index.local import LocalIndex
 
 QUESTIONS = [
     "Who opened the northern gate of the harbour?",
@@ -40,7 +40,7 @@ QUESTIONS = [
 @pytest.fixture
 def delta_friendly(monkeypatch):
     """Small test corpora: let deltas grow to half the base before compacting."""
-    monkeypatch.setattr(qa.store, "DELTA_MAX_FRACTION", 0.5)
+    monkeypatch.setattr(qa.index.layout, "DELTA_MAX_FRACTION", 0.5)
 
 
 def _change_a_little(docs: Path, round_: int) -> None:
@@ -55,22 +55,22 @@ def _change_a_little(docs: Path, round_: int) -> None:
     )
 
 
-def _key(store: IndexStore, ids) -> list[tuple[str, int, int]]:
+def _key(store: LocalIndex, ids) -> list[tuple[str, int, int]]:
     return [(s.doc, s.start, s.end) for s in store.sentences(int(i) for i in ids if i >= 0)]
 
 
 def assert_same_retrieval(layered: Path, fresh: Path, k: int = 10) -> None:
     """Dense top-k identical; BM25 scores per sentence equal (to float rounding)."""
     enc = HashEncoder()
-    a, b = IndexStore.open(layered), IndexStore.open(fresh)
+    a, b = open_index(layered), open_index(fresh)
     try:
         assert a.layered and not b.layered
         assert len(a) == len(b) and a.manifest["documents"] == b.manifest["documents"]
-        assert sorted(_key(a, a.vectors.ids())) == sorted(_key(b, b.vectors.ids()))
+        assert sorted(_key(a, a.vector_index.ids())) == sorted(_key(b, b.vector_index.ids()))
         for q in QUESTIONS:
             v = enc.encode([q])
-            sa, ia = a.vectors.search(v, k)
-            sb, ib = b.vectors.search(v, k)
+            sa, ia = a.vector_index.search(v, k)
+            sb, ib = b.vector_index.search(v, k)
             assert np.allclose(sa, sb, atol=1e-5), q
             # same sentences (the templated corpus has exact ties: those at the k-th score may differ)
             cut = sa[0][-1] + 1e-5
@@ -117,7 +117,7 @@ def test_deltas_match_a_fresh_build(tmp_path, delta_friendly):
 
 def test_delta_only_embeds_the_change(tmp_path, delta_friendly):
     from qa.documents import read_documents
-    from qa.store import update_index
+    from qa.index import update_index
 
     docs = tmp_path / "docs"
     write_corpus(docs, n_docs=40)
@@ -127,14 +127,14 @@ def test_delta_only_embeds_the_change(tmp_path, delta_friendly):
     enc = HashEncoder()
     report = update_index(tmp_path / "index", read_documents([docs]), lambda: enc, notify=lambda m: None)
     assert report.added == 1 and report.removed == 1 and enc.encoded == ["One more document here."]
-    assert IndexStore.open(tmp_path / "index").layered
+    assert open_index(tmp_path / "index").layered
 
 
 def test_removing_a_document_added_in_a_delta_and_renames(tmp_path, delta_friendly):
     """A document added in one delta and removed in the next leaves the delta; a base document
     read from another path keeps its vectors and shows the new path."""
     from qa.documents import read_documents
-    from qa.store import update_index
+    from qa.index import update_index
 
     docs = tmp_path / "docs"
     write_corpus(docs, n_docs=40)
@@ -149,7 +149,7 @@ def test_removing_a_document_added_in_a_delta_and_renames(tmp_path, delta_friend
     enc = HashEncoder()
     report = update_index(index, read_documents([moved]), lambda: enc, notify=lambda m: None)
     assert (report.added, report.changed, report.removed) == (0, 0, 2) and enc.encoded == []
-    store = IndexStore.open(index)
+    store = open_index(index)
     assert store.layered and store.sizes["delta_sentences"] == 0
     assert {d.path for d in store.documents()} == {str(p) for p in moved.glob("*.txt")}
     assert store.document("doc002.txt").path == str(moved / "doc002.txt")
@@ -162,7 +162,7 @@ def test_removing_a_document_added_in_a_delta_and_renames(tmp_path, delta_friend
 
 
 def test_compaction_past_the_fraction(tmp_path, monkeypatch):
-    monkeypatch.setattr(qa.store, "DELTA_MAX_FRACTION", 0.1)
+    monkeypatch.setattr(qa.index.layout, "DELTA_MAX_FRACTION", 0.1)
     docs = tmp_path / "docs"
     write_corpus(docs, n_docs=40)  # 40 documents of 13 sentences: a delta holds up to 52
     index = tmp_path / "index"
@@ -171,11 +171,11 @@ def test_compaction_past_the_fraction(tmp_path, monkeypatch):
     (docs / "doc030.txt").unlink()
     _change_a_little(docs, 1)
     # first a smaller change (a delta), then one that crosses the line (compaction)
-    monkeypatch.setattr(qa.store, "DELTA_MAX_FRACTION", 0.2)
+    monkeypatch.setattr(qa.index.layout, "DELTA_MAX_FRACTION", 0.2)
     build_index(index, docs)
-    assert IndexStore.open(index).layered
+    assert open_index(index).layered
     _change_a_little(docs, 2)
-    monkeypatch.setattr(qa.store, "DELTA_MAX_FRACTION", 0.1)
+    monkeypatch.setattr(qa.index.layout, "DELTA_MAX_FRACTION", 0.1)
     build_index(index, docs)
     manifest = json.loads((index / "manifest.json").read_text())
     assert "delta_db" not in manifest["files"] and manifest["base_generation"] == manifest["generation"] == 3
@@ -184,11 +184,11 @@ def test_compaction_past_the_fraction(tmp_path, monkeypatch):
     fresh = tmp_path / "fresh"
     build_index(fresh, docs)
     assert index_contents(index) == index_contents(fresh)
-    a, b = IndexStore.open(index), IndexStore.open(fresh)
+    a, b = open_index(index), open_index(fresh)
     enc = HashEncoder()
     for q in QUESTIONS:
         v = enc.encode([q])
-        (sa, ia), (sb, ib) = a.vectors.search(v, 10), b.vectors.search(v, 10)
+        (sa, ia), (sb, ib) = a.vector_index.search(v, 10), b.vector_index.search(v, 10)
         cut = sa[0][-1] + 1e-5
         assert np.allclose(sa, sb, atol=1e-5)
         assert {x for x, s in zip(_key(a, ia[0]), sa[0], strict=True) if s > cut} == {

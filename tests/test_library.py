@@ -10,7 +10,7 @@ import pytest
 from conftest import SEEDS
 from helpers_robust import assert_clean_failure, run_qa
 
-from qa.store import IndexStore
+from qa.index import open_index
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def qa(env, *args, **kw):
 def library_docs(env) -> set[str]:
     from pathlib import Path
 
-    store = IndexStore.open(Path(env["CITEQA_DATA"]) / "library")
+    store = open_index(Path(env["CITEQA_DATA"]) / "library")
     try:
         return {d.id for d in store.documents()}
     finally:
@@ -125,13 +125,13 @@ def test_nothing_readable_is_an_error_and_writes_nothing(tmp_path, env):
     index = tmp_path / "idx"
     assert qa(env, "index", str(good), "--index", str(index), "-q").returncode == 0
     assert_clean_failure(qa(env, "index", str(a), "--index", str(index)), 2, "no readable documents")
-    store = IndexStore.open(index)
+    store = open_index(index)
     assert [d.id for d in store.documents()] == ["a.txt"]
     store.close()
 
 
 def test_empty_index_says_so_and_how_to_fill_it(tmp_path, env):
-    from qa.store import update_index
+    from qa.index import update_index
 
     index = tmp_path / "empty-index"
     update_index(index, [], lambda: None, notify=lambda m: None)

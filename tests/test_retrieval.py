@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT
 
 from qa import Assistant
-from qa.lexical import BM25Index, tokenize
+from qa.index.bm25 import BM25Index, tokenize
 from qa.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, make_retriever
-from qa.store import IndexStore
+from qa.index import open_index
 
 QUESTION = "Which militia group holds the city according to the article?"
 
@@ -59,7 +59,7 @@ def test_index_stores_bm25_and_token_vectors_without_pickle(seeds_index):
     manifest = json.loads((seeds_index / "manifest.json").read_text())
     files = manifest["files"]
     assert {"bm25", "tokens", "tokidx"} <= set(files)
-    store = IndexStore.open(seeds_index)
+    store = open_index(seeds_index)
     tokens = store.token_vectors
     assert tokens is not None and len(tokens) == len(store)
     for name in (files["tokens"], files["tokidx"]):
@@ -75,7 +75,7 @@ def test_index_stores_bm25_and_token_vectors_without_pickle(seeds_index):
 
 
 def test_bm25_saved_scores_equal_a_fresh_build(seeds_index, tmp_path):
-    store = IndexStore.open(seeds_index)
+    store = open_index(seeds_index)
     sents = list(store.iter_sentences())
     fresh = BM25Index.build([s.text for s in sents], [s.id for s in sents])
     fresh.save(tmp_path / "bm25")
@@ -98,12 +98,12 @@ def test_incremental_update_keeps_and_adds_token_vectors(seeds_copy, tmp_path):
 
     index = tmp_path / "idx"
     index_paths([seeds_copy], index, warn=lambda m: None)
-    before = IndexStore.open(index)
+    before = open_index(index)
     kept = {s.id: before.token_vectors.get(s.id).copy() for s in before.iter_sentences()}
     before.close()
     (seeds_copy / "extra.txt").write_text("The river Dnipro flows through Kyiv. It is wide.", encoding="utf-8")
     index_paths([seeds_copy], index, warn=lambda m: None)
-    after = IndexStore.open(index)
+    after = open_index(index)
     assert len(after.token_vectors) == len(after)
     for sid, vecs in kept.items():
         assert np.array_equal(after.token_vectors.get(sid), vecs)
@@ -132,7 +132,7 @@ def test_index_without_retrieval_files_still_works(seeds_index, tmp_path):
 
 def test_query_path_does_not_import_scipy_numba_or_torch():
     code = (
-        "import sys; import qa.lexical as l; l.bm25s_module(); "
+        "import sys; import qa.index.bm25 as l; l.bm25s_module(); "
         "import qa.retrieval, qa.rerank, qa.confidence, qa.reader, qa.assistant, qa.corroboration; "
         "print(sorted(m for m in ('scipy', 'numba', 'torch', 'sentence_transformers', 'sklearn') if m in sys.modules))"
     )
@@ -155,7 +155,7 @@ def test_passage_prior_weighs_short_documents_only(seeds_index, tmp_path):
     documents over PASSAGE_MAX sentences get none."""
     from qa.retrieval import PASSAGE_MAX, PASSAGE_PRIOR, RerankRetriever
 
-    store = IndexStore.open(seeds_index)
+    store = open_index(seeds_index)
     r = RerankRetriever(store)
     docs = [d.id for d in store.documents()]
     ids = [store.sentence_ids(d)[0] for d in docs]

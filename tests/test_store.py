@@ -9,7 +9,8 @@ from helpers_robust import HashEncoder
 
 from qa.documents import read_documents
 from qa.errors import IndexProblem
-from qa.store import FORMAT_VERSION, IndexStore, update_index
+from qa.index import open_index, update_index
+from qa.index.layout import FORMAT_VERSION
 
 
 def build(folder, index_dir, encoder=None, **kw):
@@ -35,7 +36,7 @@ def test_layout_manifest_and_exact_spans(seeds_copy, tmp_path):
 
 def test_sentences_reproduce_source_text(seeds_copy, tmp_path):
     build(seeds_copy, tmp_path / "idx")
-    store = IndexStore.open(tmp_path / "idx")
+    store = open_index(tmp_path / "idx")
     for s in store.iter_sentences():
         source = (seeds_copy / s.doc).read_text(encoding="utf-8")
         assert source[s.start : s.end] == s.text
@@ -63,7 +64,7 @@ def test_incremental_add_change_remove(seeds_copy, tmp_path):
     (seeds_copy / "new.md").write_text("Fresh notes. Two sentences.", encoding="utf-8")
     report, encoder = build(seeds_copy, index_dir)
     assert (report.added, report.changed, report.removed, report.unchanged) == (1, 1, 1, 0)
-    store = IndexStore.open(index_dir)
+    store = open_index(index_dir)
     assert {d.id for d in store.documents()} == {docs[1], "new.md"}
     assert report.sentences_embedded == len(encoder.encoded) == len(store)
     assert "A brand new closing sentence." in encoder.encoded
@@ -73,7 +74,7 @@ def test_incremental_add_change_remove(seeds_copy, tmp_path):
     assert not (index_dir / first["files"]["db"]).exists()
     assert sorted(p.name for p in index_dir.glob("docs-*")) == [second["files"]["db"]]
     # vectors and rows line up: every FAISS id is a sentence id
-    ids = set(store.vectors.ids().tolist())
+    ids = set(store.vector_index.ids().tolist())
     assert ids == {s.id for s in store.iter_sentences()}
     store.close()
 
@@ -96,23 +97,23 @@ def test_other_model_or_format_version_needs_rebuild(seeds_copy, tmp_path):
         manifest[key] = value
         manifest_path.write_text(json.dumps(manifest))
         with pytest.raises(IndexProblem, match="--rebuild"):
-            IndexStore.open(index_dir)
+            open_index(index_dir)
     # --rebuild starts from scratch and works over the incompatible index
     report, _ = build(seeds_copy, index_dir, rebuild=True)
-    assert report.committed and IndexStore.open(index_dir).manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert report.committed and open_index(index_dir).manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(IndexProblem, match="qa index"):
-        IndexStore.open(tmp_path / "nowhere")
+        open_index(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(IndexProblem, match="manifest.json"):
-        IndexStore.open(tmp_path / "empty")
+        open_index(tmp_path / "empty")
 
 
 def test_neighbours_are_from_the_same_document_in_order(seeds_copy, tmp_path):
     build(seeds_copy, tmp_path / "idx")
-    store = IndexStore.open(tmp_path / "idx")
+    store = open_index(tmp_path / "idx")
     doc = store.documents()[0].id
     sentences = store.document_sentences(doc)
     middle = sentences[5]
@@ -129,20 +130,20 @@ def test_new_manifest_extras_are_committed_without_embedding(seeds_copy, tmp_pat
         extra={"source_fingerprint": "two"},
     )
     assert report.committed and report.sentences_embedded == 0 and encoder.encoded == []
-    assert IndexStore.open(tmp_path / "idx").manifest["source_fingerprint"] == "two"
+    assert open_index(tmp_path / "idx").manifest["source_fingerprint"] == "two"
 
 
 def test_token_vectors_are_bounded_by_text_size(tmp_path, monkeypatch):
     """A few huge documents must not produce a token-vector file of gigabytes."""
-    import qa.token_store
+    import qa.index.token_vectors
 
-    monkeypatch.setattr(qa.token_store, "TOKEN_VECTORS_MAX", 50)
+    monkeypatch.setattr(qa.index.token_vectors, "TOKEN_VECTORS_MAX", 50)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "small.txt").write_text("A short sentence. Another one.", encoding="utf-8")
     update_index(tmp_path / "a", read_documents([docs]), HashEncoder, notify=lambda m: None)
-    assert "tokens" in json.dumps(IndexStore.open(tmp_path / "a").manifest["files"])
+    assert "tokens" in json.dumps(open_index(tmp_path / "a").manifest["files"])
     (docs / "huge.txt").write_text("word " * 4000, encoding="utf-8")  # few sentences, much text
     update_index(tmp_path / "b", read_documents([docs]), HashEncoder, notify=lambda m: None)
-    store = IndexStore.open(tmp_path / "b")
+    store = open_index(tmp_path / "b")
     assert len(store) < 50 and "tokens" not in json.dumps(store.manifest["files"])

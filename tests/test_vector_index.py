@@ -153,6 +153,7 @@ class HashEncoder:
     """Deterministic unit vectors from a text's hash (no model): for store-level tests."""
 
     dim = 384
+    has_token_vectors = False
 
     def encode(self, texts, batch_size: int = 64, progress=None) -> np.ndarray:
         import hashlib
@@ -166,7 +167,7 @@ class HashEncoder:
 
 def test_store_switches_to_approximate_and_back(monkeypatch, tmp_path: Path):
     from qa.documents import Document
-    from qa.store import IndexStore, update_index
+    from qa.index import open_index, update_index
 
     monkeypatch.setattr(vindex, "EXACT_MAX", 60)
     monkeypatch.setattr(vindex, "EXACT_BACK", 40)
@@ -174,24 +175,24 @@ def test_store_switches_to_approximate_and_back(monkeypatch, tmp_path: Path):
             for i in range(10)]
     encoder = HashEncoder()
     update_index(tmp_path, docs[:5], lambda: encoder, notify=lambda m: None)
-    store = IndexStore.open(tmp_path)
+    store = open_index(tmp_path)
     try:
-        assert store.vectors.kind == "flat" and len(store.vectors) == 50
+        assert store.vector_index.kind == "flat" and len(store.vector_index) == 50
     finally:
         store.close()
     update_index(tmp_path, docs, lambda: encoder, notify=lambda m: None)  # 100 sentences > 60
-    store = IndexStore.open(tmp_path)
+    store = open_index(tmp_path)
     try:
-        assert store.vectors.kind == "ivf" and len(store.vectors) == 100
+        assert store.vector_index.kind == "ivf" and len(store.vector_index) == 100
         probe = encoder.encode(["Sentence 3 of document 7 is here."])
-        _, ids = store.vectors.search(probe, 1)
+        _, ids = store.vector_index.search(probe, 1)
         assert store.sentences([int(ids[0, 0])])[0].text == "Sentence 3 of document 7 is here."
     finally:
         store.close()
     update_index(tmp_path, docs[:3], lambda: encoder, notify=lambda m: None)  # 30 sentences < 40
-    store = IndexStore.open(tmp_path)
+    store = open_index(tmp_path)
     try:
-        assert store.vectors.kind == "flat" and len(store.vectors) == 30
+        assert store.vector_index.kind == "flat" and len(store.vector_index) == 30
     finally:
         store.close()
 

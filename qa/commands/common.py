@@ -29,13 +29,21 @@ def finite_float(text: str) -> float:
     return value
 
 
+def index_location(text: str) -> Path | str:
+    """``--index``: a folder, or ``milvus:URI[?collection=NAME]`` (kept as text)."""
+    from qa.index import MILVUS_PREFIX
+
+    return text if text.startswith(MILVUS_PREFIX) else Path(text)
+
+
 def add_index_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index",
         metavar="DIR",
-        type=Path,
+        type=index_location,
         help="index directory (default: your library, filled by qa index FOLDER; until then, and with "
-        "--index seeds, the demo index of the bundled seed articles)",
+        "--index seeds, the demo index of the bundled seed articles); or milvus:FILE.db (Milvus Lite) or "
+        "milvus:http://HOST:19530 (a Milvus server), with ?collection=NAME (default citeqa)",
     )
 
 

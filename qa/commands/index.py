@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from qa.commands.common import index_location
 from qa.errors import BadInputError, IndexProblem
 
 HELP = "add folders and files to your library (or build an index with --index DIR)"
@@ -44,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index",
         metavar="DIR",
-        type=Path,
-        help="build or update the index in DIR instead of your library (it then holds exactly the PATHs' documents)",
+        type=index_location,
+        help="build or update the index in DIR instead of your library (it then holds exactly the PATHs' "
+        "documents); milvus:FILE.db or milvus:http://HOST:19530[?collection=NAME] writes to Milvus",
     )
     parser.add_argument(
         "--rebuild",
@@ -205,9 +207,9 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """``qa index --check [DIR]``: list what is wrong with an index; exit 3 unless it is sound."""
     from qa import library
-    from qa.check import check_index, format_report
     from qa.defaults import default_index_dir, library_dir
-    from qa.store import rebuild_hint
+    from qa.index import check_index, rebuild_hint
+    from qa.index.check import format_report
 
     if len(args.paths) > 1 or (args.paths and args.index):
         raise BadInputError("--check takes one index: qa index --check DIR")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from qa.evaluation.questions import Question
-from qa.store import IndexStore
+from qa.index import IndexBackend
 
 
 def unit_id(doc: str, start: int, end: int) -> str:
@@ -68,7 +68,7 @@ class Judged:
 class RelevanceJudge:
     """Resolves question evidence against one index (document ids, quotes, sentences)."""
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexBackend) -> None:
         self.store = store
         self.doc_ids = {d.id for d in store.documents()}
         by_base: dict[str, list[str]] = {}

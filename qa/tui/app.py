@@ -44,7 +44,7 @@ from qa.tui.screens import PathPrompt
 from qa.tui.widgets.conversation_view import AnswerCard, CitationList, ConversationView, Notice, QuestionBubble
 from qa.tui.widgets.question_input import QuestionInput
 from qa.tui.widgets.render import answer_clipboard, markdown
-from qa.tui.widgets.sources import SourcesPanel
+from qa.tui.widgets.sources import SourcesPanel, citation_context
 from qa.tui.widgets.status import StatusLine
 
 WHAT_TO_DO = (
@@ -322,10 +322,26 @@ class CiteQAApp(App):
     def on_citation_chosen(self, message: CitationChosen) -> None:
         if self.assistant is None:
             return
+        self.load_context(message.citation, message.answer)
+
+    @work(thread=True, exclusive=True, group="sources")
+    def load_context(self, citation, answer) -> None:
+        """The cited sentence's neighbours, read from the index here, shown on the UI thread."""
         try:
-            self.sources.show_context(self.assistant.store, message.citation, message.answer)
+            around = citation_context(self.assistant.store, citation)
         except Exception as e:
-            self.sources.show_message(f"Cannot show this source: {error_message(e)}")
+            self.call_from_thread(self.sources.show_message, f"Cannot show this source: {error_message(e)}")
+            return
+        self.call_from_thread(self.sources.show_context, citation, answer, around)
+
+    @work(thread=True, exclusive=True, group="sources")
+    def load_document(self, citation) -> None:
+        try:
+            text = self.assistant.store.text(citation.doc)
+        except Exception as e:
+            self.call_from_thread(self.sources.show_message, f"Cannot show this source: {error_message(e)}")
+            return
+        self.call_from_thread(self.sources.show_document, citation, text)
 
     def _citation_list(self) -> CitationList | None:
         focused = self.focused
@@ -375,12 +391,14 @@ class CiteQAApp(App):
             self.sources.display = True
         if self.sources.showing_document:
             self.action_show_context()
-        elif not self.sources.show_document():
+        elif self.sources.citation is None or self.assistant is None:
             self.notify("Select a citation first (Escape, then a number).", severity="warning")
+        else:
+            self.load_document(self.sources.citation)
 
     def action_show_context(self) -> None:
         if self.sources.citation is not None and self.assistant is not None:
-            self.sources.show_context(self.assistant.store, self.sources.citation, self.sources.answer)
+            self.load_context(self.sources.citation, self.sources.answer)
 
     def action_toggle_sources(self) -> None:
         self.sources.display = not self.sources.display

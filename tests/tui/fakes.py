@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from qa.assistant import Answer, Citation, Corroboration, Result
-from qa.store import Sentence
+from qa.index import Sentence
 
 DOCS = {
     "harbour.txt": (

@@ -12,6 +12,13 @@ from textual.widgets.text_area import Selection
 CONTEXT = 2
 
 
+def citation_context(store, citation) -> list:
+    """The cited sentence with up to ``CONTEXT`` neighbours either side (reads the index: call
+    it off the UI thread)."""
+    sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
+    return store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
+
+
 def location(text: str, offset: int) -> tuple[int, int]:
     """(row, column) of a character offset, as TextArea counts them."""
     row = text.count("\n", 0, offset)
@@ -24,7 +31,6 @@ class SourcesPanel(Vertical):
         self.border_title = "Sources"
         self.citation = None
         self.answer = None
-        self.store = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a citation to see it in context.", style="dim"), id="source-title")
@@ -33,11 +39,11 @@ class SourcesPanel(Vertical):
                 yield Static(id="source-context-text")
             yield TextArea(id="source-document", read_only=True, soft_wrap=True, show_line_numbers=True)
 
-    def show_context(self, store, citation, answer=None) -> None:
-        """The cited sentence, highlighted, with its neighbours."""
-        self.store, self.citation, self.answer = store, citation, answer
-        sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
-        around = store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
+    def show_context(self, citation, answer, around: list) -> None:
+        """The cited sentence, highlighted, with its neighbours (``around``: the cited sentence
+        and up to ``CONTEXT`` sentences either side, read from the index by ``citation_context``
+        off the UI thread)."""
+        self.citation, self.answer = citation, answer
         text = Text()
         if not around:
             text.append(citation.text, style="bold black on yellow")
@@ -60,15 +66,13 @@ class SourcesPanel(Vertical):
         self.query_one(ContentSwitcher).current = "source-context"
         self.query_one("#source-context", VerticalScroll).scroll_home(animate=False)
 
-    def show_document(self) -> bool:
-        """The whole document, scrolled to the cited sentence (selected). False when nothing is cited yet."""
-        if self.citation is None or self.store is None:
-            return False
-        text = self.store.text(self.citation.doc)
+    def show_document(self, citation, text: str) -> None:
+        """The whole document (``text``, read off the UI thread), scrolled to the cited sentence (selected)."""
+        if citation != self.citation:  # another citation was chosen meanwhile
+            return
         area = self.query_one("#source-document", TextArea)
         area.load_text(text)
         self.query_one(ContentSwitcher).current = "source-document"
-        citation = self.citation
 
         def select() -> None:  # once laid out, so that centring knows the wrapped lines
             # selected from the end back to the start: the cursor, kept in view, is at the start
@@ -80,7 +84,6 @@ class SourcesPanel(Vertical):
         self.query_one("#source-title", Static).update(
             Text.assemble((self.citation.label(), "bold"), ("\nwhole document · ctrl+o: back to the context", "dim"))
         )
-        return True
 
     @property
     def showing_document(self) -> bool:

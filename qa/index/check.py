@@ -37,7 +37,8 @@ import numpy as np
 
 from embeddings.model import DIM
 from qa.errors import IndexProblem
-from qa.store import _connect_readonly, _line_starts, read_manifest
+from qa.index.ingest import line_starts
+from qa.index.layout import connect_readonly, read_manifest
 
 #: Problems listed per kind before the rest are only counted.
 MAX_EXAMPLES = 5
@@ -73,7 +74,7 @@ class _Limited:
             self.report.problems.append(f"... and {self.count - MAX_EXAMPLES} more {self.kind}")
 
 
-def check_index(index_dir: str | Path) -> CheckReport:
+def check_folder(index_dir: str | Path) -> CheckReport:
     """Check the index at ``index_dir``; never modifies it."""
     index_dir = Path(index_dir)
     report = CheckReport(index_dir)
@@ -128,7 +129,7 @@ def check_index(index_dir: str | Path) -> CheckReport:
 def _check_database(db_path: Path, report: CheckReport) -> tuple[int, np.ndarray] | None:
     """(documents, sorted sentence ids) of one database, after checking it; None if unreadable."""
     try:
-        db = _connect_readonly(db_path)
+        db = connect_readonly(db_path)
     except sqlite3.Error as e:
         report.problems.append(f"{db_path.name} cannot be opened ({e})")
         return None
@@ -163,7 +164,7 @@ def _check_tombstones(db_path: Path, delta_path: Path, report: CheckReport) -> t
     """Check the delta's record of what it changed in the base; returns (removed documents, removed sentences)."""
     name = delta_path.name
     try:
-        db = _connect_readonly(db_path)
+        db = connect_readonly(db_path)
     except sqlite3.Error:
         return 0, 0
     try:
@@ -202,8 +203,8 @@ def _check_tombstones(db_path: Path, delta_path: Path, report: CheckReport) -> t
 def _check_retrieval_files(index_dir: Path, files: dict, prefix: str, ids: np.ndarray, report: CheckReport) -> None:
     """A layer's BM25 folder and token vectors, when the manifest names them: they load and
     cover exactly the layer's sentence ids."""
-    from qa.lexical import BM25Index
-    from qa.token_store import TokenVectors
+    from qa.index.bm25 import BM25Index
+    from qa.index.token_vectors import TokenVectors
 
     name = files.get(f"{prefix}bm25")
     if isinstance(name, str) and (index_dir / name).is_dir():
@@ -238,7 +239,7 @@ def _check_documents(db: sqlite3.Connection, report: CheckReport) -> None:
             continue
         if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != sha:
             hashes.add(f"document {doc_id!r}: its text does not match its sha256 (content changed)")
-        lines = _line_starts(text)
+        lines = line_starts(text)
         rows = db.execute("SELECT id, start, end, line FROM sentences WHERE doc = ? ORDER BY start", (doc_id,))
         for sid, start, end, line in rows:
             if not all(type(v) is int for v in (start, end, line)):
