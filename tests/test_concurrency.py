@@ -34,8 +34,7 @@ from helpers_robust import (
 )
 
 from qa import Assistant
-from qa.index import check_index
-from qa.index import open_index
+from qa.index import check_index, open_index
 
 QUESTION = "Who opened the northern gate of the harbour?"
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from helpers_robust import assert_clean_failure, build_index, run_qa, snapshot, write_corpus
 
-from qa.index import check_index
 from qa.errors import IndexProblem
-from qa.index import open_index
+from qa.index import check_index, open_index
 
 QUESTION = "Who opened the northern gate of the harbour?"
 

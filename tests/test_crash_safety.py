@@ -47,9 +47,8 @@ from helpers_robust import (
 )
 
 from qa import Assistant
-from qa.index import check_index
 from qa.errors import IndexProblem
-from qa.index import open_index
+from qa.index import check_index, open_index
 
 FAST_TRIALS = 8
 SLOW_TRIALS = 60

@@ -31,13 +31,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa import Assistant
-from qa.index import check_index
 from qa.commands.batch import read_questions
 from qa.defaults import MAX_QUESTION_CHARS
 from qa.documents import ReadReport, read_documents
 from qa.errors import BadInputError
+from qa.index import check_index, update_index
 from qa.sentences import MAX_CHARS, split_sentences
-from qa.index import update_index
 
 #: hypothesis examples per API property (the README quotes their sum)
 API_QUESTIONS = 300

@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT
 
 from qa import Assistant
+from qa.index import open_index
 from qa.index.bm25 import BM25Index, tokenize
 from qa.retrieval import DEFAULT_RETRIEVER, RETRIEVERS, make_retriever
-from qa.index import open_index
 
 QUESTION = "Which militia group holds the city according to the article?"
 

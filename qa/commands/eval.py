@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
         say_source(args)
         retriever = getattr(assistant.retriever, "name", None) or args.retriever or "default"
-        settings = {"questions": str(args.questions), "index": str(assistant.store.path), "retriever": retriever}
+        settings = {"questions": str(args.questions), "index": str(assistant.store.location), "retriever": retriever}
         ev = None
         if qset.questions:
             ev = evaluate(

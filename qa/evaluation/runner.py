@@ -274,7 +274,7 @@ def evaluate(
     answerable = sum(q.answerable for q in questions)
     if answerable and unresolved == answerable:
         raise BadInputError(
-            f"none of the questions' evidence resolves in the index {assistant.store.path} "
+            f"none of the questions' evidence resolves in the index {assistant.store.location} "
             f"({problems[0].split(': skipped: ', 1)[-1]}); is this the right --index or --corpus?"
         )
     scores = per_query(qrels, {q: dict(r) for q, r in run.items()})

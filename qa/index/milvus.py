@@ -84,9 +84,7 @@ def parse_milvus_location(rest: str) -> tuple[str, str]:
             raise BadInputError(f"milvus:{rest}: unknown option {key!r} (only ?collection=NAME)")
         collection = value
     if not _NAME.match(collection):
-        raise BadInputError(
-            f"milvus:{rest}: a collection name is letters, digits and _, not starting with a digit"
-        )
+        raise BadInputError(f"milvus:{rest}: a collection name is letters, digits and _, not starting with a digit")
     if not uri:
         raise BadInputError("milvus: needs a file (milvus:./lib.db) or a server (milvus:http://host:19530)")
     if not re.match(r"^(https?|tcp|unix)://", uri):
@@ -100,14 +98,31 @@ def _is_lite(uri: str) -> bool:
     return not re.match(r"^(https?|tcp|unix)://", uri)
 
 
+#: Milvus Lite files this process has open -> open clients (Milvus Lite serves a file from a
+#: thread of the process and holds its lock until that server stops: the last close stops it)
+_LITE_USERS: dict[str, int] = {}
+
+
+def _disconnect(client, uri: str) -> None:
+    with contextlib.suppress(Exception):
+        client.close()
+    if _is_lite(uri):
+        _LITE_USERS[uri] = _LITE_USERS.get(uri, 1) - 1
+        if _LITE_USERS[uri] <= 0:
+            del _LITE_USERS[uri]
+            with contextlib.suppress(Exception):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(uri)
+
+
 def _connect(where, create: bool):
-    """A ``MilvusClient``; unreachable servers and unusable files become one clear line."""
+    """A ``MilvusClient`` (close it with ``_disconnect``); unreachable servers and unusable
+    files become one clear line."""
     try:
         from pymilvus import MilvusClient
     except ImportError:
-        raise IndexProblem(
-            "the Milvus backend needs pymilvus and milvus-lite: pip install 'citeqa[milvus]'"
-        ) from None
+        raise IndexProblem("the Milvus backend needs pymilvus and milvus-lite: pip install 'citeqa[milvus]'") from None
     uri = where.uri
     if _is_lite(uri):
         path = Path(uri)
@@ -119,8 +134,17 @@ def _connect(where, create: bool):
             raise IndexProblem(f"{where.text}: {path} is a file, not a Milvus Lite database")
     _quiet()
     try:
-        return MilvusClient(uri=uri, timeout=10)
+        client = MilvusClient(uri=uri, timeout=10)
+        if _is_lite(uri):
+            _LITE_USERS[uri] = _LITE_USERS.get(uri, 0) + 1
+        return client
     except Exception as e:  # pymilvus raises MilvusException, grpc errors, OSError...
+        if _is_lite(uri) and "Open local milvus failed" in str(e):
+            raise IndexProblem(
+                f"cannot open {where.text}: Milvus Lite lets one process at a time use a database, and another "
+                "one (or a read-only folder) stands in the way; try again when it has finished, or serve the "
+                "database to many processes with a Milvus server"
+            ) from None
         raise IndexProblem(f"cannot reach Milvus at {uri} ({_reason(e)}); start it, or check the address") from None
 
 
@@ -128,7 +152,8 @@ def _quiet() -> None:
     """pymilvus logs failures (with tracebacks) and notices itself; citeqa says what matters once."""
     import logging
 
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    for name in ("pymilvus", "milvus_lite", "grpc"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _load(client, names: dict[str, str]) -> None:
@@ -196,11 +221,11 @@ class MilvusTokenVectors:
         if not want:
             return
         rows = self._index._query("tokens", f"sentence in {want}", ["sentence", "part", "data"])
-        parts: dict[int, list[tuple[int, str]]] = {}
+        parts: dict[int, dict[int, str]] = {}
         for r in rows:
-            parts.setdefault(r["sentence"], []).append((r["part"], r["data"]))
+            parts.setdefault(r["sentence"], {})[r["part"]] = r["data"]
         for i in want:
-            got = sorted(parts.get(i, []))
+            got = sorted(parts.get(i, {}).items())
             value = None
             if got:
                 raw = b"".join(base64.b64decode(d) for _, d in got)
@@ -267,21 +292,20 @@ class MilvusIndex:
             _load(client, names)
             state = _read_state(client, names, where)
             if state is None:
-                raise IndexProblem(
-                    f"no index at {where.text}; build one with: qa index PATH... --index {where.text}"
-                )
+                raise IndexProblem(f"no index at {where.text}; build one with: qa index PATH... --index {where.text}")
             versions = _versions(client, names, int(state["gen"]))
         except IndexProblem:
-            client.close()
+            _disconnect(client, where.uri)
             raise
         except Exception as e:
-            client.close()
+            _disconnect(client, where.uri)
             raise IndexProblem(f"cannot read the Milvus index {where.text} ({_reason(e)})") from None
         return cls(where, client, state, versions)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
+        if self.client is not None:
+            _disconnect(self.client, self.where.uri)
+            self.client = None
 
     def __len__(self) -> int:
         return int(self.state["sentences"])
@@ -294,7 +318,9 @@ class MilvusIndex:
         except Exception as e:
             raise IndexProblem(f"Milvus at {self.where.uri} failed a query ({_reason(e)})") from None
 
-    def _search(self, data, field_name: str, k: int, expr: str, metric: str, fields=("doc",)) -> list[dict]:
+    def _search(self, data, field_name: str, k: int, expr: str, metric: str) -> list[dict]:
+        """The best ``k`` hits, each id once (twice as many are asked for: a Milvus Lite killed
+        while flushing can come back with rows twice, until the next update repairs them)."""
         if k <= 0:
             return []
         try:
@@ -302,14 +328,17 @@ class MilvusIndex:
                 self.names["sentences"],
                 data=[data],
                 anns_field=field_name,
-                limit=min(k, MAX_LIMIT),
+                limit=min(2 * k, MAX_LIMIT),
                 filter=expr,
-                output_fields=list(fields),
+                output_fields=["doc"],
                 search_params={"metric_type": metric},
             )
         except Exception as e:
             raise IndexProblem(f"Milvus at {self.where.uri} failed a search ({_reason(e)})") from None
-        return list(found[0]) if found else []
+        unique = {}
+        for h in found[0] if found else []:
+            unique.setdefault(h["id"], h)
+        return list(unique.values())[:k]
 
     # -- documents and sentences ---------------------------------------------------------
 
@@ -337,7 +366,9 @@ class MilvusIndex:
         if not ids:
             return {}
         rows = self._query(
-            "sentences", f"id in {sorted(set(ids))} and {self.live_filter}", ["id", "doc", "start", "end", "line", "page"]
+            "sentences",
+            f"id in {sorted(set(ids))} and {self.live_filter}",
+            ["id", "doc", "start", "end", "line", "page"],
         )
         return {r["id"]: r for r in rows}
 
@@ -349,7 +380,9 @@ class MilvusIndex:
             r = rows.get(i)
             if r is not None and r["doc"] in self._live:
                 text = self.text(r["doc"])
-                out.append(Sentence(i, r["doc"], r["start"], r["end"], r["line"], r["page"], text[r["start"] : r["end"]]))
+                out.append(
+                    Sentence(i, r["doc"], r["start"], r["end"], r["line"], r["page"], text[r["start"] : r["end"]])
+                )
         return out
 
     def documents_of(self, ids: Iterable[int]) -> dict[int, str]:
@@ -360,7 +393,8 @@ class MilvusIndex:
         if v is None:
             return []
         rows = self._query("sentences", f"doc == {_quote(doc_id)} and gen == {v.gen}", ["id", "start"])
-        return [r["id"] for r in sorted(rows, key=lambda r: r["start"])]
+        starts = {r["id"]: r["start"] for r in rows}  # (each id once: see _repair)
+        return sorted(starts, key=starts.__getitem__)
 
     def document_sentences(self, doc_id: str) -> list[Sentence]:
         return self.sentences(self.sentence_ids(doc_id))
@@ -370,10 +404,10 @@ class MilvusIndex:
         return [s for s in around if s.doc == sentence.doc]
 
     def sentence_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self._iterate("sentences", self.live_filter, ["doc"]):
-            counts[r["doc"]] = counts.get(r["doc"], 0) + 1
-        return counts
+        ids: dict[str, set[int]] = {}
+        for r in self._iterate("sentences", self.live_filter, ["id", "doc"]):
+            ids.setdefault(r["doc"], set()).add(r["id"])
+        return {doc: len(v) for doc, v in ids.items()}
 
     def _iterate(self, kind: str, expr: str, fields: list[str]):
         it = self.client.query_iterator(self.names[kind], batch_size=1000, filter=expr, output_fields=fields)
@@ -408,8 +442,7 @@ class MilvusIndex:
         if not terms:
             return []
         hits = self._search(terms, "sparse", k, self._filter(exclude_docs), "BM25")
-        # Milvus gives BM25 as a negative distance (smaller is nearer)
-        return [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
+        return [(int(h["id"]), _bm25(h)) for h in hits]
 
     def lexical_scores(self, question: str, ids: list[int]) -> np.ndarray:
         terms = _query_terms(question)
@@ -417,7 +450,7 @@ class MilvusIndex:
             return np.zeros(len(ids), np.float32)
         unique = sorted(set(ids))
         hits = self._search(terms, "sparse", len(unique), f"id in {unique} and {self.live_filter}", "BM25")
-        found = {int(h["id"]): abs(float(h["distance"])) for h in hits}
+        found = {int(h["id"]): _bm25(h) for h in hits}
         return np.array([found.get(i, 0.0) for i in ids], dtype=np.float32)
 
     def term_weights(self, question: str) -> dict[str, float]:
@@ -452,6 +485,12 @@ class MilvusIndex:
         )
 
 
+def _bm25(hit: dict) -> float:
+    """A hit's BM25 score on bm25s's scale (the local backend's): Milvus Lite gives minus the
+    score as its distance (a server gives the score), which includes a factor k1 + 1."""
+    return abs(float(hit["distance"])) / (BM25_K1 + 1)
+
+
 def _version_key(doc: str, gen: int) -> str:
     return f"{gen:012d}\t{doc}"
 
@@ -462,7 +501,8 @@ def _read_state(client, names: dict[str, str], where) -> dict | None:
     rows = client.query(names["state"], filter='id == "state"', output_fields=["state"])
     if not rows:
         return None
-    state = rows[0]["state"]
+    # the newest, should a Milvus Lite killed while flushing come back with the older one too
+    state = max((r["state"] for r in rows), key=lambda s: s.get("gen", -1) if isinstance(s, dict) else -1)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise IndexProblem(f"{where.text} is not a citeqa index")
     if state.get("format_version") != FORMAT_VERSION or state.get("model") != MODEL_NAME or state.get("dim") != DIM:
@@ -484,10 +524,48 @@ def _versions(client, names: dict[str, str], gen: int) -> dict[str, list[_Versio
                 info = None
                 if not r["deleted"]:
                     info = DocumentInfo(r["doc"], r["path"], r["title"] or None, r["format"], r["sha256"])
-                out.setdefault(r["doc"], []).append(_Version(r["doc"], r["gen"], r["deleted"], info, r["pages"] or []))
+                vs = out.setdefault(r["doc"], [])
+                if all(v.gen != r["gen"] for v in vs):  # (a row can come back twice: see _repair)
+                    vs.append(_Version(r["doc"], r["gen"], r["deleted"], info, r["pages"] or []))
     finally:
         it.close()
     return out
+
+
+def _count(client, name: str) -> int:
+    rows = client.query(name, filter="", output_fields=["count(*)"])
+    return int(rows[0]["count(*)"]) if rows else 0
+
+
+def _repair(client, names: dict[str, str], state: dict) -> None:
+    """Milvus Lite killed while flushing can come back with flushed rows twice (its log is
+    replayed over the data files it had written). After ``_clean`` every row left is live, so
+    more rows than the state counts means copies: each duplicated row is deleted and written
+    once again."""
+    if _count(client, names["sentences"]) <= int(state.get("sentences", 0)) and _count(
+        client, names["documents"]
+    ) <= int(state.get("documents", 0)):
+        return
+    for kind in ("sentences", "tokens", "documents"):
+        fields = ["*"]
+        seen: dict = {}
+        twice: dict = {}
+        it = client.query_iterator(names[kind], batch_size=1000, filter="", output_fields=fields)
+        try:
+            while batch := it.next():
+                for r in batch:
+                    (twice if r["id"] in seen else seen)[r["id"]] = r
+        finally:
+            it.close()
+        if not twice:
+            continue
+        rows = [{k: v for k, v in r.items() if k != "sparse"} for r in twice.values()]
+        ids = list(twice)
+        for i in range(0, len(ids), 500):
+            client.delete(names[kind], ids=ids[i : i + 500])
+        for i in range(0, len(rows), BATCH):
+            client.insert(names[kind], rows[i : i + BATCH])
+        client.flush(names[kind])
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -511,22 +589,36 @@ def _create_collections(client, names: dict[str, str], lite: bool) -> None:
         s.add_field("line", DataType.INT64)
         s.add_field("page", DataType.INT64, nullable=True)
         s.add_field(
-            "terms", DataType.VARCHAR, max_length=65535, enable_analyzer=True, enable_match=True,
+            "terms",
+            DataType.VARCHAR,
+            max_length=65535,
+            enable_analyzer=True,
+            enable_match=True,
             analyzer_params={"tokenizer": "standard"},
         )
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("dense", DataType.FLOAT_VECTOR, dim=DIM)
         s.add_function(
-            Function(name="terms_bm25", function_type=FunctionType.BM25, input_field_names=["terms"],
-                     output_field_names=["sparse"])
+            Function(
+                name="terms_bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["terms"],
+                output_field_names=["sparse"],
+            )
         )
         p = MilvusClient.prepare_index_params()
         if lite:  # exact, like the local index at this size
             p.add_index(field_name="dense", index_type="FLAT", metric_type="COSINE")
         else:
-            p.add_index(field_name="dense", index_type="HNSW", metric_type="COSINE", params={"M": 16, "efConstruction": 200})
-        p.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                    params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+            p.add_index(
+                field_name="dense", index_type="HNSW", metric_type="COSINE", params={"M": 16, "efConstruction": 200}
+            )
+        p.add_index(
+            field_name="sparse",
+            index_type="SPARSE_INVERTED_INDEX",
+            metric_type="BM25",
+            params={"bm25_k1": BM25_K1, "bm25_b": BM25_B},
+        )
         client.create_collection(names["sentences"], schema=s, index_params=p)
     if not client.has_collection(names["documents"]):
         s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -579,10 +671,17 @@ def _token_parts(sentence_id: int, doc: str, gen: int, tokens: np.ndarray) -> li
     out = []
     for part in range(0, max(1, -(-len(t) // TOKENS_PER_PART))):
         piece = t[part * TOKENS_PER_PART : (part + 1) * TOKENS_PER_PART]
-        out.append({
-            "id": sentence_id * MAX_PARTS + part, "sentence": sentence_id, "part": part, "doc": doc, "gen": gen,
-            "data": base64.b64encode(piece.tobytes()).decode("ascii"), "v": _DUMMY,
-        })
+        out.append(
+            {
+                "id": sentence_id * MAX_PARTS + part,
+                "sentence": sentence_id,
+                "part": part,
+                "doc": doc,
+                "gen": gen,
+                "data": base64.b64encode(piece.tobytes()).decode("ascii"),
+                "v": _DUMMY,
+            }
+        )
     return out
 
 
@@ -612,11 +711,24 @@ class _Writer:
         for doc, spans in plan.add:
             if len(doc.text.encode("utf-8")) > MAX_TEXT_BYTES:
                 raise BadInputError(f"{doc.path}: larger than {MAX_TEXT_BYTES >> 20} MiB, more than a Milvus row holds")
-            self.client.insert(self.names["documents"], [{
-                "id": _version_key(doc.id, self.gen), "doc": doc.id, "gen": self.gen, "deleted": False,
-                "path": doc.path, "title": doc.title or "", "format": doc.format, "sha256": doc.sha256,
-                "pages": doc.pages, "text": doc.text, "v": _DUMMY,
-            }])
+            self.client.insert(
+                self.names["documents"],
+                [
+                    {
+                        "id": _version_key(doc.id, self.gen),
+                        "doc": doc.id,
+                        "gen": self.gen,
+                        "deleted": False,
+                        "path": doc.path,
+                        "title": doc.title or "",
+                        "format": doc.format,
+                        "sha256": doc.sha256,
+                        "pages": doc.pages,
+                        "text": doc.text,
+                        "v": _DUMMY,
+                    }
+                ],
+            )
             rows = sentence_rows(doc, spans)
             for i in range(0, len(rows), self.batch_size):
                 chunk = rows[i : i + self.batch_size]
@@ -629,10 +741,19 @@ class _Writer:
                 for j, r in enumerate(chunk):
                     sid = self.next_id
                     self.next_id += 1
-                    self.pending["sentences"].append({
-                        "id": sid, "doc": doc.id, "gen": self.gen, "start": r.start, "end": r.end, "line": r.line,
-                        "page": r.page, "terms": _terms(r.embedding_text), "dense": vecs[j].tolist(),
-                    })
+                    self.pending["sentences"].append(
+                        {
+                            "id": sid,
+                            "doc": doc.id,
+                            "gen": self.gen,
+                            "start": r.start,
+                            "end": r.end,
+                            "line": r.line,
+                            "page": r.page,
+                            "terms": _terms(r.embedding_text),
+                            "dense": vecs[j].tolist(),
+                        }
+                    )
                     if toks is not None:
                         self.pending["tokens"].extend(_token_parts(sid, doc.id, self.gen, toks[j]))
                     self.flush("sentences")
@@ -644,10 +765,22 @@ class _Writer:
         self.flush("tokens", force=True)
 
     def tombstones(self, docs: list[str]) -> None:
-        rows = [{
-            "id": _version_key(d, self.gen), "doc": d, "gen": self.gen, "deleted": True, "path": "", "title": "",
-            "format": "", "sha256": "", "pages": [], "text": "", "v": _DUMMY,
-        } for d in docs]
+        rows = [
+            {
+                "id": _version_key(d, self.gen),
+                "doc": d,
+                "gen": self.gen,
+                "deleted": True,
+                "path": "",
+                "title": "",
+                "format": "",
+                "sha256": "",
+                "pages": [],
+                "text": "",
+                "v": _DUMMY,
+            }
+            for d in docs
+        ]
         for i in range(0, len(rows), BATCH):
             self.client.insert(self.names["documents"], rows[i : i + BATCH])
 
@@ -698,8 +831,20 @@ def update_milvus(
     with _writer_lock(where, lock_wait, notify):
         client = _connect(where, create=True)
         try:
-            return _update(client, where, documents, load_encoder, report, rebuild, progress, notify, batch_size,
-                           extra, keep, want_token_vectors)
+            return _update(
+                client,
+                where,
+                documents,
+                load_encoder,
+                report,
+                rebuild,
+                progress,
+                notify,
+                batch_size,
+                extra,
+                keep,
+                want_token_vectors,
+            )
         except (IndexProblem, BadInputError, KeyboardInterrupt):
             raise
         except Exception as e:
@@ -708,22 +853,42 @@ def update_milvus(
                 "from its last complete update: run qa index again"
             ) from None
         finally:
-            with contextlib.suppress(Exception):
-                client.close()
+            _disconnect(client, where.uri)
 
 
-def _update(client, where, documents, load_encoder, report, rebuild, progress, notify, batch_size, extra, keep,
-            want_token_vectors) -> UpdateReport:
+def _update(
+    client,
+    where,
+    documents,
+    load_encoder,
+    report,
+    rebuild,
+    progress,
+    notify,
+    batch_size,
+    extra,
+    keep,
+    want_token_vectors,
+) -> UpdateReport:
     names = _names(where.collection)
     _create_collections(client, names, _is_lite(where.uri))
     _load(client, names)
     state = _read_state(client, names, where) or {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "model": MODEL_NAME, "dim": DIM,
-        "gen": 0, "next_id": 1, "documents": 0, "sentences": 0, "token_vectors": None,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": MODEL_NAME,
+        "dim": DIM,
+        "gen": 0,
+        "next_id": 1,
+        "documents": 0,
+        "sentences": 0,
+        "token_vectors": None,
     }
     gen = int(state["gen"])
     versions = _versions(client, names, gen)
     _clean(client, names, gen, versions)  # what a killed writer left
+    if gen > 0:
+        _repair(client, names, state)
     old = MilvusIndex(where, client, state, _versions(client, names, gen))
     old_docs = {} if rebuild else old.digests()
     plan = plan_update(old_docs, documents, report, notify, keep)
@@ -751,7 +916,9 @@ def _update(client, where, documents, load_encoder, report, rebuild, progress, n
     w.tombstones([d for d in plan.drop if d not in {doc.id for doc, _ in plan.add}])
     for doc_id, (path, title) in plan.renamed.items():  # metadata only: its version row, in place
         v = old._live[doc_id]
-        row = client.query(names["documents"], filter=f"id == {_quote(_version_key(doc_id, v.gen))}", output_fields=["*"])[0]
+        row = client.query(
+            names["documents"], filter=f"id == {_quote(_version_key(doc_id, v.gen))}", output_fields=["*"]
+        )[0]
         row.update(path=path, title=title or "")
         client.upsert(names["documents"], [row])
     documents_total = len(old_docs) - len(set(plan.drop)) + len(plan.add) if not rebuild else len(plan.add)
@@ -766,6 +933,8 @@ def _update(client, where, documents, load_encoder, report, rebuild, progress, n
         "extra": {**state.get("extra", {}), **(extra or {})},
     }
     client.upsert(names["state"], [{"id": "state", "state": new_state, "v": _DUMMY}])  # the commit
+    for name in names.values():  # searches over unflushed rows rebuild their index each time
+        client.flush(name)
     report.committed = True
     report.sentences_embedded = w.embedded
     report.sentences_total, report.documents_total = total, documents_total
@@ -808,7 +977,8 @@ def check_milvus(where):
                 bad_norms += 1
         report.sentences = report.vectors = n
         if n != len(index):
-            report.problems.append(f"{n} sentences, the state says {len(index)}")
+            again = " (rows stored twice: the next qa index repairs them)" if n > len(index) else ""
+            report.problems.append(f"{n} sentence rows, the state says {len(index)} sentences{again}")
         if bad_norms:
             report.problems.append(f"{bad_norms} sentence vector(s) are not unit length")
         for info in docs:

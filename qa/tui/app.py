@@ -78,10 +78,15 @@ def open_assistant(index: Path | None, status: Callable[[str], None]):
     return assistant
 
 
-def index_name(path: Path) -> str:
-    """A short name for the index at ``path``: your library, the seeds demo, or its folder's name."""
+def index_name(location: str | Path) -> str:
+    """A short name for the index at ``location``: your library, the seeds demo, its folder's
+    name, or its milvus: address."""
     from qa.defaults import default_index_dir, library_dir
+    from qa.index import is_milvus
 
+    if is_milvus(location):
+        return str(location)
+    path = Path(location)
     if path == library_dir():
         return "your library"
     if path == default_index_dir():
@@ -92,7 +97,7 @@ def index_name(path: Path) -> str:
 def describe(assistant) -> str:
     store = assistant.store
     docs, sentences = len(store.documents()), len(store)
-    return f"{index_name(store.path)} · {_count(docs, 'document')}, {_count(sentences, 'sentence')}"
+    return f"{index_name(store.location)} · {_count(docs, 'document')}, {_count(sentences, 'sentence')}"
 
 
 def export_folder() -> Path:

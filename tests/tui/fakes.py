@@ -4,7 +4,6 @@ the answer pipeline changes. Built from the real public types (Result, Citation,
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from qa.assistant import Answer, Citation, Corroboration, Result
 from qa.index import Sentence
@@ -40,7 +39,7 @@ def _sentences() -> dict[str, list[Sentence]]:
 
 
 class FakeStore:
-    path = Path("/indexes/harbour")
+    location = "/indexes/harbour"
 
     def __init__(self) -> None:
         self.by_doc = _sentences()
