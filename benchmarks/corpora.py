@@ -148,6 +148,7 @@ class DerivedEncoder:
     """
 
     name = "derived"
+    has_token_vectors = False
 
     def __init__(self, real: dict[str, np.ndarray], dim: int) -> None:
         self.dim = dim

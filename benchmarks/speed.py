@@ -4,6 +4,8 @@
     python benchmarks/speed.py --100k          # + ~100k sentences (real + generated, see corpora.py)
     python benchmarks/speed.py --1m            # + 1M-vector approximate index (derived vectors)
     python benchmarks/speed.py --no-seeds --1m --no-vector-only --updates-only   # 1M incremental updates alone
+    python benchmarks/speed.py --milvus --100k     # + local vs Milvus Lite (pip install -e '.[milvus]')
+    python benchmarks/speed.py --milvus --100k --backends-only   # that comparison alone
 
 Every ratio is measured side by side in the same run: cold ``qa ask`` against a
 plain one-shot script (import sentence-transformers, load the model, load the
@@ -463,6 +465,85 @@ def bench_store(table: Table, args, work: Path, size: str, target_ms: float | No
     warm_api(table, size, index_dir, questions, 1, target_ms)
 
 
+class BackendTable:
+    """One row per measure, one column per backend, measured in the same run."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add(self, size: str, metric: str, backend: str, value: str) -> None:
+        self.rows.setdefault((size, metric), {})[backend] = value
+        print(f"  {size:6} {metric:50} {backend:12} {value:>22}", file=sys.stderr, flush=True)
+
+    def render(self) -> str:
+        lines = ["| size | metric | local | Milvus Lite |", "|---|---|---|---|"]
+        lines += [f"| {size} | {metric} | {v.get('local', '')} | {v.get('Milvus Lite', '')} |"
+                  for (size, metric), v in self.rows.items()]
+        return "\n".join(lines)
+
+
+def backend_latency(where, questions: list[str], passes: int) -> tuple[float, float, float]:
+    """Index open (ms) and warm Python API p50 / p95 (ms)."""
+    from qa import Assistant
+
+    t = time.perf_counter()
+    assistant = Assistant.open(where)
+    opened = (time.perf_counter() - t) * 1000
+    for q in questions[:3]:
+        assistant.ask(q)
+    lat = []
+    for _ in range(passes):
+        for q in questions:
+            t = time.perf_counter()
+            assistant.ask(q)
+            lat.append((time.perf_counter() - t) * 1000)
+    assistant.close()
+    return opened, pct(lat, 50), pct(lat, 95)
+
+
+def bench_backends(table: BackendTable, args, work: Path) -> None:
+    """The seeds (real model, through ``qa index``) and, with --100k, the 100k store (derived
+    vectors, in process) in both backends: build, open, warm p50/p95, cold ``qa ask``."""
+    import shutil
+
+    env = env_for(work / "cache")
+    os.environ["CITEQA_CACHE"] = str(work / "cache")
+    sizes = [("seeds", seed_questions(), args.passes)]
+    if args.k100:
+        sizes.append(("100k", eval_questions(100), 1))
+    for size, questions, passes in sizes:
+        locations = {"local": work / f"backend-{size}", "Milvus Lite": f"milvus:{work / f'backend-{size}.db'}"}
+        for backend, where in locations.items():
+            target = Path(str(where).removeprefix("milvus:"))
+            shutil.rmtree(target, ignore_errors=True)
+            if size == "seeds":
+                wall, rss, _ = run_rss(QA + ["index", str(corpora.SEEDS), "--index", str(where), "-q"], env)
+                table.add(size, "`qa index` (real model), wall / peak RSS", backend, f"{wall:.1f} s / {rss:.0f} MiB")
+            else:
+                from embeddings.model import DIM
+                from qa.index import update_index
+
+                encoder = corpora.DerivedEncoder(real_vectors(work), DIM)
+                docs = list(corpora.corpus(corpora.SIZES["100k"]))
+                t = time.perf_counter()
+                report = update_index(where, docs, lambda: encoder, rebuild=True, notify=lambda m: None)
+                table.add(size, f"build, {report.sentences_total} sentences (derived vectors, in process)", backend,
+                          f"{time.perf_counter() - t:.0f} s")
+                del docs, encoder
+            table.add(size, "size on disk", backend, f"{dir_size(target) / MIB:.1f} MiB")
+            opened, p50, p95 = backend_latency(where, questions, passes)
+            table.add(size, "open (Python API)", backend, f"{opened:.0f} ms")
+            table.add(size, "warm latency, Python API, p50 / p95", backend, f"{p50:.1f} / {p95:.1f} ms")
+            walls, rsss = [], []
+            run_rss(QA + ["ask", questions[0], "--index", str(where)], env)
+            for i in range(max(3, args.runs // 2)):
+                wall, rss, _ = run_rss(QA + ["ask", questions[i % len(questions)], "--index", str(where)], env)
+                walls.append(wall)
+                rsss.append(rss)
+            table.add(size, "cold `qa ask`, wall median / peak RSS", backend,
+                      f"{statistics.median(walls):.2f} s / {max(rsss):.0f} MiB")
+
+
 def bench_1m(table: Table, args, work: Path) -> None:
     """The vector index alone at 1M derived vectors: kind, recall@10, memory, open, search, add/remove."""
     from embeddings.index import VectorIndex
@@ -586,6 +667,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="large sizes: only build (or reuse) the index and time the incremental updates")
     parser.add_argument("--no-vector-only", action="store_true",
                         help="1M: skip the vector-index-only part (recall, memory, open; builds its own file)")
+    parser.add_argument("--milvus", action="store_true",
+                        help="also compare the backends: local vs Milvus Lite (seeds; with --100k, 100k too)")
+    parser.add_argument("--backends-only", action="store_true", help="with --milvus: only the backend comparison")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -594,15 +678,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table = Table()
     started = time.perf_counter()
-    if not args.no_seeds:
+    if not args.no_seeds and not args.backends_only:
         bench_seeds(table, args, args.work)
-    if args.k100:
+    if args.k100 and not args.backends_only:
         bench_100k(table, args, args.work)
-    if args.m1:
+    if args.m1 and not args.backends_only:
         if not args.no_vector_only:
             bench_1m(table, args, args.work)
         bench_store(table, args, args.work, "1M", 30.0)
-    print(table.render())
+    backends = None
+    if args.milvus:
+        backends = BackendTable()
+        bench_backends(backends, args, args.work)
+    if table.rows:
+        print(table.render())
+    if backends is not None:
+        print("\n" + backends.render())
     print(f"\n({time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.1f} at the end)")
     if args.json:

@@ -64,6 +64,8 @@ MAX_LIMIT = 16384
 #: Token vectors per ``C_tokens`` row (float16: 62 x 384 x 2 bytes, under 64 KiB as base64).
 TOKENS_PER_PART = 62
 MAX_PARTS = 8
+#: Sentence rows a reader keeps (a quarter as many vectors).
+CACHE_ROWS = 50_000
 #: BM25 parameters, as bm25s's defaults locally.
 BM25_K1 = 1.5
 BM25_B = 0.75
@@ -282,7 +284,9 @@ class MilvusIndex:
         self.live_filter = " and ".join(live)
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._tokens = MilvusTokenVectors(self) if state.get("token_vectors") else None
-        self._lexical_cache: dict[tuple[str, tuple[int, ...]], dict[int, float]] = {}
+        self._row_cache: OrderedDict[int, dict | None] = OrderedDict()
+        self._vector_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._df: dict[str, int] = {}
 
     @classmethod
     def open(cls, where) -> MilvusIndex:
@@ -363,14 +367,20 @@ class MilvusIndex:
         return self._texts[doc_id]
 
     def _rows(self, ids: list[int]) -> dict[int, dict]:
-        if not ids:
-            return {}
-        rows = self._query(
-            "sentences",
-            f"id in {sorted(set(ids))} and {self.live_filter}",
-            ["id", "doc", "start", "end", "line", "page"],
-        )
-        return {r["id"]: r for r in rows}
+        """Sentence rows by id (kept: a reader sees one generation, whose rows do not change)."""
+        missing = sorted({i for i in ids if i not in self._row_cache})
+        if missing:
+            rows = self._query(
+                "sentences",
+                f"id in {missing} and {self.live_filter}",
+                ["id", "doc", "start", "end", "line", "page"],
+            )
+            found = {r["id"]: r for r in rows}
+            for i in missing:
+                self._row_cache[i] = found.get(i)
+            while len(self._row_cache) > CACHE_ROWS:
+                self._row_cache.popitem(last=False)
+        return {i: r for i in ids if (r := self._row_cache.get(i)) is not None}
 
     def sentences(self, ids: Iterable[int]) -> list[Sentence]:
         ids = [int(i) for i in ids]
@@ -432,10 +442,16 @@ class MilvusIndex:
     def vectors(self, ids: list[int]) -> np.ndarray | None:
         if not ids:
             return np.zeros((0, DIM), np.float32)
-        rows = {r["id"]: r["dense"] for r in self._query("sentences", f"id in {sorted(set(ids))}", ["id", "dense"])}
-        if any(i not in rows for i in ids):
+        cache = self._vector_cache
+        missing = sorted({i for i in ids if i not in cache})
+        if missing:
+            for r in self._query("sentences", f"id in {missing}", ["id", "dense"]):
+                cache[r["id"]] = np.asarray(r["dense"], dtype=np.float32)
+            while len(cache) > CACHE_ROWS // 4:
+                cache.popitem(last=False)
+        if any(i not in cache for i in ids):
             return None
-        return np.asarray([rows[i] for i in ids], dtype=np.float32)
+        return np.stack([cache[i] for i in ids])
 
     def search_lexical(self, question: str, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
         terms = _query_terms(question)
@@ -460,8 +476,13 @@ class MilvusIndex:
         n = len(self)
         out = {}
         for term in query_terms(question):
-            rows = self._query("sentences", f"TEXT_MATCH(terms, {_quote(term)}) and {self.live_filter}", ["count(*)"])
-            df = int(rows[0]["count(*)"]) if rows else 0
+            if term not in self._df:
+                expr = f"TEXT_MATCH(terms, {_quote(term)}) and {self.live_filter}"
+                rows = self._query("sentences", expr, ["count(*)"])
+                if len(self._df) > 100_000:
+                    self._df.clear()
+                self._df[term] = int(rows[0]["count(*)"]) if rows else 0
+            df = self._df[term]
             out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
