@@ -209,6 +209,9 @@ class _Version:
     deleted: bool
     info: DocumentInfo | None
     pages: list
+    #: the version's sentence ids are first_id, first_id + 1, ... (in text order)
+    first_id: int = 0
+    sentences: int = 0
 
 
 class MilvusTokenVectors:
@@ -222,7 +225,8 @@ class MilvusTokenVectors:
         want = sorted({int(i) for i in ids if i is not None and int(i) not in self._cache})
         if not want:
             return
-        rows = self._index._query("tokens", f"sentence in {want}", ["sentence", "part", "data"])
+        keys = [i * MAX_PARTS + part for i in want for part in range(MAX_PARTS)]  # primary keys: fast
+        rows = self._index._query("tokens", f"id in {keys}", ["sentence", "part", "data"])
         parts: dict[int, dict[int, str]] = {}
         for r in rows:
             parts.setdefault(r["sentence"], {})[r["part"]] = r["data"]
@@ -400,11 +404,7 @@ class MilvusIndex:
 
     def sentence_ids(self, doc_id: str) -> list[int]:
         v = self._live.get(doc_id)
-        if v is None:
-            return []
-        rows = self._query("sentences", f"doc == {_quote(doc_id)} and gen == {v.gen}", ["id", "start"])
-        starts = {r["id"]: r["start"] for r in rows}  # (each id once: see _repair)
-        return sorted(starts, key=starts.__getitem__)
+        return list(range(v.first_id, v.first_id + v.sentences)) if v is not None else []
 
     def document_sentences(self, doc_id: str) -> list[Sentence]:
         return self.sentences(self.sentence_ids(doc_id))
@@ -470,21 +470,32 @@ class MilvusIndex:
         return np.array([found.get(i, 0.0) for i in ids], dtype=np.float32)
 
     def term_weights(self, question: str) -> dict[str, float]:
-        """IDF as bm25s computes it (Lucene's), from Milvus's counts of sentences with each term."""
+        """IDF as bm25s computes it (Lucene's), with each term's document frequency counted as
+        the BM25 hits of the term alone (one search for all the question's new terms; a term
+        in more than ``MAX_LIMIT`` sentences counts as in ``MAX_LIMIT``)."""
         from qa.index.bm25 import query_terms
 
+        terms = list(dict.fromkeys(query_terms(question)))
+        new = [t for t in terms if t not in self._df]
+        if new:
+            try:
+                found = self.client.search(
+                    self.names["sentences"],
+                    data=new,
+                    anns_field="sparse",
+                    limit=min(max(len(self), 1), MAX_LIMIT),
+                    filter=self.live_filter,
+                    output_fields=[],
+                    search_params={"metric_type": "BM25"},
+                )
+            except Exception as e:
+                raise IndexProblem(f"Milvus at {self.where.uri} failed a search ({_reason(e)})") from None
+            if len(self._df) > 100_000:
+                self._df.clear()
+            for term, hits in zip(new, found, strict=True):
+                self._df[term] = len({h["id"] for h in hits})
         n = len(self)
-        out = {}
-        for term in query_terms(question):
-            if term not in self._df:
-                expr = f"TEXT_MATCH(terms, {_quote(term)}) and {self.live_filter}"
-                rows = self._query("sentences", expr, ["count(*)"])
-                if len(self._df) > 100_000:
-                    self._df.clear()
-                self._df[term] = int(rows[0]["count(*)"]) if rows else 0
-            df = self._df[term]
-            out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return out
+        return {t: float(np.log(1 + (n - self._df[t] + 0.5) / (self._df[t] + 0.5))) for t in terms}
 
     @property
     def token_vectors(self) -> MilvusTokenVectors | None:
@@ -537,7 +548,7 @@ def _read_state(client, names: dict[str, str], where) -> dict | None:
 def _versions(client, names: dict[str, str], gen: int) -> dict[str, list[_Version]]:
     """Every document version of generation <= ``gen``, by document."""
     out: dict[str, list[_Version]] = {}
-    fields = ["doc", "gen", "deleted", "path", "title", "format", "sha256", "pages"]
+    fields = ["doc", "gen", "deleted", "path", "title", "format", "sha256", "pages", "first_id", "sentences"]
     it = client.query_iterator(names["documents"], batch_size=1000, filter=f"gen <= {gen}", output_fields=fields)
     try:
         while batch := it.next():
@@ -547,7 +558,11 @@ def _versions(client, names: dict[str, str], gen: int) -> dict[str, list[_Versio
                     info = DocumentInfo(r["doc"], r["path"], r["title"] or None, r["format"], r["sha256"])
                 vs = out.setdefault(r["doc"], [])
                 if all(v.gen != r["gen"] for v in vs):  # (a row can come back twice: see _repair)
-                    vs.append(_Version(r["doc"], r["gen"], r["deleted"], info, r["pages"] or []))
+                    vs.append(
+                        _Version(
+                            r["doc"], r["gen"], r["deleted"], info, r["pages"] or [], r["first_id"], r["sentences"]
+                        )
+                    )
     finally:
         it.close()
     return out
@@ -614,7 +629,6 @@ def _create_collections(client, names: dict[str, str], lite: bool) -> None:
             DataType.VARCHAR,
             max_length=65535,
             enable_analyzer=True,
-            enable_match=True,
             analyzer_params={"tokenizer": "standard"},
         )
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -652,6 +666,8 @@ def _create_collections(client, names: dict[str, str], lite: bool) -> None:
         s.add_field("format", DataType.VARCHAR, max_length=64)
         s.add_field("sha256", DataType.VARCHAR, max_length=64)
         s.add_field("pages", DataType.JSON)
+        s.add_field("first_id", DataType.INT64)
+        s.add_field("sentences", DataType.INT64)
         s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
         s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
         client.create_collection(names["documents"], schema=s, index_params=index("v", "FLAT", "L2"))
@@ -745,6 +761,8 @@ class _Writer:
                         "format": doc.format,
                         "sha256": doc.sha256,
                         "pages": doc.pages,
+                        "first_id": self.next_id,
+                        "sentences": len(spans),
                         "text": doc.text,
                         "v": _DUMMY,
                     }
@@ -797,6 +815,8 @@ class _Writer:
                 "format": "",
                 "sha256": "",
                 "pages": [],
+                "first_id": 0,
+                "sentences": 0,
                 "text": "",
                 "v": _DUMMY,
             }
