@@ -317,7 +317,9 @@ class Assistant:
             return None
         from qa.rerank import token_coverage
 
-        window = [stored.float32(s.id) for s in self.store.neighbours(top)]
+        around = self.store.neighbours(top)
+        stored.prefetch([s.id for s in around] + [top.id])
+        window = [stored.float32(s.id) for s in around]
         return token_coverage(tokens, [stored.float32(top.id)]), token_coverage(tokens, window)
 
     def _with_maxsim(self, hits, tokens, roles):

@@ -47,6 +47,7 @@ def context_best(query_tokens: np.ndarray, store_tokens, ids, rings) -> tuple[np
         dict.fromkeys(j for group in (ids, *(x for ring in rings for x in ring)) for j in group if j is not None)
     )
     arrays, cols = [], {}
+    store_tokens.prefetch(needed)  # a remote backend fetches them in one round trip
     for j in needed:
         arr = store_tokens.float32(j)
         if arr is not None and len(arr):

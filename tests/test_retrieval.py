@@ -217,6 +217,9 @@ def test_weighted_maxsim_matches_plain_maxsim_and_skips_missing():
         def float32(self, i):
             return self.v.get(i)
 
+        def prefetch(self, ids):
+            pass
+
     store, q = Tokens(), rng.normal(size=(3, 8)).astype(np.float32)
     ids, rings = [1, 2, 9], [([0, 1, None], [2, 3, None])]
     centre, (win,) = context_best(q, store, ids, rings)

@@ -215,13 +215,13 @@ class _Version:
 
 
 class MilvusTokenVectors:
-    """Token vectors fetched from ``C_tokens`` in one query per ``load(ids)``, then kept."""
+    """Token vectors fetched from ``C_tokens`` in one query per ``prefetch(ids)``, then kept."""
 
     def __init__(self, index: MilvusIndex) -> None:
         self._index = index
         self._cache: OrderedDict[int, np.ndarray | None] = OrderedDict()
 
-    def load(self, ids: Iterable[int]) -> None:
+    def prefetch(self, ids: Iterable[int]) -> None:
         want = sorted({int(i) for i in ids if i is not None and int(i) not in self._cache})
         if not want:
             return
@@ -245,7 +245,7 @@ class MilvusTokenVectors:
 
     def get(self, sentence_id: int) -> np.ndarray | None:
         if sentence_id not in self._cache:
-            self.load([sentence_id])
+            self.prefetch([sentence_id])
         return self._cache.get(sentence_id)
 
     def float32(self, sentence_id: int) -> np.ndarray | None:

@@ -51,6 +51,9 @@ class TokenVectors:
             raise ValueError("token vector files have the wrong shape")
         return cls(vectors, index)
 
+    def prefetch(self, sentence_ids) -> None:
+        """Nothing to do: the vectors are mapped from the file."""
+
     def __len__(self) -> int:
         return len(self.index)
 
@@ -95,6 +98,9 @@ class LayeredTokenVectors:
         self.base, self.delta = base, delta
         self.removed = np.unique(np.asarray(removed, dtype=np.int64))
         self._base_removed = int(np.isin(self.removed, base.index[:, 0]).sum())
+
+    def prefetch(self, sentence_ids) -> None:
+        """Nothing to do: the vectors are mapped from the file."""
 
     def __len__(self) -> int:
         return len(self.base) - self._base_removed + len(self.delta)
