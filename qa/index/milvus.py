@@ -414,10 +414,7 @@ class MilvusIndex:
         return [s for s in around if s.doc == sentence.doc]
 
     def sentence_counts(self) -> dict[str, int]:
-        ids: dict[str, set[int]] = {}
-        for r in self._iterate("sentences", self.live_filter, ["id", "doc"]):
-            ids.setdefault(r["doc"], set()).add(r["id"])
-        return {doc: len(v) for doc, v in ids.items()}
+        return {doc: v.sentences for doc, v in self._live.items()}
 
     def _iterate(self, kind: str, expr: str, fields: list[str]):
         it = self.client.query_iterator(self.names[kind], batch_size=1000, filter=expr, output_fields=fields)
@@ -940,9 +937,8 @@ def _update(
     if gen > 0 and not (plan.add or plan.drop or plan.renamed or extra_changed or rebuild):
         report.sentences_total, report.documents_total = len(old), len(old_docs)
         return report
-    counts = old.sentence_counts()
-    dropped = {d for d in plan.drop} | {doc.id for doc, _ in plan.add}
-    total = sum(n for d, n in counts.items() if d not in dropped) + plan.new_sentences
+    dropped = set(plan.drop) | {doc.id for doc, _ in plan.add}
+    total = sum(v.sentences for d, v in old._live.items() if d not in dropped) + plan.new_sentences
     tokens = state.get("token_vectors")
     if tokens is None or rebuild:  # decided at the first build, like a local base
         tokens = want_token_vectors(total, sum(e - s for _, spans in plan.add for s, e in spans))
@@ -1008,12 +1004,12 @@ def check_milvus(where):
         report.documents = len(docs)
         if len(docs) != int(index.state["documents"]):
             report.problems.append(f"{len(docs)} documents, the state says {index.state['documents']}")
-        spans: dict[str, list[tuple[int, int]]] = {}
+        spans: dict[str, dict[int, tuple[int, int]]] = {}
         n = 0
         bad_norms = 0
         for r in index._iterate("sentences", index.live_filter, ["id", "doc", "start", "end", "dense"]):
             n += 1
-            spans.setdefault(r["doc"], []).append((r["start"], r["end"]))
+            spans.setdefault(r["doc"], {})[r["id"]] = (r["start"], r["end"])
             if abs(float(np.linalg.norm(np.asarray(r["dense"], np.float32))) - 1.0) > 1e-3:
                 bad_norms += 1
         report.sentences = report.vectors = n
@@ -1026,7 +1022,10 @@ def check_milvus(where):
             text = index.text(info.id)
             if hashlib.sha256(text.encode("utf-8")).hexdigest() != info.sha256:
                 report.problems.append(f"{info.id}: the stored text does not match its sha256")
-            for s, e in spans.get(info.id, []):
+            mine = spans.get(info.id, {})
+            if sorted(mine) != index.sentence_ids(info.id):
+                report.problems.append(f"{info.id}: its sentence rows are not the ids its document row names")
+            for s, e in mine.values():
                 if not 0 <= s < e <= len(text) or not text[s:e].strip():
                     report.problems.append(f"{info.id}: a sentence span {s}..{e} is not inside its text")
                     break
