@@ -191,3 +191,4 @@ def test_a_database_in_use_by_another_process_is_refused_clearly(tmp_path):
     finally:
         index.close()
     assert run_qa("ask", "Who opened the gate?", "--index", where).returncode == 0
+
