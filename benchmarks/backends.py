@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 SETS = {
     "seeds": (ROOT / "tests" / "data" / "seeds-dev.jsonl", ROOT / "seeds"),
-    "narrativeqa": (SHARED / "eval" / "narrativeqa" / "questions.jsonl", SHARED / "eval" / "narrativeqa" / "corpus.jsonl"),
+    "narrativeqa": (SHARED / "eval/narrativeqa/questions.jsonl", SHARED / "eval/narrativeqa/corpus.jsonl"),
     "squad": (SHARED / "squad" / "dev" / "questions.jsonl", SHARED / "squad" / "dev" / "corpus.jsonl"),
 }
 MEASURES = ("R@1", "R@5", "MRR@10", "F1", "wrong citations", "seconds")

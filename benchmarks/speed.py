@@ -272,8 +272,8 @@ def warm_batch(table: Table, size: str, index_dir: Path, questions: list[str], e
 
 def indexing_throughput(table: Table, size: str, docs, encoder, work: Path, repeats: int = 3) -> None:
     """Indexing (read+split+store+encode+write) vs raw ``encode`` of the same sentences, same loaded model."""
-    from qa.sentences import split_sentences
     from qa.index import update_index
+    from qa.sentences import split_sentences
 
     docs = list(docs)
     texts = [d.text[s:e] for d in docs for s, e in split_sentences(d.text)]

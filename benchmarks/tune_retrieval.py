@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import load_questions, question_half, recall_table  # noqa: E402
 
+from qa.index import open_index  # noqa: E402
 from qa.rerank import TokenRoles, context_best, weighted_maxsim  # noqa: E402
 from qa.retrieval import (  # noqa: E402
     PASSAGE_PRIOR,
@@ -36,7 +37,6 @@ from qa.retrieval import (  # noqa: E402
     _zscore,
     neighbour_ids,
 )
-from qa.index import open_index  # noqa: E402
 
 CONTENT_TOKENS = False
 

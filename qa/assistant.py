@@ -33,10 +33,10 @@ from qa.defaults import (
     seeds_fingerprint,
 )
 from qa.errors import BadInputError, IndexProblem
+from qa.index import IndexBackend, Sentence, is_milvus, open_index
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
 from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
-from qa.index import IndexBackend, Sentence, is_milvus, open_index
 from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.

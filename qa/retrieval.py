@@ -238,7 +238,9 @@ class RerankRetriever(HybridRetriever):
 
     name = "rerank"
 
-    def __init__(self, store: IndexBackend, depth: int = RERANK_DEPTH, mix: dict[str, float] | None = None, **kw) -> None:
+    def __init__(
+        self, store: IndexBackend, depth: int = RERANK_DEPTH, mix: dict[str, float] | None = None, **kw
+    ) -> None:
         super().__init__(store, **kw)
         self.depth = depth
         self.mix = dict(mix or RERANK_MIX)

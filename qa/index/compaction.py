@@ -26,6 +26,7 @@ from qa.index.layout import SCHEMA, count_rows, fsync_file
 from qa.index.local import LocalIndex
 from qa.sections import SentenceTitles
 
+
 def want_token_vectors(sentences: int, chars: int) -> bool:
     """Whether an index of this size stores token vectors: bounded by sentences and by text
     size (~150 characters = ~30 tokens a sentence on average, so a few huge one-line files

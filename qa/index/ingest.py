@@ -22,6 +22,7 @@ from qa.index.protocol import Sentence, UpdateReport
 from qa.sections import SentenceTitles, headings, section_at, sentence_title
 from qa.sentences import split_sentences
 
+
 def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer("\n", text)]
 

@@ -1,6 +1,6 @@
 """The local index's files: their names, the manifest, the writer's lock and cleanup.
 
-yout of an index directory::
+Layout of an index directory::
 
     manifest.json            format version, model, dimension, counts, and the
                              names of the current generation's files

@@ -25,6 +25,7 @@ from qa.index.layout import (
 from qa.index.protocol import DocumentInfo, IndexStats, Sentence
 from qa.sections import SentenceTitles
 
+
 def _load_vectors(index_dir: Path, path: Path):
     from embeddings.index import VectorIndex
 

@@ -1,4 +1,4 @@
-"""Updates of the local index: ``update_index`` plans the change, writes it as a new delta over
+"""Updates of the local index: ``update_local`` plans the change, writes it as a new delta over
 the current base (``DeltaWriter``) or as a new base (``qa.index.compaction``), and commits it
 by replacing the manifest (see ``qa.index.layout``)."""
 
@@ -20,10 +20,10 @@ from qa.errors import IndexProblem
 from qa.index.compaction import BaseWriter, must_compact
 from qa.index.ingest import GenerationWriter, delete_document, once, plan_update, write_bm25
 from qa.index.layout import (
+    DELTA_SCHEMA,
     FORMAT,
     FORMAT_VERSION,
     GENERATION_FILE,
-    DELTA_SCHEMA,
     MANIFEST,
     cleanup,
     connect_readonly,
@@ -37,6 +37,7 @@ from qa.index.layout import (
 )
 from qa.index.local import LocalIndex
 from qa.index.protocol import UpdateReport
+
 
 def update_local(
     index_dir: str | os.PathLike[str],
@@ -166,8 +167,8 @@ class DeltaWriter(GenerationWriter):
             new_ids, texts = self.insert_documents(db, top + 1)
             vecs, toks = self.embed(texts, base_tokens)
             db.commit()
-            self.n_docs = (old.sizes["base_documents"] + count_rows(db, "documents") - count_rows(db, "removed_documents"))
-            self.n_sent = (old.sizes["base_sentences"] + count_rows(db, "sentences") - count_rows(db, "removed_sentences"))
+            self.n_docs = old.sizes["base_documents"] + count_rows(db, "documents") - count_rows(db, "removed_documents")
+            self.n_sent = old.sizes["base_sentences"] + count_rows(db, "sentences") - count_rows(db, "removed_sentences")
             delta_ids = [r[0] for r in db.execute("SELECT id FROM sentences ORDER BY id")]
         finally:
             db.close()
