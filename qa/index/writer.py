@@ -167,8 +167,9 @@ class DeltaWriter(GenerationWriter):
             new_ids, texts = self.insert_documents(db, top + 1)
             vecs, toks = self.embed(texts, base_tokens)
             db.commit()
-            self.n_docs = old.sizes["base_documents"] + count_rows(db, "documents") - count_rows(db, "removed_documents")
-            self.n_sent = old.sizes["base_sentences"] + count_rows(db, "sentences") - count_rows(db, "removed_sentences")
+            sizes = old.sizes
+            self.n_docs = sizes["base_documents"] + count_rows(db, "documents") - count_rows(db, "removed_documents")
+            self.n_sent = sizes["base_sentences"] + count_rows(db, "sentences") - count_rows(db, "removed_sentences")
             delta_ids = [r[0] for r in db.execute("SELECT id FROM sentences ORDER BY id")]
         finally:
             db.close()
