@@ -47,13 +47,13 @@ def local_index(name: str, corpus: Path):
     return ensure_corpus_index(corpus, quiet=True)
 
 
-def evaluate_on(where, questions, limit: int) -> dict:
+def evaluate_on(where, questions) -> dict:
     from qa.assistant import Assistant
     from qa.evaluation import evaluate
 
     t0 = time.perf_counter()
     with Assistant.open(where) as assistant:
-        ev = evaluate(assistant, questions[:limit] if limit else questions, progress=True)
+        ev = evaluate(assistant, questions, progress=True)
     s = ev.summary()
     return {
         "R@1": s["retrieval"]["R@1"],
@@ -68,7 +68,7 @@ def evaluate_on(where, questions, limit: int) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)}")
-    p.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
+    p.add_argument("--limit", type=int, default=0, help="questions per set, an even stride sample (0: all)")
     args = p.parse_args()
     from qa.evaluation import load_question_set
     from qa.indexing import index_paths
@@ -80,13 +80,15 @@ def main() -> int:
             print(f"{name}: {questions_file} not found, skipped", file=sys.stderr)
             continue
         questions = load_question_set(questions_file).questions
+        if args.limit and len(questions) > args.limit:
+            questions = questions[:: -(-len(questions) // args.limit)]
         where = milvus_location(name)
         t0 = time.perf_counter()
         index_paths([corpus], where)
         print(f"{name}: Milvus Lite index up to date in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        local = evaluate_on(local_index(name, corpus), questions, args.limit)
-        milvus = evaluate_on(where, questions, args.limit)
-        rows.append((name, len(questions[: args.limit] if args.limit else questions), local, milvus))
+        local = evaluate_on(local_index(name, corpus), questions)
+        milvus = evaluate_on(where, questions)
+        rows.append((name, len(questions), local, milvus))
 
     print("| set | questions | backend | " + " | ".join(MEASURES) + " |")
     print("|---|---|---|" + "---|" * len(MEASURES))
