@@ -64,6 +64,8 @@ MAX_LIMIT = 16384
 #: Token vectors per ``C_tokens`` row (float16: 62 x 384 x 2 bytes, under 64 KiB as base64).
 TOKENS_PER_PART = 62
 MAX_PARTS = 8
+#: Document frequencies are counted up to this many sentences (``MilvusIndex.term_weights``).
+DF_CAP = 1000
 #: Sentence rows a reader keeps (a quarter as many vectors).
 CACHE_ROWS = 50_000
 #: BM25 parameters, as bm25s's defaults locally.
@@ -226,7 +228,7 @@ class MilvusTokenVectors:
         if not want:
             return
         keys = [i * MAX_PARTS + part for i in want for part in range(MAX_PARTS)]  # primary keys: fast
-        rows = self._index._query("tokens", f"id in {keys}", ["sentence", "part", "data"])
+        rows = self._index._get("tokens", keys, ["sentence", "part", "data"])
         parts: dict[int, dict[int, str]] = {}
         for r in rows:
             parts.setdefault(r["sentence"], {})[r["part"]] = r["data"]
@@ -326,6 +328,22 @@ class MilvusIndex:
         except Exception as e:
             raise IndexProblem(f"Milvus at {self.where.uri} failed a query ({_reason(e)})") from None
 
+    def _get(self, kind: str, ids: list, fields: list[str]) -> list[dict]:
+        """Rows by primary key (in Milvus Lite far quicker than a query on ``id``); unknown
+        keys are left out."""
+        out = []
+        try:
+            for i in range(0, len(ids), 1000):
+                out.extend(self.client.get(self.names[kind], ids=ids[i : i + 1000], output_fields=fields))
+        except Exception as e:
+            raise IndexProblem(f"Milvus at {self.where.uri} failed a query ({_reason(e)})") from None
+        return out
+
+    def _is_live(self, row: dict) -> bool:
+        """Whether a sentence row belongs to its document's live version (what ``live_filter`` says)."""
+        v = self._live.get(row["doc"])
+        return v is not None and row["gen"] == v.gen
+
     def _search(self, data, field_name: str, k: int, expr: str, metric: str) -> list[dict]:
         """The best ``k`` hits, each id once (twice as many are asked for: a Milvus Lite killed
         while flushing can come back with rows twice, until the next update repairs them)."""
@@ -362,7 +380,7 @@ class MilvusIndex:
     def text(self, doc_id: str) -> str:
         if doc_id not in self._texts:
             v = self._live[doc_id]
-            rows = self._query("documents", f"id == {_quote(_version_key(doc_id, v.gen))}", ["text"])
+            rows = self._get("documents", [_version_key(doc_id, v.gen)], ["text"])
             if not rows:
                 raise KeyError(doc_id)
             self._texts[doc_id] = rows[0]["text"]
@@ -374,12 +392,8 @@ class MilvusIndex:
         """Sentence rows by id (kept: a reader sees one generation, whose rows do not change)."""
         missing = sorted({i for i in ids if i not in self._row_cache})
         if missing:
-            rows = self._query(
-                "sentences",
-                f"id in {missing} and {self.live_filter}",
-                ["id", "doc", "start", "end", "line", "page"],
-            )
-            found = {r["id"]: r for r in rows}
+            rows = self._get("sentences", missing, ["id", "doc", "gen", "start", "end", "line", "page"])
+            found = {r["id"]: r for r in rows if self._is_live(r)}
             for i in missing:
                 self._row_cache[i] = found.get(i)
             while len(self._row_cache) > CACHE_ROWS:
@@ -442,7 +456,7 @@ class MilvusIndex:
         cache = self._vector_cache
         missing = sorted({i for i in ids if i not in cache})
         if missing:
-            for r in self._query("sentences", f"id in {missing}", ["id", "dense"]):
+            for r in self._get("sentences", missing, ["id", "dense"]):
                 cache[r["id"]] = np.asarray(r["dense"], dtype=np.float32)
             while len(cache) > CACHE_ROWS // 4:
                 cache.popitem(last=False)
@@ -468,8 +482,9 @@ class MilvusIndex:
 
     def term_weights(self, question: str) -> dict[str, float]:
         """IDF as bm25s computes it (Lucene's), with each term's document frequency counted as
-        the BM25 hits of the term alone (one search for all the question's new terms; a term
-        in more than ``MAX_LIMIT`` sentences counts as in ``MAX_LIMIT``)."""
+        the BM25 hits of the term alone (one search for all the question's new terms). A term
+        in more than ``DF_CAP`` sentences counts as in ``DF_CAP`` (counting more costs a search
+        that returns them all): common terms weigh a little more than locally."""
         from qa.index.bm25 import query_terms
 
         terms = list(dict.fromkeys(query_terms(question)))
@@ -480,7 +495,7 @@ class MilvusIndex:
                     self.names["sentences"],
                     data=new,
                     anns_field="sparse",
-                    limit=min(max(len(self), 1), MAX_LIMIT),
+                    limit=min(max(len(self), 1), DF_CAP),
                     filter=self.live_filter,
                     output_fields=[],
                     search_params={"metric_type": "BM25"},
