@@ -170,6 +170,7 @@ def test_unreachable_server_and_bad_locations_fail_in_one_line(tmp_path):
     assert_clean_failure(down, 3, "cannot reach Milvus at http://127.0.0.1:9")
     down = run_qa("index", tmp_path, "--index", "milvus:http://127.0.0.1:9")
     assert_clean_failure(down, 3, "cannot reach Milvus")
+    assert_clean_failure(run_qa("index", "--check", "milvus:http://127.0.0.1:9"), 3, "cannot reach Milvus")
     missing = run_qa("ask", "Who?", "--index", _location(tmp_path, "none.db"))
     assert_clean_failure(missing, 3, "no index at")
     assert_clean_failure(run_qa("ask", "Who?", "--index", "milvus:lib"), 2, ".db")

@@ -40,7 +40,11 @@ FORMAT_HELP = "txt, md, html, pdf or jsonl"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", type=Path, help="files or folders to index (with --check: the index DIR)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        type=index_location,
+        help="files or folders to index (with --check: the index DIR, or a milvus: location)",
     )
     parser.add_argument(
         "--index",
