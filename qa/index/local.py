@@ -229,13 +229,17 @@ class LocalIndex:
         depth = k
         while True:
             ids, top = bm25.top(scores, depth)
-            hits = [(int(i), float(s)) for i, s in zip(ids, top, strict=True)]
-            if exclude_docs:
-                docs = self.documents_of(i for i, _ in hits)
-                hits = [h for h in hits if docs.get(h[0]) not in exclude_docs]
+            hits = self._outside([(int(i), float(s)) for i, s in zip(ids, top, strict=True)], exclude_docs)
             if len(hits) >= k or depth >= len(scores):
                 return hits[:k]
             depth *= 4
+
+    def _outside(self, hits: list[tuple[int, float]], exclude_docs) -> list[tuple[int, float]]:
+        """``hits`` less the sentences of ``exclude_docs``."""
+        if not exclude_docs:
+            return hits
+        docs = self.documents_of(i for i, _ in hits)
+        return [h for h in hits if docs.get(h[0]) not in exclude_docs]
 
     def lexical_scores(self, question: str, ids: list[int]) -> np.ndarray:
         scores = self._lexical(question)
@@ -261,9 +265,7 @@ class LocalIndex:
         while True:
             scores, ids = self.vector_index.search(query_vector, depth)
             hits = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            if exclude_docs:
-                docs = self.documents_of(i for i, _ in hits)
-                hits = [h for h in hits if docs.get(h[0]) not in exclude_docs]
+            hits = self._outside(hits, exclude_docs)
             if len(hits) >= k or depth >= len(self):
                 return hits[:k]
             depth *= 4

@@ -877,27 +877,13 @@ def update_milvus(
     keep: Callable[[str], bool] | None = None,
 ) -> UpdateReport:
     """``qa.index.update_index`` for a Milvus location (see the module docstring)."""
-    from qa.index.compaction import want_token_vectors
-
     report = UpdateReport()
     load_encoder = once(load_encoder)
     with _writer_lock(where, lock_wait, notify):
         client = _connect(where, create=True)
         try:
-            return _update(
-                client,
-                where,
-                documents,
-                load_encoder,
-                report,
-                rebuild,
-                progress,
-                notify,
-                batch_size,
-                extra,
-                keep,
-                want_token_vectors,
-            )
+            options = _Options(rebuild, progress, notify, batch_size, extra, keep)
+            return _update(client, where, documents, load_encoder, report, options)
         except (IndexProblem, BadInputError, KeyboardInterrupt):
             raise
         except Exception as e:
@@ -909,20 +895,23 @@ def update_milvus(
             _disconnect(client, where.uri)
 
 
-def _update(
-    client,
-    where,
-    documents,
-    load_encoder,
-    report,
-    rebuild,
-    progress,
-    notify,
-    batch_size,
-    extra,
-    keep,
-    want_token_vectors,
-) -> UpdateReport:
+@dataclass(frozen=True)
+class _Options:
+    """``update_milvus``'s options, as ``qa.index.writer.update_local`` takes them."""
+
+    rebuild: bool
+    progress: Callable
+    notify: Callable[[str], None]
+    batch_size: int
+    extra: dict | None
+    keep: Callable[[str], bool] | None
+
+
+def _update(client, where, documents, load_encoder, report: UpdateReport, options: _Options) -> UpdateReport:
+    from qa.index.compaction import want_token_vectors
+
+    rebuild, progress, notify = options.rebuild, options.progress, options.notify
+    batch_size, extra, keep = options.batch_size, options.extra, options.keep
     names = _names(where.collection)
     _create_collections(client, names, _is_lite(where.uri))
     _load(client, names)
