@@ -349,15 +349,19 @@ class MilvusIndex:
         while flushing can come back with rows twice, until the next update repairs them)."""
         if k <= 0:
             return []
+        limit = min(2 * k, MAX_LIMIT)
         try:
             found = self.client.search(
                 self.names["sentences"],
                 data=[data],
                 anns_field=field_name,
-                limit=min(2 * k, MAX_LIMIT),
+                limit=limit,
                 filter=expr,
                 output_fields=["doc"],
-                search_params={"metric_type": metric},
+                # HNSW (on a server) needs ef >= limit; exact indexes ignore it
+                search_params={"metric_type": metric, "params": {"ef": max(128, 2 * limit)}}
+                if metric == "COSINE"
+                else {"metric_type": metric},
             )
         except Exception as e:
             raise IndexProblem(f"Milvus at {self.where.uri} failed a search ({_reason(e)})") from None
