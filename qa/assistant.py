@@ -33,7 +33,7 @@ from qa.defaults import (
     seeds_fingerprint,
 )
 from qa.errors import BadInputError, IndexProblem
-from qa.index import IndexBackend, Sentence, is_milvus, open_index
+from qa.index import IndexBackend, Sentence, open_index
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
 from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
@@ -122,11 +122,9 @@ class Assistant:
         index of the bundled seeds (also ``"seeds"``: ``qa.library.choose_index``)."""
         from qa.library import choose_index
 
-        if index is not None and not isinstance(index, Path) and is_milvus(index):
-            return cls(open_index(index), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
-        chosen = choose_index(None if index is None else Path(index)).path
-        index_dir = chosen if chosen is not None else ensure_default_index()
-        return cls(open_index(index_dir), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
+        chosen = choose_index(index).path  # a folder, a milvus: location, or None for the seeds demo
+        location = chosen if chosen is not None else ensure_default_index()
+        return cls(open_index(location), encoder, retriever=retriever, threshold=threshold, top_k=top_k)
 
     @property
     def encoder(self):

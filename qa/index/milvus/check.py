@@ -25,7 +25,7 @@ def check_milvus(where):
         spans: dict[str, dict[int, tuple[int, int]]] = {}
         n = 0
         bad_norms = 0
-        for r in index._iterate("sentences", index.live_filter, ["id", "doc", "start", "end", "dense"]):
+        for r in index.iter_rows("sentences", index.live_filter, ["id", "doc", "start", "end", "dense"]):
             n += 1
             spans.setdefault(r["doc"], {})[r["id"]] = (r["start"], r["end"])
             if abs(float(np.linalg.norm(np.asarray(r["dense"], np.float32))) - 1.0) > 1e-3:

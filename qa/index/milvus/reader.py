@@ -81,7 +81,8 @@ class MilvusIndex:
         self.state = state
         self.names = collection_names(where.collection)
         self.generation = int(state["gen"])
-        self._live: dict[str, Version] = {}
+        #: each live document's version (its newest of generation <= the committed one)
+        self.live: dict[str, Version] = {}
         stale: dict[int, list[str]] = {}  # gen below which a document's rows are stale -> docs
         gone: list[str] = []
         for doc, vs in versions.items():
@@ -94,7 +95,7 @@ class MilvusIndex:
             elif newest.deleted:
                 gone.append(doc)
             if not newest.deleted:
-                self._live[doc] = newest
+                self.live[doc] = newest
         live = [f"gen <= {self.generation}"]
         if gone:
             live.append(f"doc not in {strings(gone)}")
@@ -134,14 +135,6 @@ class MilvusIndex:
     def __len__(self) -> int:
         return int(self.state["sentences"])
 
-    def _query(self, kind: str, expr: str, fields: list[str], limit: int | None = None) -> list[dict]:
-        try:
-            if limit is None:
-                return list(self.client.query(self.names[kind], filter=expr, output_fields=fields))
-            return list(self.client.query(self.names[kind], filter=expr, output_fields=fields, limit=limit))
-        except Exception as e:
-            raise IndexProblem(f"Milvus at {self.where.uri} failed a query ({reason(e)})") from None
-
     def _get(self, kind: str, ids: list, fields: list[str]) -> list[dict]:
         """Rows by primary key (in Milvus Lite far quicker than a query on ``id``); unknown
         keys are left out."""
@@ -155,7 +148,7 @@ class MilvusIndex:
 
     def _is_live(self, row: dict) -> bool:
         """Whether a sentence row belongs to its document's live version (what ``live_filter`` says)."""
-        v = self._live.get(row["doc"])
+        v = self.live.get(row["doc"])
         return v is not None and row["gen"] == v.gen
 
     def _search(self, data, field_name: str, k: int, expr: str, metric: str) -> list[dict]:
@@ -187,17 +180,17 @@ class MilvusIndex:
     # -- documents and sentences ---------------------------------------------------------
 
     def document(self, doc_id: str) -> DocumentInfo:
-        return self._live[doc_id].info
+        return self.live[doc_id].info
 
     def documents(self) -> list[DocumentInfo]:
-        return [self._live[d].info for d in sorted(self._live)]
+        return [self.live[d].info for d in sorted(self.live)]
 
     def digests(self) -> dict[str, tuple[str, str, str | None]]:
-        return {d: (v.info.sha256, v.info.path, v.info.title) for d, v in self._live.items()}
+        return {d: (v.info.sha256, v.info.path, v.info.title) for d, v in self.live.items()}
 
     def text(self, doc_id: str) -> str:
         if doc_id not in self._texts:
-            v = self._live[doc_id]
+            v = self.live[doc_id]
             rows = self._get("documents", [version_key(doc_id, v.gen)], ["text"])
             if not rows:
                 raise KeyError(doc_id)
@@ -224,7 +217,7 @@ class MilvusIndex:
         out = []
         for i in ids:
             r = rows.get(i)
-            if r is not None and r["doc"] in self._live:
+            if r is not None and r["doc"] in self.live:
                 text = self.text(r["doc"])
                 out.append(
                     Sentence(i, r["doc"], r["start"], r["end"], r["line"], r["page"], text[r["start"] : r["end"]])
@@ -235,7 +228,7 @@ class MilvusIndex:
         return {i: r["doc"] for i, r in self._rows([int(i) for i in ids]).items()}
 
     def sentence_ids(self, doc_id: str) -> list[int]:
-        v = self._live.get(doc_id)
+        v = self.live.get(doc_id)
         return list(range(v.first_id, v.first_id + v.sentences)) if v is not None else []
 
     def document_sentences(self, doc_id: str) -> list[Sentence]:
@@ -246,9 +239,9 @@ class MilvusIndex:
         return [s for s in around if s.doc == sentence.doc]
 
     def sentence_counts(self) -> dict[str, int]:
-        return {doc: v.sentences for doc, v in self._live.items()}
+        return {doc: v.sentences for doc, v in self.live.items()}
 
-    def _iterate(self, kind: str, expr: str, fields: list[str]):
+    def iter_rows(self, kind: str, expr: str, fields: list[str]):
         it = self.client.query_iterator(self.names[kind], batch_size=1000, filter=expr, output_fields=fields)
         try:
             while batch := it.next():

@@ -306,7 +306,7 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
         report.sentences_total, report.documents_total = len(old), len(old_docs)
         return report
     dropped = set(plan.drop) | {doc.id for doc, _ in plan.add}
-    total = sum(v.sentences for d, v in old._live.items() if d not in dropped) + plan.new_sentences
+    total = sum(v.sentences for d, v in old.live.items() if d not in dropped) + plan.new_sentences
     tokens = state.get("token_vectors")
     if tokens is None or rebuild:  # decided at the first build, like a local base
         tokens = want_token_vectors(total, sum(e - s for _, spans in plan.add for s, e in spans))
@@ -320,7 +320,7 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
     w.add_documents(plan)
     w.tombstones([d for d in plan.drop if d not in {doc.id for doc, _ in plan.add}])
     for doc_id, (path, title) in plan.renamed.items():  # metadata only: its version row, in place
-        v = old._live[doc_id]
+        v = old.live[doc_id]
         row = client.query(
             names["documents"], filter=f"id == {quote(version_key(doc_id, v.gen))}", output_fields=["*"]
         )[0]

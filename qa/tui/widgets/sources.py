@@ -15,7 +15,10 @@ CONTEXT = 2
 def citation_context(store, citation) -> list:
     """The cited sentence with up to ``CONTEXT`` neighbours either side (reads the index: call
     it off the UI thread)."""
-    sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
+    if citation.sentence_id is not None:  # one row, not the whole document
+        sentence = next(iter(store.sentences([citation.sentence_id])), None)
+    else:
+        sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
     return store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
 
 
