@@ -209,14 +209,16 @@ def cold_asks(table: Table, size: str, index_dir: Path, questions: list[str], ru
                   f"{wall / statistics.median(pw):.2f}x; {cpu / statistics.median(pc):.2f}x; {rss / max(pr):.2f}x")
 
 
-def warm_api(table: Table, size: str, index_dir: Path, questions: list[str], passes: int, target_ms: float | None):
+def measure_warm(where, questions: list[str], passes: int) -> tuple[float, list[float], list[float]]:
+    """Index open (ms), then per-ask wall and CPU times (ms) of ``passes`` over ``questions``
+    through the Python API, after three asks that load the models and anything lazy."""
     from qa import Assistant
 
     t = time.perf_counter()
-    assistant = Assistant.open(index_dir)
-    opened = time.perf_counter() - t
+    assistant = Assistant.open(where)
+    opened = (time.perf_counter() - t) * 1000
     for q in questions[:3]:
-        assistant.ask(q)  # loads the encoder and anything lazy
+        assistant.ask(q)
     lat, cpu = [], []
     for _ in range(passes):
         for q in questions:
@@ -225,8 +227,13 @@ def warm_api(table: Table, size: str, index_dir: Path, questions: list[str], pas
             lat.append((time.perf_counter() - t) * 1000)
             cpu.append((time.process_time() - c) * 1000)
     assistant.close()
+    return opened, lat, cpu
+
+
+def warm_api(table: Table, size: str, index_dir: Path, questions: list[str], passes: int, target_ms: float | None):
+    opened, lat, cpu = measure_warm(index_dir, questions, passes)
     p50, p95 = pct(lat, 50), pct(lat, 95)
-    table.add(size, "Assistant.open (index open, in process)", f"{opened * 1000:.0f} ms")
+    table.add(size, "Assistant.open (index open, in process)", f"{opened:.0f} ms")
     table.add(size, f"warm latency, Python API, p50 / p95 ({len(lat)} asks)", f"{p50:.1f} / {p95:.1f} ms",
               f"p50 <= {target_ms:.0f} ms" if target_ms else "",
               verdict(p50 <= target_ms, f"+{p50 - target_ms:.1f} ms") if target_ms else "")
@@ -482,25 +489,6 @@ class BackendTable:
         return "\n".join(lines)
 
 
-def backend_latency(where, questions: list[str], passes: int) -> tuple[float, float, float]:
-    """Index open (ms) and warm Python API p50 / p95 (ms)."""
-    from qa import Assistant
-
-    t = time.perf_counter()
-    assistant = Assistant.open(where)
-    opened = (time.perf_counter() - t) * 1000
-    for q in questions[:3]:
-        assistant.ask(q)
-    lat = []
-    for _ in range(passes):
-        for q in questions:
-            t = time.perf_counter()
-            assistant.ask(q)
-            lat.append((time.perf_counter() - t) * 1000)
-    assistant.close()
-    return opened, pct(lat, 50), pct(lat, 95)
-
-
 def bench_backends(table: BackendTable, args, work: Path) -> None:
     """The seeds (real model, through ``qa index``) and, with --100k, the 100k store (derived
     vectors, in process) in both backends: build, open, warm p50/p95, cold ``qa ask``."""
@@ -531,9 +519,10 @@ def bench_backends(table: BackendTable, args, work: Path) -> None:
                           f"{time.perf_counter() - t:.0f} s")
                 del docs, encoder
             table.add(size, "size on disk", backend, f"{dir_size(target) / MIB:.1f} MiB")
-            opened, p50, p95 = backend_latency(where, questions, passes)
+            opened, lat, _ = measure_warm(where, questions, passes)
             table.add(size, "open (Python API)", backend, f"{opened:.0f} ms")
-            table.add(size, "warm latency, Python API, p50 / p95", backend, f"{p50:.1f} / {p95:.1f} ms")
+            warm = f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms"
+            table.add(size, "warm latency, Python API, p50 / p95", backend, warm)
             walls, rsss = [], []
             run_rss(QA + ["ask", questions[0], "--index", str(where)], env)
             for i in range(max(3, args.runs // 2)):
