@@ -35,6 +35,7 @@ from qa.evaluation.answers import exact_match as squad_em  # noqa: E402
 from qa.evaluation.answers import f1 as squad_f1  # noqa: E402
 from qa.reader import model_sha256 as sha256  # noqa: E402
 from qa.sentences import split_sentences  # noqa: E402
+from qa.text import normalize_answer  # noqa: E402
 
 DEFAULTS = {
     "seed": 13,
@@ -45,6 +46,7 @@ DEFAULTS = {
     "weight_decay": 0.01,
     "max_length": 192,
     "negatives": 0.4,  # a negative sentence for this share of the questions (about 29% of examples)
+    "hard_negatives": 0.0,  # and a negative from another paragraph of the article (BM25's best) for this share
     "max_answer_tokens": 30,
     "checkpoint_every": 400,
     "bf16": True,
@@ -56,11 +58,18 @@ def read_squad(path: Path) -> list[dict]:
         return [json.loads(line) for line in f]
 
 
-def sentence_examples(records: list[dict], negatives: float, rng: random.Random) -> tuple[list[dict], int]:
+def sentence_examples(
+    records: list[dict], negatives: float, rng: random.Random, hard_negatives: float = 0.0
+) -> tuple[list[dict], int]:
     """``{"question", "sentence", "start", "end"}`` (chars in the sentence; -1 for no answer).
 
     The positive is the sentence holding the answer's first occurrence; answers that cross a
-    sentence boundary are skipped (counted)."""
+    sentence boundary are skipped (counted). Negatives: another sentence of the same paragraph
+    (for a ``negatives`` share of the questions) and the sentence of the article's other
+    paragraphs that BM25 ranks first for the question (``hard_negatives`` share), the
+    distractor retrieval brings when the question's own paragraph is not indexed. Negatives
+    that contain the answer text are not taken."""
+    hard = hard_negative_sentences(records) if hard_negatives > 0 else {}
     split_cache: dict[str, list[tuple[int, int]]] = {}
     out, crossing = [], 0
     for r in records:
@@ -76,11 +85,48 @@ def sentence_examples(records: list[dict], negatives: float, rng: random.Random)
             continue
         s, e = spans[holder]
         out.append({"question": r["question"], "sentence": context[s:e], "start": a_start - s, "end": a_end - s})
+        answer_norm = normalize_answer(answer["text"])
         others = [j for j in range(len(spans)) if j != holder]
         if others and rng.random() < negatives:
             s, e = spans[rng.choice(others)]
-            out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
+            if answer_norm not in normalize_answer(context[s:e]):
+                out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
+        if rng.random() < hard_negatives:
+            sentence = next((t for t in hard.get(r["id"], []) if answer_norm not in normalize_answer(t)), None)
+            if sentence:
+                out.append({"question": r["question"], "sentence": sentence, "start": -1, "end": -1})
     return out, crossing
+
+
+def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, list[str]]:
+    """For each question id, the ``depth`` sentences of its article's other paragraphs that
+    BM25 (bm25s, the index's own tokenizer) ranks best for the question."""
+    from qa.index.bm25 import bm25s_module, tokenize
+
+    bm25s = bm25s_module()
+    by_title: dict[str, list[dict]] = {}
+    for r in records:
+        by_title.setdefault(r["title"], []).append(r)
+    out: dict[str, list[str]] = {}
+    for rs in by_title.values():
+        contexts = list(dict.fromkeys(r["context"] for r in rs))
+        texts, paragraph = [], []
+        for c, context in enumerate(contexts):
+            for s, e in split_sentences(context) or [(0, len(context))]:
+                texts.append(context[s:e])
+                paragraph.append(c)
+        retriever = bm25s.BM25()
+        retriever.index(tokenize(texts), show_progress=False)
+        own = {context: c for c, context in enumerate(contexts)}
+        queries = tokenize([r["question"] for r in rs])
+        k = min(len(texts), depth + 12)
+        for r, q in zip(rs, queries, strict=True):
+            if not q:
+                continue
+            rows, _ = retriever.retrieve([q], k=k, show_progress=False, n_threads=1)
+            picked = [texts[i] for i in rows[0] if paragraph[i] != own[r["context"]]]
+            out[r["id"]] = picked[:depth]
+    return out
 
 
 def gold_sentences(records: list[dict]) -> list[dict]:
@@ -161,7 +207,8 @@ def load_data(args, tokenizer):
         return json.loads(cache.read_text())
     rng = random.Random(args.seed)
     t0 = time.time()
-    examples, crossing = sentence_examples(read_squad(args.squad / "train.jsonl.gz"), args.negatives, rng)
+    records = read_squad(args.squad / "train.jsonl.gz")
+    examples, crossing = sentence_examples(records, args.negatives, rng, args.hard_negatives)
     encoded = encode(tokenizer, examples, args.max_length)
     data = {
         "examples": encoded,

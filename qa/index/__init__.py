@@ -35,7 +35,6 @@ __all__ = [
 
 #: ``--index`` values with this prefix name a Milvus index
 MILVUS_PREFIX = "milvus:"
-DEFAULT_COLLECTION = "citeqa"
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class Location:
     text: str
     path: Path | None = None
     uri: str | None = None
-    collection: str = DEFAULT_COLLECTION
+    collection: str | None = None
 
     @property
     def is_milvus(self) -> bool:

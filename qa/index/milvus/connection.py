@@ -9,14 +9,12 @@ import re
 from pathlib import Path
 
 from qa.errors import BadInputError, IndexProblem
-from qa.index.milvus.layout import NAME_PATTERN
+from qa.index.milvus.layout import DEFAULT_COLLECTION, NAME_PATTERN
 
 
 def parse_milvus_location(rest: str) -> tuple[str, str]:
     """``URI[?collection=NAME]`` -> (uri, collection). A URI that is not http(s) is a Milvus
     Lite file (made absolute)."""
-    from qa.index import DEFAULT_COLLECTION
-
     uri, _, query = rest.partition("?")
     collection = DEFAULT_COLLECTION
     for part in filter(None, query.split("&")):

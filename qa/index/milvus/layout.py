@@ -30,6 +30,8 @@ CACHE_ROWS = 50_000
 #: BM25 parameters, as bm25s's defaults locally.
 BM25_K1 = 1.5
 BM25_B = 0.75
+#: The collection name prefix when a ``milvus:`` location names none
+DEFAULT_COLLECTION = "citeqa"
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 DUMMY_VECTOR = [1.0, 0.0]  # every Milvus collection needs a vector field
 
