@@ -16,7 +16,10 @@ halves 0 and checked on the halves 1.
 The threshold is the highest probability cut that abstains wrongly on at most ``--max-wrong``
 of the fit halves' answerable questions.
 
-    python benchmarks/fit_confidence.py --squad-limit 2000 [--write]
+    python benchmarks/fit_confidence.py --squad-limit 2000 [--features runs/confidence.npz] [--write]
+
+``--features`` keeps the asked features, so that refitting (another ``--C`` or ``--max-wrong``)
+takes seconds; delete the file after a change to the pipeline or the reader.
 """
 
 from __future__ import annotations
@@ -94,11 +97,43 @@ def main() -> int:
     ap.add_argument("--max-wrong", type=float, default=0.04, help="most wrong abstentions allowed on the fit halves")
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
+    ap.add_argument(
+        "--features",
+        type=Path,
+        help="an .npz of the groups' features: read it when it exists (no asking), else write it after asking",
+    )
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
+    if args.features and args.features.exists():
+        groups = load_groups(args.features)
+    else:
+        groups = ask_groups(args)
+        if args.features:
+            save_groups(args.features, groups)
 
-    groups = []  # (name, X, y, half, weight)
+    fit(args, groups)
+    return 0
 
+
+def save_groups(path: Path, groups: list) -> None:
+    arrays = {}
+    for i, (name, X, y, h, w) in enumerate(groups):
+        arrays.update({f"{i}_X": X, f"{i}_y": np.array(y), f"{i}_half": h, f"{i}_weight": np.array(w)})
+    np.savez(path, names=np.array([g[0] for g in groups]), features=np.array(ALL_FEATURES), **arrays)
+
+
+def load_groups(path: Path) -> list:
+    data = np.load(path)
+    if list(data["features"]) != ALL_FEATURES:
+        raise SystemExit(f"{path} holds other features than this script's: ask again without it")
+    return [
+        (str(name), data[f"{i}_X"], int(data[f"{i}_y"]), data[f"{i}_half"], float(data[f"{i}_weight"]))
+        for i, name in enumerate(data["names"])
+    ]
+
+
+def ask_groups(args) -> list:
+    """(name, X, y, half, weight) per group of questions, from asking the pipeline."""
+    groups = []
     nqa = Assistant.open(ensure_corpus_index(EVAL / "narrativeqa" / "corpus.jsonl", quiet=True), threshold=0.0)
     qs = [q for q in load_questions(EVAL / "narrativeqa" / "questions.jsonl", nqa.store) if q.answerable]
     half = np.array([question_half(q) for q in qs])
@@ -141,6 +176,12 @@ def main() -> int:
     half = np.array([article_half(q) for q in sq])
     groups.append(("squad answerable", collect(squad, sq, False), 1, half, 1.0))
     groups.append(("squad own paragraph removed", collect(squad, sq, True), 0, half, 1.0))
+    return groups
+
+
+def fit(args, groups: list) -> None:
+    """Fit on the halves 0, print the check on the halves 1 (and the seeds smoke test), write."""
+    from sklearn.linear_model import LogisticRegression
 
     fit_rows = [(X[h == 0], y, w) for _, X, y, h, w in groups]
     X = np.vstack([x for x, _, _ in fit_rows])
@@ -197,7 +238,6 @@ def main() -> int:
             encoding="utf-8",
         )
         print(f"wrote {path}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -167,6 +167,37 @@ def test_exclude_gold_reports_abstention_without_the_documents(seeds_index, tmp_
     assert 0 <= rate <= 1
 
 
+def test_exclude_gold_counts_answers_still_right_from_another_document(tmp_path, monkeypatch, capsys):
+    """The answer is written in two documents: asked without the gold one, the other still
+    answers it, and the summary and the report say so."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus.jsonl"
+    docs = [
+        ("a", "The lighthouse at Cape Verrin was built in 1874 by the harbour board."),
+        ("b", "Records of the harbour board show that the Cape Verrin lighthouse dates from 1874."),
+        ("c", "The town's fish market opens every morning at five."),
+    ]
+    corpus.write_text("".join(json.dumps({"id": i, "title": "", "text": t}) + "\n" for i, t in docs))
+    questions = tmp_path / "q.jsonl"
+    question = {
+        "id": "q1",
+        "question": "When was the lighthouse at Cape Verrin built?",
+        "answers": ["1874"],
+        "evidence": [{"doc": "a", "quote": docs[0][1]}],
+    }
+    questions.write_text(json.dumps(question) + "\n")
+    report = tmp_path / "report.jsonl"
+    argv = ("eval", questions, "--corpus", corpus, "--exclude-gold", "--threshold", "0", "--no-progress")
+    code, out, _ = run(capsys, *argv, "--json", "--report", report)
+    assert code == 0
+    abstention = json.loads(out)["abstention"]
+    assert abstention["abstained_without_gold_docs"] == 0 and abstention["right_without_gold_docs"] == 1
+    (line,) = [json.loads(x) for x in report.read_text(encoding="utf-8").splitlines()]
+    assert line["right_without_gold"] is True
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "right without gold docs" in out
+
+
 def test_bad_input_exits_2_with_one_line(seeds_index, tmp_path, capsys):
     code, out, err = run(capsys, "eval", tmp_path / "missing.jsonl", "--index", seeds_index)
     assert code == 2 and err.startswith("qa: error: cannot read") and len(err.splitlines()) == 1

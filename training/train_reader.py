@@ -477,6 +477,8 @@ def end_to_end(args) -> None:
         "recall_at_1": round(summary["retrieval"]["R@1"], 4),
         "abstained_when_answerable": round(summary["abstention"]["abstained_when_answerable"], 4),
         "abstained_without_own_paragraph": round(summary["abstention"]["abstained_without_gold_docs"], 4),
+        # answered all the same, with a gold answer from another paragraph of the corpus
+        "right_without_own_paragraph": round(summary["abstention"]["right_without_gold_docs"], 4),
         "citations_wrong": summary["citations"]["wrong"],
     }
     record_path.write_text(json.dumps(record, indent=2) + "\n")

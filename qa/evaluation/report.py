@@ -72,6 +72,11 @@ def render_summary(summary: dict, title: str) -> str:
             f"  abstained without gold docs   {_count(ab['abstained_without_gold_docs'], s['answerable'])}"
             "  (each answerable question asked with its own documents excluded)"
         )
+    if ab.get("right_without_gold_docs") is not None:
+        lines.append(
+            f"  right without gold docs       {_count(ab['right_without_gold_docs'], s['answerable'])}"
+            "  (answered all the same, with a gold answer found in another document)"
+        )
     if "by_kind" in s:
         lines += ["", "By kind"]
         header = ["kind", "n", "R@1", "R@5", "R@10", "MRR@10", "contains", "EM", "F1", "abstained"]
@@ -150,7 +155,10 @@ def _report_text(ev: EvalRun) -> str:
             s = r.answer_scores
             out.append(f"  contains gold {s['contains']:.0f}  EM {s['em']:.0f}  F1 {s['f1']:.3f}")
         if r.abstained_without_gold is not None:
-            out.append(f"  without its gold documents: {'abstained' if r.abstained_without_gold else 'answered'}")
+            outcome = "abstained" if r.abstained_without_gold else "answered"
+            if r.right_without_gold:
+                outcome += " (with a gold answer)"
+            out.append(f"  without its gold documents: {outcome}")
         for n, c in enumerate(r.citations[:3], 1):
             out.append(f"  [{n}] {c['doc']} [{c['start']}:{c['end']}] {c['score']:.3f}  {c['text'][:100]!r}")
         out.append("")

@@ -42,6 +42,9 @@ class QuestionRecord:
     answer_scores: dict[str, float] | None = None
     #: With ``exclude_gold``: whether it abstained when asked without its gold documents.
     abstained_without_gold: bool | None = None
+    #: With ``exclude_gold``: whether it answered then, and its answer contains a gold answer
+    #: all the same (the answer is also written in another document).
+    right_without_gold: bool | None = None
 
     @property
     def abstained(self) -> bool:
@@ -68,6 +71,8 @@ class QuestionRecord:
             out["measures"] = {k: round(v, 6) for k, v in measures.items()}
         if self.abstained_without_gold is not None:
             out["abstained_without_gold"] = self.abstained_without_gold
+        if self.right_without_gold is not None:
+            out["right_without_gold"] = self.right_without_gold
         return out
 
 
@@ -129,6 +134,9 @@ def summarize(records: list[QuestionRecord], scores: dict[str, dict[str, float]]
     }
     if excluded:
         out["abstention"]["abstained_without_gold_docs"] = _rate(r.abstained_without_gold for r in excluded)
+        scored = [r for r in excluded if r.right_without_gold is not None]
+        if scored:
+            out["abstention"]["right_without_gold_docs"] = _rate(r.right_without_gold for r in scored)
     return out
 
 
@@ -267,6 +275,9 @@ def evaluate(
                 without = assistant.ask(q.question, top_k=top_k, exclude_docs=judged.docs)
                 check((c.doc, c.start, c.end, c.text) for c in without.citations)
                 record.abstained_without_gold = without.answer is None
+                if record.answer_scores is not None:
+                    text = without.answer.text if without.answer is not None else None
+                    record.right_without_gold = bool(score_answer(text, q.answers)["contains"])
             records.append(record)
     finally:
         if bar is not None:
