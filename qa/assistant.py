@@ -140,7 +140,8 @@ class Assistant:
         if self._reader is None:
             from qa.reader import Reader
 
-            self._reader = Reader(threads=1)  # one sentence a run: a second thread costs more than it saves
+            # one thread a run (a second costs more than it saves on one sentence), a run per core
+            self._reader = Reader(threads=1, workers=min(READ_DEPTH, os.cpu_count() or 1))
         return self._reader
 
     def close(self) -> None:

@@ -133,3 +133,15 @@ def test_a_sentences_span_does_not_depend_on_what_is_read_with_it(reader):
     others = ["A much longer sentence about something else entirely, " * 6, "Short one."]
     together = reader.read(question, [*others, sentence])[-1]
     assert together == alone
+
+
+def test_reading_pairs_at_once_gives_the_same_spans_in_the_same_order(reader):
+    question = "Who designed the new library?"
+    sentences = [
+        "The new library, designed by architect Helena Marsh, opened to readers last spring.",
+        "A much longer sentence about something else entirely, " * 4,
+        "Its reading room seats four hundred people.",
+        "Marsh also designed the city's concert hall.",
+    ]
+    parallel = Reader(threads=1, workers=3)
+    assert parallel.read(question, sentences) == reader.read(question, sentences)
