@@ -67,8 +67,9 @@ def sentence_examples(
     sentence boundary are skipped (counted). Negatives: another sentence of the same paragraph
     (for a ``negatives`` share of the questions) and the sentence of the article's other
     paragraphs that BM25 ranks first for the question (``hard_negatives`` share), the
-    distractor retrieval brings when the question's own paragraph is not indexed. Negatives
-    that contain the answer text are not taken."""
+    distractor retrieval brings when the question's own paragraph is not indexed; a hard
+    negative that contains the answer text is not taken. (Sibling negatives are taken as they
+    come, as when the shipped reader was trained, so that its recipe gives the same data.)"""
     hard = hard_negative_sentences(records) if hard_negatives > 0 else {}
     split_cache: dict[str, list[tuple[int, int]]] = {}
     out, crossing = [], 0
@@ -89,9 +90,8 @@ def sentence_examples(
         others = [j for j in range(len(spans)) if j != holder]
         if others and rng.random() < negatives:
             s, e = spans[rng.choice(others)]
-            if answer_norm not in normalize_answer(context[s:e]):
-                out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
-        if rng.random() < hard_negatives:
+            out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
+        if hard_negatives > 0 and rng.random() < hard_negatives:
             sentence = next((t for t in hard.get(r["id"], []) if answer_norm not in normalize_answer(t)), None)
             if sentence:
                 out.append({"question": r["question"], "sentence": sentence, "start": -1, "end": -1})
