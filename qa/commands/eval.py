@@ -95,7 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--exclude-gold",
         action="store_true",
         help="abstention benchmark: also ask each answerable question with its own gold documents "
-        "excluded, and report how often it abstains",
+        "excluded, and report how often it abstains, and how often its answer still holds a gold "
+        "answer (found in another document)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
