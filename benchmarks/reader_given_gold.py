@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from train_reader import gold_sentences, read_squad  # noqa: E402
 
 from qa.evaluation.answers import exact_match, f1  # noqa: E402
-from qa.reader import Reader, ReadSpan, _best_span  # noqa: E402
+from qa.reader import Reader, ReadSpan, best_span  # noqa: E402
 from qa.text import normalize_answer  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def torch_spans(paths: list[str], gold: list[dict]) -> list[ReadSpan]:
             offsets = enc.pop("offset_mapping")[0].tolist()
             logits = model(**enc)
             out.append(
-                _best_span(
+                best_span(
                     logits.start_logits[0].numpy(),
                     logits.end_logits[0].numpy(),
                     enc.sequence_ids(0),

@@ -97,7 +97,7 @@ class Reader:
         else:
             logits = [self._run(e) for e in encodings]
         return [
-            _best_span(start, end, e.sequence_ids, e.offsets, len(prefix), len(sentence))
+            best_span(start, end, e.sequence_ids, e.offsets, len(prefix), len(sentence))
             for (start, end), e, prefix, sentence in zip(logits, encodings, prefixes, sentences, strict=True)
         ]
 
@@ -112,7 +112,7 @@ class Reader:
         return start_logits[0], end_logits[0]
 
 
-def _best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, skip: int, length: int) -> ReadSpan:
+def best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, skip: int, length: int) -> ReadSpan:
     """The highest start + end score over spans of the sentence's word pieces (those of the
     second segment from character ``skip`` on); offsets relative to the sentence."""
     null = float(start[0] + end[0])
