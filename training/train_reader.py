@@ -119,7 +119,7 @@ def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, li
         retriever.index(tokenize(texts), show_progress=False)
         own = {context: c for c, context in enumerate(contexts)}
         queries = tokenize([r["question"] for r in rs])
-        k = min(len(texts), depth + 12)
+        k = min(len(texts), depth + 12)  # room for the own paragraph's sentences, dropped below
         for r, q in zip(rs, queries, strict=True):
             if not q:
                 continue
