@@ -87,15 +87,12 @@ class MilvusIndex:
         gone: list[str] = []
         for doc, vs in versions.items():
             newest = max(vs, key=lambda v: v.gen)
-            if len(vs) > 1:
-                if newest.deleted:
-                    gone.append(doc)
-                else:
-                    stale.setdefault(newest.gen, []).append(doc)
-            elif newest.deleted:
+            if newest.deleted:
                 gone.append(doc)
-            if not newest.deleted:
-                self.live[doc] = newest
+                continue
+            self.live[doc] = newest
+            if len(vs) > 1:
+                stale.setdefault(newest.gen, []).append(doc)
         live = [f"gen <= {self.generation}"]
         if gone:
             live.append(f"doc not in {strings(gone)}")

@@ -49,10 +49,9 @@ def _repair(client, names: dict[str, str], state: dict) -> None:
     ) <= int(state.get("documents", 0)):
         return
     for kind in ("sentences", "tokens", "documents"):
-        fields = ["*"]
         seen: dict = {}
         twice: dict = {}
-        it = client.query_iterator(names[kind], batch_size=1000, filter="", output_fields=fields)
+        it = client.query_iterator(names[kind], batch_size=1000, filter="", output_fields=["*"])
         try:
             while batch := it.next():
                 for r in batch:
@@ -295,7 +294,7 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
     _clean(client, names, gen, versions)  # what a killed writer left
     if gen > 0:
         _repair(client, names, state)
-    old = MilvusIndex(where, client, state, read_versions(client, names, gen))
+    old = MilvusIndex(where, client, state, versions)  # (its live versions are the same after the clean)
     old_docs = {} if rebuild else old.digests()
     plan = plan_update(old_docs, documents, report, notify, keep)
     if rebuild:
@@ -305,7 +304,8 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
     if gen > 0 and not (plan.add or plan.drop or plan.renamed or extra_changed or rebuild):
         report.sentences_total, report.documents_total = len(old), len(old_docs)
         return report
-    dropped = set(plan.drop) | {doc.id for doc, _ in plan.add}
+    added = {doc.id for doc, _ in plan.add}
+    dropped = set(plan.drop) | added
     total = sum(v.sentences for d, v in old.live.items() if d not in dropped) + plan.new_sentences
     tokens = state.get("token_vectors")
     if tokens is None or rebuild:  # decided at the first build, like a local base
@@ -318,7 +318,7 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
     new_gen = gen + 1
     w = _Writer(where, client, names, new_gen, int(state["next_id"]), load_encoder, progress, batch_size, tokens)
     w.add_documents(plan)
-    w.tombstones([d for d in plan.drop if d not in {doc.id for doc, _ in plan.add}])
+    w.tombstones([d for d in plan.drop if d not in added])
     for doc_id, (path, title) in plan.renamed.items():  # metadata only: its version row, in place
         v = old.live[doc_id]
         row = client.query(
