@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.jsonl import BadLine, parse_object
+from qa.wording import counted
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"} | MARKDOWN_SUFFIXES
@@ -336,6 +337,6 @@ def unknown_summary(report: ReadReport, shown: int = 3) -> str | None:
         parts.append(f"{len(paths)} {label} ({names})")
     example = kinds[0][0]
     return (
-        f"{report.unsupported} file(s) of unknown type not read: {'; '.join(parts)}. "
+        f"{counted(report.unsupported, 'file')} of unknown type not read: {'; '.join(parts)}. "
         f"To read them as text, add --ext {example}=txt (formats: {', '.join(FORMATS)})"
     )

@@ -15,5 +15,5 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
 
 
 def counted(n: int, singular: str, plural_form: str | None = None) -> str:
-    """``n`` and the noun that agrees with it: "1 document", "0 documents", "1,234 sentences"."""
-    return f"{n:,} {plural(n, singular, plural_form)}"
+    """``n`` and the noun that agrees with it: "1 document", "0 documents", "12 sentences"."""
+    return f"{n} {plural(n, singular, plural_form)}"

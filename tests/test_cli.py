@@ -101,7 +101,7 @@ def test_index_command_reports_and_skips_bad_files(capsys, tmp_path):
     (docs / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
     assert code == 2  # one policy: malformed input is skipped with a warning, the rest done, exit 2
-    assert "bad.txt" in err and "1 documents" in err and "the rest was indexed" in err
+    assert "bad.txt" in err and "1 document," in err and "the rest was indexed" in err
     code, out, _ = run(capsys, "ask", "Who lit the lamp?", "--index", tmp_path / "idx", "--json")
     assert json.loads(out)["citations"][0]["doc"] == "a.txt"
     # a second run finds nothing to do
@@ -125,6 +125,90 @@ def test_python_m_qa_help():
 def test_usage_errors_exit_2(argv):
     proc = subprocess.run([sys.executable, "-m", "qa", *argv], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["ask", "Who?", "--threshold", "2"], "--threshold"),
+        (["batch", "q.jsonl", "--threshold", "-0.1"], "--threshold"),
+        (["eval", "q.jsonl", "--threshold", "1.01"], "--threshold"),
+        (["ask", "Who?", "--top-k", "-3"], "--top-k"),
+        (["eval", "q.jsonl", "--depth", "0"], "--depth"),
+        (["index", "docs", "--wait", "-1"], "--wait"),
+    ],
+)
+def test_out_of_range_options_are_refused_when_parsed(capsys, argv, option):
+    """A threshold is a confidence (0 to 1), a count is 1 or more: refused by argparse, before any work."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    _, err = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert f"argument {option}" in err.splitlines()[-1] and "expected" in err.splitlines()[-1]
+
+
+def test_a_threshold_of_0_and_1_are_accepted(capsys, seeds_index):
+    for threshold in ("0", "1"):
+        code, out, _ = run(
+            capsys, "ask", "Who is Sasha Volkov?", "--index", seeds_index, "--threshold", threshold, "--json"
+        )
+        assert code == 0 and (json.loads(out)["answer"] is None) == (threshold == "1")
+
+
+def test_blank_lines_are_skipped_silently_in_both_formats_and_empty_questions_are_bad(capsys, seeds_index, tmp_path):
+    """One policy: a blank line is no question (skipped, no warning, ids stay line numbers), plain or JSONL;
+    a JSONL record with an empty question is bad input (a warning naming the line, exit 2)."""
+    plain = tmp_path / "q.txt"
+    plain.write_text("Who is Sasha Volkov?\n\n   \nWhat has NATO ruled out?\n", encoding="utf-8")
+    jsonl = tmp_path / "q.jsonl"
+    jsonl.write_text(
+        json.dumps({"question": "Who is Sasha Volkov?"})
+        + "\n\n   \n"
+        + json.dumps({"question": "What has NATO ruled out?"})
+        + "\n",
+        encoding="utf-8",
+    )
+    for path in (plain, jsonl):
+        code, out, err = run(capsys, "batch", path, "--index", seeds_index)
+        assert code == 0 and "warning" not in err, err
+        assert [json.loads(line)["id"] for line in out.splitlines()] == ["1", "4"]
+    jsonl.write_text(json.dumps({"question": "Who is Sasha Volkov?"}) + "\n" + json.dumps({"question": " "}) + "\n")
+    code, out, err = run(capsys, "batch", jsonl, "--index", seeds_index)
+    assert code == 2 and "line 2: skipped" in err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["1"]
+    help_text = _help("batch")
+    assert "blank line is not a question" in help_text and "empty one" in help_text
+
+
+def _help(command: str) -> str:
+    from qa.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices[command]
+    return sub.format_help()
+
+
+def test_batch_help_schema_names_the_fields_a_record_really_has(capsys, seeds_index, tmp_path):
+    """The JSON schema in `qa batch --help` lists exactly the fields written, at each level."""
+    import re
+
+    help_text = _help("batch")
+    schema = help_text[help_text.index("{"): help_text.index("}, ...]}") + len("}, ...]}")]
+    answer_fields = re.search(r'"answer": \{([^}]*)\}', schema).group(1)
+    citation_fields = re.search(r'"citations": \[\{([^}]*)\}', schema).group(1)
+    top = re.sub(r"\{[^{}]*\}", "", schema[1:-1])  # the nested objects taken out
+
+    def names(text):
+        return set(re.findall(r'"(\w+)"', text))
+
+    questions = tmp_path / "q.txt"
+    questions.write_text("Who is Sasha Volkov?\n", encoding="utf-8")
+    code, out, _ = run(capsys, "batch", questions, "--index", seeds_index)
+    answered = json.loads(out)
+    assert names(top) == set(answered)
+    assert names(answer_fields) == set(answered["answer"])
+    assert names(citation_fields) == set(answered["citations"][0])
+    assert code == 0 and '"answer": {' in schema and "} | null" in schema  # null when it abstains
 
 
 # -- qa batch -o: the output file is replaced only when the run ends with answers (issue 23) --------
@@ -254,11 +338,12 @@ def test_batch_ctrl_c_from_a_terminal_leaves_the_output_file(seeds_index, tmp_pa
     )
     proc.stdin.write(b"Who is Sasha Volkov?\n")
     proc.stdin.flush()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 90
     while not any(p.name != "keep.jsonl" and p.stat().st_size for p in target.parent.iterdir()):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("no answer in a temporary file beside OUTPUT: " + proc.communicate()[1].decode(errors="replace"))
+            err = proc.communicate()[1].decode("utf-8", "replace")
+            pytest.fail(f"no answer in a temporary file beside OUTPUT: {err}")
         time.sleep(0.05)  # the first answer is in the temporary file; the batch waits for a second line
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

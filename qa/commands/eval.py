@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qa.commands.common import add_answer_arguments, positive_int, warn
 from qa.errors import BadInputError
+from qa.wording import counted
 
 HELP = "measure retrieval, answers and abstention on a question set"
 DESCRIPTION = """\
@@ -191,5 +192,6 @@ def run(args: argparse.Namespace) -> int:
         print("\n\n".join(parts))
     sys.stdout.flush()
     if problems:
-        raise BadInputError(f"{len(problems)} question(s) or line(s) skipped (see warnings above)")
+        skipped = counted(len(problems), "question or line", "questions or lines")
+        raise BadInputError(f"{skipped} skipped (see warnings above)")
     return 0
