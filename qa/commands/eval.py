@@ -22,10 +22,15 @@ and the same by question kind. A sentence is relevant when its span overlaps a
 gold quote in the same document, or, for evidence without a quote, when it
 belongs to a gold document.
 
-QUESTIONS is JSONL in the format of eval/README.md ({"id", "question",
-"answers", "evidence": [{"doc", "quote"?}], "kind"}); conversation lines
-({"id", "turns": [{"question", "answers"}]}) are scored turn by turn. With
---qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
+QUESTIONS is JSONL, one question or conversation a line:
+  {"id", "question", "answers": [...], "evidence": [{"doc", "quote"?}], "kind"}
+  {"id", "doc"?, "turns": [{"question", "answers": [...]}, ...]}
+A conversation is scored turn by turn; with "doc" it is asked inside that one
+document. The format, field by field: docs/eval-format.md in the citeqa source.
+--example runs a small question set shipped with citeqa, about the bundled seed
+articles, on the seeds demo; the file is a template for your own:
+  %(example)s
+With --qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
 id/_id and question/text) and the qrels give document-level evidence.
 
 Malformed lines and questions whose evidence is not in the index are skipped
@@ -34,7 +39,9 @@ with a warning, and the exit code is then 2.
 
 EPILOG = """\
 examples:
-  qa eval questions.jsonl                              # on the bundled seeds
+  qa eval --example                                    # the shipped example, on the seeds demo
+  qa eval questions.jsonl                              # on your library (or the seeds demo before there is one)
+  qa eval questions.jsonl --index seeds                # on the seeds demo, library or not
   qa eval questions.jsonl --corpus corpus.jsonl        # index the corpus once (cached), then evaluate
   qa eval questions.jsonl --index DIR --run dense.trec --report misses.txt
   qa eval questions.jsonl --index DIR --retriever hybrid --compare dense.trec
@@ -43,8 +50,21 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from qa.examples import SEEDS_QUESTIONS
+
     parser.epilog = EPILOG
-    parser.add_argument("questions", metavar="QUESTIONS", help="question set (JSONL), or a queries file with --qrels")
+    parser.description = DESCRIPTION.replace("%(example)s", str(SEEDS_QUESTIONS))
+    parser.add_argument(
+        "questions",
+        nargs="?",
+        metavar="QUESTIONS",
+        help="question set (JSONL; docs/eval-format.md), or a queries file with --qrels",
+    )
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="evaluate the example question set shipped with citeqa, on the bundled seeds (--index seeds)",
+    )
     add_answer_arguments(parser)
     parser.add_argument(
         "--corpus",
@@ -119,8 +139,27 @@ def _open(args: argparse.Namespace):
     return open_assistant(args, retriever=args.retriever or DEFAULT_RETRIEVER)
 
 
+def _example(args: argparse.Namespace) -> None:
+    """``--example``: the shipped question set, on the seeds demo unless --index names another copy of it."""
+    from qa.defaults import SEEDS_INDEX_NAME
+    from qa.examples import SEEDS_QUESTIONS
+
+    if args.example:
+        if args.questions is not None or args.corpus is not None or args.qrels is not None:
+            raise BadInputError(
+                "--example is a question set of its own: give it without QUESTIONS, --corpus or --qrels"
+            )
+        args.questions = str(SEEDS_QUESTIONS)
+        if args.index is None:
+            args.index = Path(SEEDS_INDEX_NAME)
+    elif args.questions is None:
+        raise BadInputError("give a QUESTIONS file (its format: docs/eval-format.md), or try: qa eval --example")
+
+
 def run(args: argparse.Namespace) -> int:
     from qa.evaluation import evaluate, load_question_set
+
+    _example(args)
     from qa.evaluation.report import render_comparison, render_conversations, render_summary, write_report
 
     qset = load_question_set(args.questions, qrels=args.qrels)

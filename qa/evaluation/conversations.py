@@ -19,24 +19,42 @@ def evaluate_conversations(assistant, conversations: list[Conversation], problem
     except ImportError:
         raise BadInputError("this build cannot hold conversations (qa.conversation is missing)") from None
     turns = []
-    for conv in conversations:
-        session.reset()
-        for n, turn in enumerate(conv.turns, 1):
-            try:
-                result = session.ask(turn.question)
-            except BadInputError as e:
-                problems.append(f"conversation {conv.id} turn {n}: skipped: {e}")
-                continue
-            answer = result.answer.text if result.answer is not None else None
-            record = {"conversation": conv.id, "turn": n, "question": turn.question,
-                      "gold_answers": list(turn.answers), "answer": answer, "abstained": answer is None}
-            if any(a.strip() for a in turn.answers):
+    whole_scope = assistant.scope
+    try:
+        for conv in conversations:
+            if conv.doc is not None:
                 try:
-                    record["answer_scores"] = score_answer(answer, turn.answers)
-                except ValueError:
-                    pass
-            turns.append(record)
+                    assistant.outside([conv.doc])
+                except BadInputError:
+                    problems.append(f"conversation {conv.id}: skipped: its doc {conv.doc!r} is not in the index")
+                    continue
+            assistant.scope = [conv.doc] if conv.doc is not None else whole_scope
+            session.reset()
+            turns += _asked(session, conv, problems)
+    finally:
+        assistant.scope = whole_scope
     return {"summary": summarize_turns(turns), "turns": turns}
+
+
+def _asked(session, conv: Conversation, problems: list[str]) -> list[dict]:
+    """The per-turn records of one conversation, asked in order."""
+    turns = []
+    for n, turn in enumerate(conv.turns, 1):
+        try:
+            result = session.ask(turn.question)
+        except BadInputError as e:
+            problems.append(f"conversation {conv.id} turn {n}: skipped: {e}")
+            continue
+        answer = result.answer.text if result.answer is not None else None
+        record = {"conversation": conv.id, "turn": n, "question": turn.question,
+                  "gold_answers": list(turn.answers), "answer": answer, "abstained": answer is None}
+        if any(a.strip() for a in turn.answers):
+            try:
+                record["answer_scores"] = score_answer(answer, turn.answers)
+            except ValueError:
+                pass
+        turns.append(record)
+    return turns
 
 
 def summarize_turns(turns: list[dict]) -> dict:
