@@ -370,3 +370,27 @@ def test_batch_without_output_still_streams_each_answer_to_stdout(seeds_index, t
     assert first["id"] == "1"
     out, _ = proc.communicate(b"What has NATO ruled out?\n", timeout=120)
     assert proc.returncode == 0 and json.loads(out)["id"] == "2"
+
+
+def test_batch_output_keeps_a_symlink_and_the_file_mode_and_writes_devices_in_place(tmp_path):
+    import os
+    import stat
+
+    from qa.atomic_output import AtomicTextFile
+
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    out = AtomicTextFile(link)
+    out.write("new\n")
+    assert real.read_text(encoding="utf-8") == "old\n"  # not before the commit
+    out.commit()
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "real.jsonl"]
+    devnull = AtomicTextFile(os.devnull)  # not a regular file: written in place, never replaced
+    devnull.write("x\n")
+    devnull.commit()
+    assert not stat.S_ISREG(os.stat(os.devnull).st_mode)
