@@ -92,13 +92,15 @@ class AnswerCard(Vertical):
 
 
 class ConversationView(VerticalScroll):
-    """Questions and answers, following new content while scrolled to the bottom (as Elia does)."""
+    """Questions and answers. Anchored to the bottom (as Elia's chat is): while the user is at the
+    bottom it stays there, as content is added or grows and when a resize rewraps it; scrolled up,
+    the view stays where the user put it until they scroll back down."""
+
+    def on_mount(self) -> None:
+        self.anchor()
 
     def add(self, *widgets) -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
         self.mount(*widgets)
-        if follow:
-            self.call_after_refresh(self.scroll_end, animate=False)
 
     def cards(self) -> list[AnswerCard]:
         return list(self.query(AnswerCard))
