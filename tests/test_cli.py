@@ -156,7 +156,8 @@ def test_render_puts_the_answer_on_one_line():
     from qa.commands.ask import render
 
     sentence = WRAPPED[WRAPPED.index("The market") :].rstrip()
-    c = Citation("fleet.txt", WRAPPED.index(sentence), WRAPPED.index(sentence) + len(sentence), sentence, 0.7, 3, None, None)
+    at = WRAPPED.index(sentence)
+    c = Citation("fleet.txt", at, at + len(sentence), sentence, 0.7, 3, None, None)
     span = "the lighthouse on the north pier\nand the harbour's first steam crane"
     start = c.start + sentence.index(span)
     lines = render(Result("What else?", Answer(span, c.doc, start, start + len(span), c), 0.7, [c]), color=False)

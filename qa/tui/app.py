@@ -226,7 +226,8 @@ class CiteQAApp(App):
         self.loading = False
         self.status.set(f"Ready · {message.description}")
         if self._opening is not None:
-            self._opening.update(Text(f"── Now answering from {message.description}: a new topic ──", style="dim"))
+            opened = f"── Now answering from {message.description}: a new topic ──"
+            self._opening.update(Text(opened, style="dim"))
             self._opening = None
         if len(self.assistant.store) == 0:
             self.conversation_view.add(Notice(Text.assemble(
