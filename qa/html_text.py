@@ -201,37 +201,42 @@ def visible_blocks(html: str) -> list[Block] | None:
     tags = ["body"]
 
     def flush() -> None:
-        text = " ".join("".join(current).split())
-        if text:
-            blocks.append(Block(tags[-1], text, min(links[0], len(text))))
+        joined = " ".join("".join(current).split())
+        if joined:
+            blocks.append(Block(tags[-1], joined, min(links[0], len(joined))))
         current.clear()
         links[0] = 0
 
-    def walk(element, in_link: bool) -> None:
+    def text(value: str | None, in_link: bool) -> None:
+        if value:
+            current.append(value)
+            if in_link:
+                links[0] += len(" ".join(value.split()))
+
+    # an explicit stack, not recursion: a page may nest elements deeper than Python recurses
+    # ("open", element, in_link) enters an element; ("close", element, in_link) leaves it and reads its tail
+    body = root.find("body")
+    stack: list[tuple[str, object, bool]] = [("open", body if body is not None else root, False)]
+    while stack:
+        step, element, in_link = stack.pop()
         tag = element.tag if isinstance(element.tag, str) else ""
+        if step == "close":
+            if tag in _BLOCKS:
+                flush()
+                tags.pop()
+            text(element.tail, in_link)
+            continue
         if not tag or _furniture(element, tag):
-            return
-        block = tag in _BLOCKS
-        if block:
+            text(element.tail, in_link)  # the tail is the parent's text
+            continue
+        if tag in _BLOCKS:
             flush()
             tags.append(tag)
-        in_link = in_link or tag == "a"
-        if element.text:
-            current.append(element.text)
-            if in_link:
-                links[0] += len(" ".join(element.text.split()))
-        for child in element:
-            walk(child, in_link)
-            if child.tail:
-                current.append(child.tail)
-                if in_link:
-                    links[0] += len(" ".join(child.tail.split()))
-        if block:
-            flush()
-            tags.pop()
+        inner = in_link or tag == "a"
+        text(element.text, inner)
+        stack.append(("close", element, in_link))
+        stack.extend(("open", child, inner) for child in reversed(element))
 
-    body = root.find("body")
-    walk(body if body is not None else root, False)
     flush()
     return blocks
 
