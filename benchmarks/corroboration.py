@@ -10,7 +10,7 @@ Three steps:
    supporting sentence and its margin (``qa.reader.ReadSpan``), and the answers' counts of
    supports. Run it before and after a change to compare::
 
-       python benchmarks/corroboration.py collect --squad 800 --nqa 400 -o /tmp/triples-after.jsonl
+       python benchmarks/corroboration.py collect --squad 3000 --nqa 0 -o /tmp/triples-after.jsonl
 
 2. ``sample`` draws a seeded random sample of triples into a labelling file (``label: null``),
    copying labels already given to the same triple (same question, answer and sentence) in
@@ -24,10 +24,24 @@ Three steps:
 
 3. ``score`` prints the precision of the labelled triples with its 95% Wilson interval
    (``--half fit|check`` keeps one half of the SQuAD articles and NarrativeQA stories, split by a
-   hash of the top document's title, as ``devsets.story_half`` splits ids; ``--min-margin`` keeps the triples whose
-   reader margin is at least that, to choose the cut on the fit half)::
+   hash of the top document's title, as ``devsets.story_half`` splits ids; ``--min-margin`` and
+   ``--max-gap`` keep the triples that stricter cuts would keep)::
 
        python benchmarks/corroboration.py score benchmarks/labels/corroboration-after.jsonl
+
+``choose`` picks ``qa.corroboration``'s cuts (the reader's margin, and how much less of the
+question's content words a supporting sentence may cover than the answer's) on the fit half of a
+fully labelled file of the triples that looser cuts count: the pair that keeps the most true
+supports with precision >= ``--target`` there; it prints the check half's precision with them::
+
+    python benchmarks/corroboration.py choose benchmarks/labels/corroboration-cuts.jsonl
+
+``cost`` times corroboration per answer and counts the sentences it reads beyond those that
+reading already read::
+
+    python benchmarks/corroboration.py cost --set squad -n 300
+
+The labelling rule is in ``benchmarks/labels/README.md``.
 """
 
 from __future__ import annotations
@@ -96,6 +110,56 @@ def collect(name: str, n: int, out, counts: Counter) -> None:
                 print(f"  {name}: {i + 1}/{len(questions)}", file=sys.stderr)
 
 
+def cmd_cost(args) -> int:
+    """Time spent in corroboration per answered question, and the sentences it reads beyond the
+    ones reading already read."""
+    import time
+
+    from qa.assistant import Assistant
+    from qa.evaluation.corpus import ensure_corpus_index
+
+    questions_path, corpus = SETS[args.set]
+    with Assistant.open(ensure_corpus_index(corpus, quiet=True)) as assistant:
+        questions = stride([q for q in load_questions(questions_path, assistant.store) if q.answerable], args.n)
+        reader = assistant.reader
+        reads = [0]
+        read = reader.read
+
+        def counted(question, sentences, before=None):
+            reads[0] += len(sentences)
+            return read(question, sentences, before)
+
+        corroborate = assistant._corroborate
+        spent: list[float] = []
+        extra: list[int] = []
+
+        def timed(*a):
+            reader.read = counted
+            reads[0] = 0
+            t = time.perf_counter()
+            try:
+                return corroborate(*a)
+            finally:
+                spent.append(time.perf_counter() - t)
+                extra.append(reads[0])
+                reader.read = read
+
+        assistant._corroborate = timed
+        asked = []
+        for q in questions:
+            t = time.perf_counter()
+            assistant.ask(q.question)
+            asked.append(time.perf_counter() - t)
+    ms = sorted(1000 * x for x in spent)
+    print(
+        f"{args.set}: {len(questions)} questions, {len(spent)} answered; corroboration "
+        f"mean {sum(ms) / max(len(ms), 1):.2f} ms, p95 {ms[int(0.95 * (len(ms) - 1))] if ms else 0:.2f} ms; "
+        f"extra sentences read per answer {sum(extra) / max(len(extra), 1):.3f} (max {max(extra, default=0)}); "
+        f"whole ask mean {1000 * sum(asked) / max(len(asked), 1):.1f} ms"
+    )
+    return 0
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -154,12 +218,65 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cover_gap(row: dict) -> float:
+    """How much smaller a share of the question's content words the supporting sentence covers
+    than the top sentence (as ``qa.corroboration`` measures it)."""
+    from qa.text import content_words
+
+    words = content_words(row["question"])
+    if not words:
+        return 0.0
+    return (len(words & content_words(row["top"])) - len(words & content_words(row["support"]))) / len(words)
+
+
+def kept(rows: list[dict], min_margin: float | None, max_gap: float | None) -> list[dict]:
+    return [
+        r
+        for r in rows
+        if (min_margin is None or r["reader_margin"] >= min_margin)
+        and (max_gap is None or cover_gap(r) <= max_gap + 1e-9)
+    ]
+
+
+def cmd_choose(args) -> int:
+    rows = [r for r in read_jsonl(args.labels) if r.get("label") is not None]
+    fit = [r for r in rows if r["half"] == 0]
+    check = [r for r in rows if r["half"] == 1]
+    true_fit = sum(bool(r["label"]) for r in fit)
+    best = None
+    for margin in MARGINS:
+        for gap in GAPS:
+            chosen = kept(fit, margin, gap)
+            k = sum(bool(r["label"]) for r in chosen)
+            if chosen and k / len(chosen) >= args.target:
+                key = (k, -margin, gap)  # most true supports kept; then the lower margin, the looser gap
+                if best is None or key > best[0]:
+                    best = (key, margin, gap, k, len(chosen))
+    if best is None:
+        print(f"no cuts reach precision {args.target} on the fit half")
+        return 1
+    _, margin, gap, k, n = best
+    ck = kept(check, margin, gap)
+    kk = sum(bool(r["label"]) for r in ck)
+    lo, hi = wilson(kk, len(ck))
+    print(
+        f"cuts: margin >= {margin}, coverage gap <= {gap}; fit half: precision {k / n:.3f} ({k}/{n}), "
+        f"{k}/{true_fit} true supports kept; check half: precision {kk / max(len(ck), 1):.3f} ({kk}/{len(ck)}), "
+        f"95% Wilson interval [{lo:.3f}, {hi:.3f}]"
+    )
+    return 0
+
+
+#: The cuts ``choose`` tries.
+MARGINS = (4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0)
+GAPS = (0.2, 0.25, 0.3, 0.35)
+
+
 def cmd_score(args) -> int:
     rows = [r for r in read_jsonl(args.labels) if r.get("label") is not None]
     if args.half is not None:
         rows = [r for r in rows if r.get("half") == {"fit": 0, "check": 1}[args.half]]
-    if args.min_margin is not None:
-        rows = [r for r in rows if r["reader_margin"] >= args.min_margin]
+    rows = kept(rows, args.min_margin, args.max_gap)
     unlabelled = sum(r.get("label") is None for r in read_jsonl(args.labels))
     k, n = sum(bool(r["label"]) for r in rows), len(rows)
     lo, hi = wilson(k, n)
@@ -183,6 +300,10 @@ def main() -> int:
     c.add_argument("--nqa", type=int, default=400, help="NarrativeQA questions (0: all; -1: none)")
     c.add_argument("-o", "--output", type=Path, required=True)
     c.set_defaults(run=cmd_collect)
+    t = sub.add_parser("cost", help="time corroboration takes per answer, and the sentences it reads")
+    t.add_argument("--set", choices=sorted(SETS), default="squad")
+    t.add_argument("-n", type=int, default=300, help="questions, a fixed stride sample")
+    t.set_defaults(run=cmd_cost)
     s = sub.add_parser("sample", help="a seeded random sample of triples to label")
     s.add_argument("triples", type=Path)
     s.add_argument("-n", type=int, default=150)
@@ -194,7 +315,12 @@ def main() -> int:
     p.add_argument("labels", type=Path)
     p.add_argument("--half", choices=["fit", "check"])
     p.add_argument("--min-margin", type=float)
+    p.add_argument("--max-gap", type=float)
     p.set_defaults(run=cmd_score)
+    h = sub.add_parser("choose", help="choose the support cuts on the fit half of a labelled file")
+    h.add_argument("labels", type=Path)
+    h.add_argument("--target", type=float, default=0.95)
+    h.set_defaults(run=cmd_choose)
     args = ap.parse_args()
     return args.run(args)
 

@@ -8,7 +8,7 @@ captions, which it takes for page furniture (classes such as ``byline`` or ``met
 page's main ``<h1>`` just before it) to its last, and every visible block of the page in that
 extent is kept: trafilatura's blocks as it shaped them, the others as plain paragraphs, except
 those mostly made of links (share bars, "read more" lists) or inside navigation, asides, footers
-and forms. When trafilatura finds no article, the page's visible text is read, filtered the same
+and form controls. When trafilatura finds no article, the page's visible text is read, filtered the same
 way.
 
 The result is Markdown-shaped: headings as ``## …`` (they title the sections
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 #: Elements whose text a reader does not see, or sees as page furniture, never article text.
 _NOT_TEXT = frozenset(
     "head script style noscript template svg math iframe object embed canvas button select option "
-    "textarea input label nav aside footer form dialog menu".split()
+    "textarea input label nav aside footer dialog menu".split()
 )
 #: ARIA roles of page furniture.
 _FURNITURE_ROLES = frozenset("navigation banner contentinfo complementary search dialog alert menu menubar".split())
@@ -97,7 +97,9 @@ def _merge(article: list[tuple[str, str]], page: list[Block]) -> list[str]:
         starts.setdefault(previous, []).append(markdown)
         first = previous if first is None else first
         last = blocks[-1]
-    if first is None:  # none of it found in the page: the page's own visible text instead
+    if first is None:  # none of it found in the page: the page's own visible text instead, if any
+        if not page:
+            return [markdown for markdown, _ in article]
         first, last, pending = 0, len(page) - 1, []
     elif not article[0][0].startswith("#"):  # the article has no title of its own
         first = _title_before(page, first)

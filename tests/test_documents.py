@@ -146,6 +146,14 @@ def test_html_page_without_an_article_keeps_its_visible_text(tmp_path):
     assert "Gate code: 4417." in doc.text and "Home" not in doc.text and "Site map" not in doc.text
 
 
+def test_html_page_wrapped_in_a_form_keeps_its_article(tmp_path):
+    article = (HTML_PAGES / "newsroom.html").read_text(encoding="utf-8")
+    wrapped = article.replace("<body>", '<body><form id="form1" method="post">').replace("</body>", "</form></body>")
+    (tmp_path / "webforms.html").write_text(wrapped, encoding="utf-8")
+    (doc,) = read_all(tmp_path)[0]
+    assert doc.text == html_page("newsroom.html").text
+
+
 def test_html_block_trafilatura_keeps_but_not_in_order_is_not_lost():
     from qa.html_text import Block, _merge
 
