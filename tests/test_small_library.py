@@ -34,7 +34,6 @@ def library(tmp_path_factory):
     (docs / "timeline.txt").write_text(TIMELINE, encoding="utf-8")
     index_paths([docs], root / "index", warn=lambda m: None)
     with Assistant.open(root / "index") as assistant:
-        assistant.texts = {d.id: assistant.store.text(d.id) for d in assistant.store.documents()}
         yield assistant
 
 
@@ -42,13 +41,13 @@ def test_the_press_release_dateline_and_a_caption_answer_questions(library):
     r = library.ask("What is the date of the Osprey press release?")
     assert r.answer is not None and r.answer.text == "14 September 2025"
     assert r.answer.doc == "company/newsroom.html"
-    assert library.texts[r.answer.doc][r.answer.start : r.answer.end] == r.answer.text
+    assert library.store.text(r.answer.doc)[r.answer.start : r.answer.end] == r.answer.text
     r = library.ask("Who photographed the Naomh Fionán?")
     assert r.answer is not None and r.answer.text == "Aoife Walsh"
     r = library.ask("When was Osprey announced?")
     assert "Press release, 14 September 2025" in [c.text for c in r.citations]
     for c in r.citations:
-        assert library.texts[c.doc][c.start : c.end] == c.text  # citations exact in the stored text
+        assert library.store.text(c.doc)[c.start : c.end] == c.text  # citations exact in the stored text
 
 
 def test_a_citation_does_not_repeat_the_title_as_its_section(library):
