@@ -56,6 +56,8 @@ def _indented(text: str, indent: str) -> str:
 def render(result, color: bool) -> str:
     """The human-readable answer: span highlighted in its sentence, then sources."""
     lines = []
+    if getattr(result, "understood_as", None):
+        lines.append(_style("2", f'understood as: "{result.understood_as}"', color))
     if result.answer is None:
         lines.append(_style("1", NO_ANSWER + ".", color))
         if result.citations:

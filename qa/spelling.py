@@ -1,0 +1,167 @@
+"""Misspelt words in a question, corrected against the index's own vocabulary.
+
+A user's slip ("forein minster of Ukrane") leaves words that no indexed sentence holds: BM25
+finds nothing for them, the encoder and the reader see word pieces of nothing, and the
+confidence collapses. ``correct`` rewrites such a word into the corpus word one typing slip
+away (a letter dropped, added, changed, or two adjacent letters swapped: Damerau-Levenshtein
+distance 1, which covers most typing errors) that the most sentences hold, before retrieval
+and reading see the question.
+
+The vocabulary is the index's BM25 vocabulary, which every backend already stores: stemmed
+terms with their document frequencies (``IndexBackend.term_counts``). So the candidates are
+made on the question's side: each slip-away spelling of the word is stemmed as BM25 stems,
+and those whose stem the index holds are candidates, ranked by how many sentences hold the
+stem (ties: the more frequent English word). This costs a few hundred stems a misspelt word
+and no memory, whatever the index's size.
+
+A word is left alone when it may well be spelt right: when the index holds its stem, when it is
+a stopword, when it is shorter than ``MIN_LENGTH`` letters or holds a digit, or when it is an
+English word (SymSpell's English frequency dictionary, shipped in ``symspellpy``) that is not
+much rarer than the correction (``ENGLISH_RATIO``): "minster" is a word, but a rare one, and
+"minister" is 70 times as frequent. A name the index does not know and that is not one slip
+from a word it does know is also left as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Callable
+
+#: Words shorter than this are never corrected (one slip from a three-letter word is another word).
+MIN_LENGTH = 4
+#: An English word absent from the index is corrected only when the correction is this many
+#: times as frequent in English (SymSpell's counts); a correction that is no English word
+#: (a name) never replaces an English word.
+ENGLISH_RATIO = 20.0
+#: Candidates that are no English word checked against the index's sentences, per misspelt word.
+_MAX_CHECKS = 3
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_LETTERS = string.ascii_lowercase
+
+#: ``term_counts(stemmed terms) -> {term: sentences holding it}`` for the terms the index holds.
+TermCounts = Callable[[list[str]], dict[str, int]]
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> dict[str, int]:
+    """SymSpell's English frequency dictionary (82,765 words with their counts); empty when
+    ``symspellpy`` is not installed."""
+    from importlib import resources
+
+    try:
+        path = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return {}
+    out = {}
+    for line in lines:
+        word, _, count = line.partition(" ")
+        if count.strip().isdigit():
+            out[word] = int(count)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from qa.index.bm25 import bm25s_module
+
+    return frozenset(bm25s_module().stopwords.STOPWORDS_EN)
+
+
+def _stem(words: list[str]) -> list[str]:
+    from qa.index.bm25 import _stemmer
+
+    return _stemmer().stemWords(words)
+
+
+def one_slip(word: str) -> set[str]:
+    """Every spelling one slip away from ``word`` (lower-case ASCII letters added or changed)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    changes = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _LETTERS}
+    return (deletes | swaps | changes | inserts) - {word}
+
+
+def _cased_like(word: str, model: str) -> str:
+    """``word`` with the capitalisation of ``model`` (all capitals, a capital first, or as is)."""
+    if model.isupper() and len(model) > 1:
+        return word.upper()
+    if model[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+class Corrector:
+    """Corrects misspelt words against an index's term counts (see the module docstring).
+
+    ``holds_word(spelling)`` says whether some indexed sentence holds that very spelling: a
+    candidate that is no English word ("Brightwater", "Kuleba") must pass it, since one whose
+    stem alone is known may be no word at all ("fooded" stems as "food")."""
+
+    def __init__(self, term_counts: TermCounts, holds_word: Callable[[str], bool] = lambda w: False,
+                 english: dict[str, int] | None = None, english_ratio: float = ENGLISH_RATIO) -> None:
+        self.term_counts = term_counts
+        self.holds_word = holds_word
+        self.english = english_words() if english is None else english
+        self.english_ratio = english_ratio
+
+    def _candidates(self, word: str) -> list[tuple[int, int, str]]:
+        """``(sentences holding its stem, English count, spelling)`` of each one-slip spelling
+        whose stem the index holds, best first."""
+        spellings = sorted(one_slip(word))
+        stems = _stem(spellings)
+        counts = self.term_counts(sorted(set(stems)))
+        found = [(counts[s], self.english.get(w, 0), w) for w, s in zip(spellings, stems, strict=True) if s in counts]
+        return sorted(found, reverse=True)
+
+    def word(self, word: str) -> str | None:
+        """The correction of one word, or None to keep it."""
+        low = word.lower()
+        if len(low) < MIN_LENGTH or not low.isalpha() or low in _stopwords():
+            return None
+        if self.term_counts(_stem([low])):
+            return None
+        own = self.english.get(low, 0)
+        checked = 0
+        for _, english, spelling in self._candidates(low):
+            if own and english < self.english_ratio * own:
+                continue  # an English word, and this candidate is not much more frequent
+            if not english:  # no English word: only a spelling the index holds
+                if checked == _MAX_CHECKS:
+                    continue
+                checked += 1
+                if not self.holds_word(spelling):
+                    continue
+            return _cased_like(spelling, word)
+        return None
+
+    def correct(self, text: str) -> str:
+        """``text`` with its misspelt words corrected (the rest of it untouched)."""
+        out, at = [], 0
+        for m in _WORD.finditer(text):
+            fixed = self.word(m.group())
+            if fixed is not None:
+                out.append(text[at : m.start()] + fixed)
+                at = m.end()
+        return "".join(out) + text[at:] if out else text
+
+
+def understood_as(store, question: str) -> str | None:
+    """The question as corrected against ``store``'s vocabulary, or None when nothing in it
+    was corrected (or the backend gives no vocabulary)."""
+    counts = getattr(store, "term_counts", None)
+    if counts is None:
+        return None
+    fixed = Corrector(counts, functools.partial(holds_word, store)).correct(question)
+    return fixed if fixed != question else None
+
+
+def holds_word(store, spelling: str, depth: int = 10) -> bool:
+    """Whether one of the best BM25 matches of ``spelling`` holds it as a word (any case)."""
+    ids = [i for i, _ in store.search_lexical(spelling, depth)]
+    word = re.compile(rf"(?<!\w){re.escape(spelling)}(?!\w)", re.IGNORECASE)
+    return any(word.search(s.text) for s in store.sentences(ids))
