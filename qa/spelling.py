@@ -35,7 +35,7 @@ MIN_LENGTH = 4
 #: times as frequent in English (SymSpell's counts); a correction that is no English word
 #: (a name) never replaces an English word.
 ENGLISH_RATIO = 20.0
-#: Candidates that are no English word checked against the index's sentences, per misspelt word.
+#: Candidate stems with no English spelling checked against the index's sentences, per misspelt word.
 _MAX_CHECKS = 3
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 _LETTERS = string.ascii_lowercase
@@ -98,25 +98,33 @@ def _cased_like(word: str, model: str) -> str:
 class Corrector:
     """Corrects misspelt words against an index's term counts (see the module docstring).
 
-    ``holds_word(spelling)`` says whether some indexed sentence holds that very spelling: a
-    candidate that is no English word ("Brightwater", "Kuleba") must pass it, since one whose
-    stem alone is known may be no word at all ("fooded" stems as "food")."""
+    ``words_held(spellings)`` gives those of the spellings (of one stem) that some indexed
+    sentence holds as words: a candidate that is no English word ("Brightwater", "Kuleba")
+    must be one, since a spelling whose stem alone is known may be no word at all ("fooded"
+    stems as "food")."""
 
-    def __init__(self, term_counts: TermCounts, holds_word: Callable[[str], bool] = lambda w: False,
+    def __init__(self, term_counts: TermCounts, words_held: Callable[[list[str]], set[str]] = lambda w: set(),
                  english: dict[str, int] | None = None, english_ratio: float = ENGLISH_RATIO) -> None:
         self.term_counts = term_counts
-        self.holds_word = holds_word
+        self.words_held = words_held
         self.english = english_words() if english is None else english
         self.english_ratio = english_ratio
 
-    def _candidates(self, word: str) -> list[tuple[int, int, str]]:
-        """``(sentences holding its stem, English count, spelling)`` of each one-slip spelling
-        whose stem the index holds, best first."""
+    def _candidates(self, word: str) -> list[list[str]]:
+        """The one-slip spellings of ``word`` whose stem the index holds, grouped by stem, the
+        stems that the most sentences hold first (ties: the one with the most frequent English
+        spelling first); in a group, the most frequent English spellings first."""
         spellings = sorted(one_slip(word))
         stems = _stem(spellings)
         counts = self.term_counts(sorted(set(stems)))
-        found = [(counts[s], self.english.get(w, 0), w) for w, s in zip(spellings, stems, strict=True) if s in counts]
-        return sorted(found, reverse=True)
+        groups: dict[str, list[str]] = {}
+        for w, stem in zip(spellings, stems, strict=True):
+            if stem in counts:
+                groups.setdefault(stem, []).append(w)
+        for group in groups.values():
+            group.sort(key=lambda w: -self.english.get(w, 0))
+        order = sorted(groups, key=lambda s: (-counts[s], -self.english.get(groups[s][0], 0), s))
+        return [groups[s] for s in order]
 
     def word(self, word: str) -> str | None:
         """The correction of one word, or None to keep it."""
@@ -127,16 +135,19 @@ class Corrector:
             return None
         own = self.english.get(low, 0)
         checked = 0
-        for _, english, spelling in self._candidates(low):
-            if own and english < self.english_ratio * own:
-                continue  # an English word, and this candidate is not much more frequent
-            if not english:  # no English word: only a spelling the index holds
-                if checked == _MAX_CHECKS:
-                    continue
-                checked += 1
-                if not self.holds_word(spelling):
-                    continue
-            return _cased_like(spelling, word)
+        for group in self._candidates(low):
+            best = group[0]
+            english = self.english.get(best, 0)
+            if english:
+                if english >= self.english_ratio * own:
+                    return _cased_like(best, word)
+                continue  # an English word, not much more frequent than the word as typed
+            if own or checked == _MAX_CHECKS:  # an English word is only replaced by a more frequent one
+                continue
+            checked += 1
+            held = self.words_held(group)
+            if held:
+                return _cased_like(min(held), word)
         return None
 
     def correct(self, text: str) -> str:
@@ -156,12 +167,20 @@ def understood_as(store, question: str) -> str | None:
     counts = getattr(store, "term_counts", None)
     if counts is None:
         return None
-    fixed = Corrector(counts, functools.partial(holds_word, store)).correct(question)
+    fixed = Corrector(counts, functools.partial(words_held, store)).correct(question)
     return fixed if fixed != question else None
 
 
-def holds_word(store, spelling: str, depth: int = 10) -> bool:
-    """Whether one of the best BM25 matches of ``spelling`` holds it as a word (any case)."""
-    ids = [i for i, _ in store.search_lexical(spelling, depth)]
-    word = re.compile(rf"(?<!\w){re.escape(spelling)}(?!\w)", re.IGNORECASE)
-    return any(word.search(s.text) for s in store.sentences(ids))
+def words_held(store, spellings: list[str], depth: int = 10) -> set[str]:
+    """Those of ``spellings`` (of one stem) that one of the stem's best BM25 matches holds as a
+    word (in any case)."""
+    if not spellings:
+        return set()
+    ids = [i for i, _ in store.search_lexical(spellings[0], depth)]
+    texts = [s.text for s in store.sentences(ids)]
+    held = set()
+    for spelling in spellings:
+        word = re.compile(rf"(?<!\w){re.escape(spelling)}(?!\w)", re.IGNORECASE)
+        if any(word.search(t) for t in texts):
+            held.add(spelling)
+    return held
