@@ -26,6 +26,7 @@ w/o gold abst. (SQuAD with ``--exclude-gold``: abstained without the own paragra
     python benchmarks/typos.py --sets seeds                # seeds-dev only (seconds)
     python benchmarks/typos.py --limit 200 --exclude-gold  # a smaller sample, with abstention
     python benchmarks/typos.py --show 10                   # also print some perturbed questions
+    python benchmarks/typos.py --no-correction             # the baseline: no spelling correction
 """
 
 from __future__ import annotations
@@ -177,7 +178,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="also ask each answerable question without its gold documents (more time)")
     p.add_argument("--show", type=int, default=0, help="print the first N perturbed questions of each set")
     p.add_argument("--records", type=Path, help="write every question's record (JSONL) here")
+    p.add_argument("--no-correction", action="store_true",
+                   help="the baseline: questions read as written (qa.spelling's correction switched off)")
+    p.add_argument("--english-ratio", type=float, help="qa.spelling.ENGLISH_RATIO to use (for choosing it)")
     args = p.parse_args(argv)
+
+    import qa.assistant
+    import qa.spelling
+
+    if args.no_correction:
+        qa.assistant.understood_as = lambda store, question: None
+    if args.english_ratio is not None:
+        qa.spelling.ENGLISH_RATIO = args.english_ratio
 
     from qa.assistant import ensure_default_index
     from qa.evaluation import load_question_set

@@ -104,11 +104,11 @@ class Corrector:
     stems as "food")."""
 
     def __init__(self, term_counts: TermCounts, words_held: Callable[[list[str]], set[str]] = lambda w: set(),
-                 english: dict[str, int] | None = None, english_ratio: float = ENGLISH_RATIO) -> None:
+                 english: dict[str, int] | None = None, english_ratio: float | None = None) -> None:
         self.term_counts = term_counts
         self.words_held = words_held
         self.english = english_words() if english is None else english
-        self.english_ratio = english_ratio
+        self.english_ratio = ENGLISH_RATIO if english_ratio is None else english_ratio
 
     def _candidates(self, word: str) -> list[list[str]]:
         """The one-slip spellings of ``word`` whose stem the index holds, grouped by stem, the

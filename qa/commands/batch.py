@@ -23,7 +23,9 @@ order, streamed as answers come:
 INPUT is JSONL ({"id"?, "question", ...}; other fields are ignored) or plain
 text with one question per line; "-" or nothing reads standard input. The id is
 the input's "id", or the 1-based line number. Malformed lines are skipped with
-a warning naming the line, and the exit code is then 2.
+a warning naming the line, and the exit code is then 2. A question whose
+misspelt words were corrected against the index's vocabulary also has
+"understood_as" (after "question"): the question as it was read.
 """
 
 
