@@ -18,7 +18,7 @@ A word is left alone when it may well be spelt right: when the index holds its s
 a stopword, when it is shorter than ``MIN_LENGTH`` letters or holds a digit, or when it is an
 English word (SymSpell's English frequency dictionary, shipped in ``symspellpy``) that is not
 much rarer than the correction (``ENGLISH_RATIO``): "minster" is a word, but a rare one, and
-"minister" is 70 times as frequent. A name the index does not know and that is not one slip
+"minister" is 96 times as frequent. A name the index does not know and that is not one slip
 from a word it does know is also left as it is.
 """
 
