@@ -139,7 +139,7 @@ class Corrector:
             best = group[0]
             english = self.english.get(best, 0)
             if english:
-                if english >= self.english_ratio * own:
+                if not own or english >= self.english_ratio * own:
                     return _cased_like(best, word)
                 continue  # an English word, not much more frequent than the word as typed
             if own or checked == _MAX_CHECKS:  # an English word is only replaced by a more frequent one
