@@ -38,7 +38,8 @@ MIN_LENGTH = 4
 ENGLISH_RATIO = 20.0
 #: Candidate stems with no English spelling checked against the index's sentences, per misspelt word.
 _MAX_CHECKS = 3
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+#: A word: letters, with an apostrophe part ("Napoleon's"); letters next to a digit ("B52s") are none.
+_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:'[^\W\d_]+)*(?!\w)")
 _LETTERS = string.ascii_lowercase
 
 #: ``term_counts(stemmed terms) -> {term: sentences holding it}`` for the terms the index holds.
@@ -158,6 +159,10 @@ class Corrector:
 
     def word(self, word: str) -> str | None:
         """The correction of one word, or None to keep it."""
+        if "'" in word:  # "Napolen's": the word before the apostrophe
+            head, _, tail = word.partition("'")
+            fixed = self.word(head)
+            return f"{fixed}'{tail}" if fixed else None
         low = word.lower()
         if len(low) < MIN_LENGTH or not low.isalpha() or low in _stopwords():
             return None

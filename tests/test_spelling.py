@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from typos import perturb  # noqa: E402
 
 WORDS = ["foreign", "minister", "ukraine", "founded", "brightwater", "kuleba", "from", "form", "card", "food",
-         "sonar", "garage", "factory", "built", "units", "first", "news"]
+         "sonar", "garage", "factory", "built", "units", "first", "news", "napoleon", "army"]
 
 
 def corrector(words=WORDS, english=None, held=None) -> Corrector:
@@ -62,6 +62,7 @@ def test_digits_short_words_and_capitals():
     assert c.word("fom") is None  # under four letters: never corrected
     assert c.correct("UKRANE and Ukrane and ukrane") == "UKRAINE and Ukraine and ukraine"
     assert c.correct("KULEBAA") == "KULEBA"
+    assert c.correct("Napolen's army and the Covidd19 armmy") == "Napoleon's army and the Covidd19 army"
 
 
 def test_english_words_are_kept_unless_the_correction_is_far_more_frequent():
