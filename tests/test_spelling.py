@@ -112,3 +112,17 @@ def test_misspelt_question_gets_the_same_top_citation(assistant, question):
     assert list(j)[:3] == ["id", "question", "understood_as"] and j["understood_as"] == question
     assert f'understood as: "{question}"' in render(typo, color=False).splitlines()[0]
     assert "understood_as" not in clean.to_json("1") and "understood as" not in render(clean, color=False)
+
+
+def test_term_counts_of_a_layered_bm25_equal_a_fresh_build():
+    import numpy as np
+
+    from qa.index.bm25 import BM25Index, LayeredBM25
+
+    base = BM25Index.build(["the minister spoke", "Ukraine and the minister", "food stores"], [0, 1, 2])
+    delta = BM25Index.build(["a new minister of food"], [3])
+    layered = LayeredBM25(base, delta, np.array([1]))  # sentence 1 removed, 3 added
+    fresh = BM25Index.build(["the minister spoke", "food stores", "a new minister of food"], [0, 2, 3])
+    terms = _stem(["minister", "ukraine", "food", "spoke", "zzzz"])
+    expected = dict(zip(_stem(["minister", "food", "spoke"]), [2, 2, 1], strict=True))
+    assert layered.term_counts(terms) == fresh.term_counts(terms) == expected
