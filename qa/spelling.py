@@ -110,10 +110,10 @@ def one_slip(word: str) -> set[str]:
 
 
 def _cased_like(word: str, model: str) -> str:
-    """``word`` with the capitalisation of ``model`` (all capitals, a capital first, or as is)."""
+    """``word`` with the capitalisation of ``model`` (all capitals, a capital, or none)."""
     if model.isupper() and len(model) > 1:
         return word.upper()
-    if model[:1].isupper():
+    if any(ch.isupper() for ch in model):  # "Ukrane", or a capital swapped inwards ("hRine")
         return word[:1].upper() + word[1:]
     return word
 
@@ -166,7 +166,7 @@ class Corrector:
         low = word.lower()
         if len(low) < MIN_LENGTH or not low.isalpha() or low in _stopwords():
             return None
-        if self.term_counts(_stem([low])):
+        if self.term_counts(_stem([low])):  # (respelling such a word, "principls", changed right ones too)
             return None
         own = self.english.get(low, 0)
         checked = 0

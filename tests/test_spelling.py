@@ -62,6 +62,7 @@ def test_digits_short_words_and_capitals():
     assert c.word("fom") is None  # under four letters: never corrected
     assert c.correct("UKRANE and Ukrane and ukrane") == "UKRAINE and Ukraine and ukraine"
     assert c.correct("KULEBAA") == "KULEBA"
+    assert c.correct("uKrane and kUlebaa") == "Ukraine and Kuleba"  # a capital swapped inwards
     assert c.correct("Napolen's army and the Covidd19 armmy") == "Napoleon's army and the Covidd19 army"
 
 
