@@ -153,7 +153,8 @@ class BM25Index:
 
     def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """The number of sentences holding each of ``terms`` (stemmed) that some sentence holds."""
-        counts = {t: len(self.postings(t)[0]) for t in terms}
+        vocab = self.model.vocab_dict if self.model is not None else {}
+        counts = {t: len(self.postings(t)[0]) for t in terms if t in vocab}
         return {t: n for t, n in counts.items() if n}
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
