@@ -36,6 +36,8 @@ MIN_LENGTH = 4
 #: times as frequent in English (SymSpell's counts); a correction that is no English word
 #: (a name) never replaces an English word.
 ENGLISH_RATIO = 20.0
+#: Unknown words tried per question.
+MAX_UNKNOWN = 8
 #: Candidate stems with no English spelling checked against the index's sentences, per misspelt word.
 _MAX_CHECKS = 3
 #: A word: letters, with an apostrophe part ("Napoleon's"); letters next to a digit ("B52s") are none.
@@ -157,6 +159,11 @@ class Corrector:
         order = sorted(groups, key=lambda s: (-counts[s], -self.english.get(groups[s][0], 0), s))
         return [groups[s] for s in order]
 
+    def _unknown(self, word: str) -> bool:
+        """Whether ``word`` is one that ``word()`` looks for a correction of."""
+        low = word.lower().partition("'")[0]
+        return len(low) >= MIN_LENGTH and low not in _stopwords() and not self.term_counts(_stem([low]))
+
     def word(self, word: str) -> str | None:
         """The correction of one word, or None to keep it."""
         if "'" in word:  # "Napolen's": the word before the apostrophe
@@ -186,10 +193,15 @@ class Corrector:
         return None
 
     def correct(self, text: str) -> str:
-        """``text`` with its misspelt words corrected (the rest of it untouched)."""
-        out, at = [], 0
+        """``text`` with its misspelt words corrected (the rest of it untouched); only the first
+        ``MAX_UNKNOWN`` words the index does not know are tried (a bound on the cost of a long
+        question in an unknown language)."""
+        out, at, tried = [], 0, 0
         for m in _WORD.finditer(text):
-            fixed = self.word(m.group())
+            fixed = None
+            if tried < MAX_UNKNOWN and self._unknown(m.group()):
+                tried += 1
+                fixed = self.word(m.group())
             if fixed is not None:
                 out.append(text[at : m.start()] + fixed)
                 at = m.end()

@@ -66,6 +66,16 @@ def test_digits_short_words_and_capitals():
     assert c.correct("Napolen's army and the Covidd19 armmy") == "Napoleon's army and the Covidd19 army"
 
 
+def test_only_the_first_unknown_words_are_tried():
+    from qa.spelling import MAX_UNKNOWN
+
+    c = corrector()
+    words = ["Ukrane", "zzzzq"] * MAX_UNKNOWN
+    fixed = c.correct(" ".join(words)).split()
+    assert fixed[:MAX_UNKNOWN] == ["Ukraine", "zzzzq"] * (MAX_UNKNOWN // 2)
+    assert fixed[MAX_UNKNOWN:] == words[MAX_UNKNOWN:]
+
+
 def test_english_words_are_kept_unless_the_correction_is_far_more_frequent():
     c = corrector()
     assert c.word("cart") is None  # an English word, "card" only 5 times as frequent
