@@ -37,6 +37,7 @@ from qa.index import IndexBackend, Sentence, open_index
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
 from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
+from qa.spelling import understood_as
 from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
@@ -226,6 +227,8 @@ class Assistant:
         answers it).
         """
         text, notes = clean_question(question)
+        understood = understood_as(self.store, text)  # misspelt words corrected against the index's vocabulary
+        text = understood or text
         docs = docs if docs is not None else self.scope
         if docs:
             exclude_docs = set(exclude_docs or ()) | self.outside(docs)
@@ -237,7 +240,8 @@ class Assistant:
         answer = None
         if citations and confidence >= self.threshold:
             answer = self._answer(citations[0], reading.spans.get(citations[0].sentence_id), reading.yes_no)
-        result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
+        result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes,
+                        understood_as=understood)
         result.features = feats
         if answer is not None:
             result.corroboration = self._corroborate(text, answer, citations[:k], reading)

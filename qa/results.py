@@ -91,6 +91,9 @@ class Result:
     #: Answer variants found across the cited sentences: the first supports ``answer``
     #: ("2 sources"); further ones disagree with it (another number, another spelling).
     corroboration: list[Corroboration] = field(default_factory=list)
+    #: The question as it was understood when misspelt words were corrected (``qa.spelling``);
+    #: None when it was read as written. ``question`` stays as asked.
+    understood_as: str | None = None
     #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
     features: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -99,11 +102,14 @@ class Result:
         return self.answer is None
 
     def to_json(self, id: str) -> dict:
-        """The batch format (a contract: keep the fields exactly)."""
-        return {
-            "id": id,
-            "question": self.question,
-            "answer": self.answer.to_json() if self.answer else None,
-            "confidence": round(self.confidence, 6),
-            "citations": [c.to_json() for c in self.citations],
-        }
+        """The batch format (a contract: keep the fields exactly); ``understood_as`` follows
+        ``question`` only when misspelt words were corrected."""
+        out = {"id": id, "question": self.question}
+        if self.understood_as is not None:
+            out["understood_as"] = self.understood_as
+        out.update(
+            answer=self.answer.to_json() if self.answer else None,
+            confidence=round(self.confidence, 6),
+            citations=[c.to_json() for c in self.citations],
+        )
+        return out

@@ -193,3 +193,25 @@ def test_a_database_in_use_by_another_process_is_refused_clearly(tmp_path):
         index.close()
     assert run_qa("ask", "Who opened the gate?", "--index", where).returncode == 0
 
+
+
+def test_spelling_vocabulary_matches_the_local_index(tmp_path):
+    """Both backends give the same term counts, so a misspelt question is read the same way."""
+    from qa.spelling import _stem, understood_as
+
+    docs = ROOT / "seeds"
+    _build(tmp_path / "local", docs)
+    _build(_location(tmp_path), docs)
+    terms = _stem(["foreign", "minister", "ukraine", "mariupol", "kuleba", "zzzz", "forein"])
+    question = "Who is the forein minster of Ukrane?"
+    seen = {}
+    for name, where in (("local", tmp_path / "local"), ("milvus", _location(tmp_path))):
+        index = open_index(where)
+        try:
+            seen[name] = (index.term_counts(terms), understood_as(index, question))
+        finally:
+            index.close()
+    assert seen["local"] == seen["milvus"]
+    counts, understood = seen["local"]
+    assert set(counts) == set(_stem(["foreign", "minister", "ukraine", "mariupol", "kuleba"]))
+    assert understood == "Who is the foreign minister of Ukraine?"

@@ -58,6 +58,8 @@ def render(result, color: bool) -> str:
     """The human-readable answer: span highlighted in its sentence, then sources. The answer is on one
     line even when it spans a wrapped line's break (``--json`` keeps the exact text)."""
     lines = []
+    if getattr(result, "understood_as", None):
+        lines.append(_style("2", f'understood as: "{result.understood_as}"', color))
     if result.answer is None:
         lines.append(_style("1", NO_ANSWER + ".", color))
         if result.citations:

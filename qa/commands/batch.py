@@ -41,6 +41,9 @@ other questions are answered, and the exit code is then 2.
 With -o, answers go to a temporary file beside OUTPUT that replaces OUTPUT only
 when the run ends; when no question could be answered, when the run is
 interrupted or when the disk is full, OUTPUT is left as it was.
+
+A question whose misspelt words were corrected against the index's vocabulary
+also has "understood_as" (after "question"): the question as it was read.
 """
 
 

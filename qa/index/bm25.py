@@ -151,6 +151,12 @@ class BM25Index:
         """BM25 inverse document frequency of a (stemmed) term; unknown terms count as rarest."""
         return _idf(len(self.ids), len(self.postings(term)[0]))
 
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """The number of sentences holding each of ``terms`` (stemmed) that some sentence holds."""
+        vocab = self.model.vocab_dict if self.model is not None else {}
+        counts = {t: len(self.postings(t)[0]) for t in terms if t in vocab}
+        return {t: n for t, n in counts.items() if n}
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows, stored scores) of the sentences holding ``term`` (bm25s's score matrix column)."""
         tid = self.model.vocab_dict.get(term) if self.model is not None else None
@@ -229,6 +235,10 @@ class LayeredBM25(BM25Index):
 
     def idf(self, term: str) -> float:
         return _idf(len(self.ids), self._df(term))
+
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        counts = {t: self._df(t) for t in terms}
+        return {t: n for t, n in counts.items() if n}
 
     def _term_scores(self, layer: BM25Index, rows: np.ndarray, data: np.ndarray, idf: float) -> np.ndarray:
         """The layer's stored scores of one term, as one index over the live sentences scores them."""

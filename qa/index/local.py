@@ -256,6 +256,9 @@ class LocalIndex:
             return {}
         return {t: float(bm25.idf(t)) for t in query_terms(question)}
 
+    def term_counts(self, terms: list[str]) -> dict[str, int]:
+        return self.bm25.term_counts(terms)
+
     def search_dense(self, query_vector: np.ndarray, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
         """FAISS's nearest sentences; with ``exclude_docs``, searched deeper until ``k`` are left."""
         depth = k

@@ -156,6 +156,11 @@ class IndexBackend(Protocol):
         """The IDF of each of the question's search terms (for confidence features)."""
         ...
 
+    def term_counts(self, terms: list[str]) -> dict[str, int]:
+        """The number of live sentences holding each of ``terms`` (stemmed BM25 terms), for the
+        terms some sentence holds (the index's vocabulary, for spelling correction: ``qa.spelling``)."""
+        ...
+
     #: BM25's k1 (the most a term can score is its IDF times k1 + 1)
     bm25_k1: float
 

@@ -296,26 +296,40 @@ class MilvusIndex:
         from qa.index.bm25 import query_terms
 
         terms = list(dict.fromkeys(query_terms(question)))
-        new = [t for t in terms if t not in self._df]
-        if new:
-            try:
-                found = self.client.search(
-                    self.names["sentences"],
-                    data=new,
-                    anns_field="sparse",
-                    limit=min(max(len(self), 1), DF_CAP),
-                    filter=self.live_filter,
-                    output_fields=[],
-                    search_params={"metric_type": "BM25"},
-                )
-            except Exception as e:
-                raise IndexProblem(f"Milvus at {self.where.uri} failed a search ({reason(e)})") from None
-            if len(self._df) > 100_000:
-                self._df.clear()
-            for term, hits in zip(new, found, strict=True):
-                self._df[term] = len({h["id"] for h in hits})
+        self._count([t for t in terms if t not in self._df], DF_CAP)
         n = len(self)
         return {t: float(np.log(1 + (n - self._df[t] + 0.5) / (self._df[t] + 0.5))) for t in terms}
+
+    def _count(self, terms: list[str], cap: int) -> dict[str, int]:
+        """The live sentences holding each term, counted up to ``cap`` (one search for all); the
+        counts that are exact or capped at ``DF_CAP`` are kept for ``term_weights``."""
+        if not terms:
+            return {}
+        try:
+            found = self.client.search(
+                self.names["sentences"],
+                data=terms,
+                anns_field="sparse",
+                limit=min(max(len(self), 1), cap),
+                filter=self.live_filter,
+                output_fields=[],
+                search_params={"metric_type": "BM25"},
+            )
+        except Exception as e:
+            raise IndexProblem(f"Milvus at {self.where.uri} failed a search ({reason(e)})") from None
+        if len(self._df) > 100_000:
+            self._df.clear()
+        counts = {term: len({h["id"] for h in hits}) for term, hits in zip(terms, found, strict=True)}
+        self._df.update({t: n for t, n in counts.items() if cap >= DF_CAP or not n})  # a 0 is exact at any cap
+        return counts
+
+    def term_counts(self, terms: list[str]) -> dict[str, int]:
+        """Counted as ``term_weights`` counts: a first search (one hit a term) finds which of the
+        terms not seen yet any sentence holds, a second counts those."""
+        terms = list(dict.fromkeys(terms))
+        held = [t for t, n in self._count([t for t in terms if t not in self._df], 1).items() if n]
+        self._count(held, DF_CAP)
+        return {t: self._df[t] for t in terms if self._df.get(t)}
 
     @property
     def token_vectors(self) -> MilvusTokenVectors | None:
