@@ -44,7 +44,6 @@ sys.path.insert(0, str(ROOT))
 
 TOLERANCE = 0.02
 WIDTH = 72
-FORMS = ("lines", "wrapped", "pdf")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
@@ -73,7 +72,26 @@ def file_name(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
 
 
-def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
+#: The PDF forms: line spacing (a multiple of single spacing, 1.2 times the font size, as word
+#: processors set it), columns, the gap after a paragraph (mm) and the indent of its first line (mm).
+PDF_LAYOUTS = {
+    "pdf": {"spacing": 1.0, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-1.5": {"spacing": 1.5, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-double": {"spacing": 2.0, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-2col": {"spacing": 1.0, "columns": 2, "gap": 4.0, "indent": 0.0},
+    "pdf-indent": {"spacing": 1.5, "columns": 1, "gap": 0.0, "indent": 8.0},
+}
+FORMS = ("lines", "wrapped", *PDF_LAYOUTS)
+SINGLE = 1.2
+
+
+def write_pdf(
+    path: Path, title: str, paragraphs: list[str], spacing: float = 1.0, columns: int = 1, gap: float = 4.0,
+    indent: float = 0.0,
+) -> None:
+    """An A4 PDF of ``paragraphs`` in 11 pt DejaVu Sans, justified, with a running header (the title)
+    and a page-number footer on every page, at ``spacing`` times single spacing, in ``columns``
+    columns, ``gap`` mm after each paragraph and its first line indented by ``indent`` mm."""
     from fpdf import FPDF
 
     class Article(FPDF):
@@ -92,10 +110,11 @@ def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
     # no title in the PDF's metadata: qa prefixes a document's real title to its sentences'
     # embeddings, which the text forms have not, and this compares layouts, not titles
     pdf.add_page()
-    for text in paragraphs:
-        pdf.set_font("dejavu", size=11)
-        pdf.multi_cell(0, 5.5, text, align="J")
-        pdf.ln(4)
+    pdf.set_font("dejavu", size=11)
+    with pdf.text_columns(ncols=columns, gutter=8, text_align="J", line_height=SINGLE * spacing) as cols:
+        for text in paragraphs:
+            with cols.paragraph(bottom_margin=gap, first_line_indent=indent) as paragraph:
+                paragraph.write(text)
     pdf.output(str(path))
 
 
@@ -114,6 +133,8 @@ def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS, pdf_writ
             elif form == "wrapped":
                 wrapped = [textwrap.fill(p, WIDTH, break_on_hyphens=False, break_long_words=False) for p in paragraphs]
                 (folder / f"{file_name(title)}.txt").write_text("\n".join(wrapped) + "\n", encoding="utf-8")
+            elif form in PDF_LAYOUTS and pdf_writer is write_pdf:
+                write_pdf(folder / f"{file_name(title)}.pdf", title, paragraphs, **PDF_LAYOUTS[form])
             else:
                 pdf_writer(folder / f"{file_name(title)}.pdf", title, paragraphs)
         folders[form] = folder
