@@ -182,11 +182,12 @@ def _gutters(lines: list[_Line], known: list[tuple[float, float]] = ()) -> list[
         end = x
         while end + 1 < len(low) and low[end + 1]:
             end += 1
-        x0, x1 = left + x, left + end + 1  # whole points: the lines either side may reach into them
-        before = [ln.x1 for ln in lines if ln.x1 < x0 + 1]
-        after = [ln.x0 for ln in lines if ln.x0 > x1 - 1]
+        x0, x1 = left + x, left + end + 1
+        # the few lines that reach into the strip (a ragged column's longest) still lie on one side
+        before = [ln.x1 for ln in lines if ln.x0 < x0 and ln.x1 < x1]
+        after = [ln.x0 for ln in lines if ln.x0 > x0 and ln.x1 > x1]
         need = 1 if any(k0 < x1 and x0 < k1 for k0, k1 in known) else GUTTER_LINES
-        if len(before) >= need and len(after) >= need:
+        if len(before) >= need and len(after) >= need and max(before) < min(after):
             gutters.append((max(before), min(after)))
         x = end + 1
     return gutters
