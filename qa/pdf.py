@@ -155,10 +155,9 @@ def _page_lines(path: Path) -> list[tuple[float, list[_Line]]]:
     return pages
 
 
-def _gutters(lines: list[_Line], known: list[tuple[float, float]] = ()) -> list[tuple[float, float]]:
+def _gutters(lines: list[_Line]) -> list[tuple[float, float]]:
     """The ``(x0, x1)`` strips between columns: few lines cross them, against many on either side,
-    and ``GUTTER_LINES`` or more lie wholly on each side (one is enough for a strip that overlaps one
-    of the ``known`` gutters, found on other pages: a last page with a short column)."""
+    and ``GUTTER_LINES`` or more lie wholly on each side."""
     if not lines:
         return []
     left, right = int(min(ln.x0 for ln in lines)), int(max(ln.x1 for ln in lines)) + 1
@@ -186,11 +185,22 @@ def _gutters(lines: list[_Line], known: list[tuple[float, float]] = ()) -> list[
         # the few lines that reach into the strip (a ragged column's longest) still lie on one side
         before = [ln.x1 for ln in lines if ln.x0 < x0 and ln.x1 < x1]
         after = [ln.x0 for ln in lines if ln.x0 > x0 and ln.x1 > x1]
-        need = 1 if any(k0 < x1 and x0 < k1 for k0, k1 in known) else GUTTER_LINES
-        if len(before) >= need and len(after) >= need and max(before) < min(after):
+        if len(before) >= GUTTER_LINES and len(after) >= GUTTER_LINES and max(before) < min(after):
             gutters.append((max(before), min(after)))
         x = end + 1
     return gutters
+
+
+def _known_gutters(lines: list[_Line], known: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The gutters found on other pages that hold on this one (a last page with a short column):
+    lines lie on both sides of it, and fewer than ``GUTTER_SHARE`` of them cross it."""
+    held = []
+    for g0, g1 in sorted(set(known)):
+        crossing = sum(ln.x0 < g1 and ln.x1 > g0 for ln in lines)
+        sides = any(ln.x1 <= g0 for ln in lines) and any(ln.x0 >= g1 for ln in lines)
+        if sides and crossing < GUTTER_SHARE * len(lines) and all(h1 <= g0 for _, h1 in held):
+            held.append((g0, g1))
+    return held
 
 
 def _joined(pieces: list[_Line]) -> list[_Line]:
@@ -226,7 +236,7 @@ def _columns(lines: list[_Line], gutters: list[tuple[float, float]]) -> list[lis
     """The page's lines as runs in reading order: each column of each band (cut by the lines across
     a gutter) top to bottom, columns left to right; the lines across gutters are runs of their own."""
     if not gutters:
-        return [_joined(lines)]
+        return [_joined(lines)] if lines else []
     edges = [g[0] for g in gutters] + [float("inf")]
     across, columns = [], [[] for _ in edges]
     for ln in lines:
@@ -260,12 +270,33 @@ def _typical_spacing(runs: list[list[_Line]]) -> dict[float, float]:
     return {size: counts.most_common(1)[0][0] for size, counts in seen.items()}
 
 
-def _right_edges(run: list[_Line]) -> dict[float, float]:
+def _right_edges(runs: list[list[_Line]]) -> dict[tuple[int, float], float]:
+    """``{(left edge, font size): right edge}`` of the document's columns, for a run too short to
+    show its own: the most common right edge of the runs with that left edge and two or more lines
+    of that size."""
+    seen: dict[tuple[int, float], Counter] = {}
+    for run in runs:
+        left = round(min(ln.x0 for ln in run))
+        for size, edge in _run_edges(run).items():
+            if sum(ln.size == size for ln in run) >= 2:
+                seen.setdefault((left, size), Counter())[round(edge, 1)] += 1
+    return {key: counts.most_common(1)[0][0] for key, counts in seen.items()}
+
+
+def _run_edges(run: list[_Line]) -> dict[float, float]:
     """``{font size: the right edge of the run's lines of that size}``."""
     edges: dict[float, float] = {}
     for ln in run:
         edges[ln.size] = max(edges.get(ln.size, ln.x1), ln.x1)
     return edges
+
+
+def _edge(edges: dict[tuple[int, float], float], run: list[_Line], line: _Line) -> float:
+    """The right edge of ``line``'s column: the run's own where it has two lines of that size or
+    more, else the document's for that column, else the line's own end."""
+    if sum(ln.size == line.size for ln in run) >= 2:
+        return _run_edges(run)[line.size]
+    return max(edges.get((round(min(ln.x0 for ln in run)), line.size), line.x1), line.x1)
 
 
 def _ended(a: _Line, b: _Line, right: float) -> bool:
@@ -292,16 +323,15 @@ def _indented(run: list[_Line], i: int, left: float) -> bool:
     )
 
 
-def _breaks(run: list[_Line], typical: dict[float, float], leading: float) -> list[bool]:
+def _breaks(run: list[_Line], typical: dict[float, float], leading: float, edges) -> list[bool]:
     """For each line after the first, whether a paragraph starts on it."""
     left = min(ln.x0 for ln in run)
-    right = _right_edges(run)
     out = []
     for i in range(1, len(run)):
         a, b = run[i - 1], run[i]
         step = typical.get(a.size, leading * a.size)
         gap = a.baseline - b.baseline > GAP_RATIO * step or a.baseline <= b.baseline
-        out.append(gap or _resized(a, b) or _indented(run, i, left) or _ended(a, b, right[a.size]))
+        out.append(gap or _resized(a, b) or _indented(run, i, left) or _ended(a, b, _edge(edges, run, a)))
     return out
 
 
@@ -318,19 +348,20 @@ def _paragraph_boxes(path: Path) -> list[list[_Box]]:
     found = [_gutters(lines) for _, lines in page_lines]
     known = [g for gutters in found for g in gutters]
     pages = [
-        (height, _columns(lines, gutters or _gutters(lines, known)))
+        (height, _columns(lines, gutters or _known_gutters(lines, known)))
         for (height, lines), gutters in zip(page_lines, found)
     ]
     runs = [run for _, page_runs in pages for run in page_runs]
     typical = _typical_spacing(runs)
+    edges = _right_edges(runs)
     body = Counter(ln.size for run in runs for ln in run).most_common(1)
-    leading = typical.get(body[0][0], 1.2 * body[0][0]) / body[0][0] if body else 1.2
+    leading = typical.get(body[0][0], 1.2 * body[0][0]) / body[0][0] if body and body[0][0] > 0 else 1.2
     out = []
     for height, page_runs in pages:
         boxes = []
         for run in page_runs:
-            left, right = min(ln.x0 for ln in run), _right_edges(run)
-            starts = [0] + [i + 1 for i, new in enumerate(_breaks(run, typical, leading)) if new] + [len(run)]
+            left = min(ln.x0 for ln in run)
+            starts = [0] + [i + 1 for i, new in enumerate(_breaks(run, typical, leading, edges)) if new] + [len(run)]
             for k, (i, j) in enumerate(zip(starts, starts[1:])):
                 group = run[i:j]
                 text = _reflow("\n".join(ln.text for ln in group))
@@ -338,7 +369,8 @@ def _paragraph_boxes(path: Path) -> list[list[_Box]]:
                     top = (height - max(ln.top for ln in group)) / height
                     bottom = min(ln.bottom for ln in group) / height
                     indented = _indented(run, i, left)
-                    boxes.append(_Box(text, top, bottom, group[0], group[-1], indented, right[group[-1].size], k == 0))
+                    right = _edge(edges, run, group[-1])
+                    boxes.append(_Box(text, top, bottom, group[0], group[-1], indented, right, k == 0))
         out.append(boxes)
     return out
 

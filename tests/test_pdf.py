@@ -94,3 +94,14 @@ def test_a_paragraph_cut_by_the_page_end_is_joined_with_its_hyphenation(tmp_path
         "down to the page and the line."
     )
     assert pages[0] == (0, text.index("information") + len("informa"))
+
+
+def test_an_empty_page_keeps_its_place(tmp_path):
+    from make_pdf import write_pdf
+
+    first = ["The first page holds one paragraph, set in lines of", "different lengths, ending here."]
+    third = ["The third page starts another, after a page", "left empty."]
+    write_pdf(tmp_path / "gap.pdf", [first, [], third], footer="Page {page}")
+    text, pages = pdf_text(tmp_path / "gap.pdf")
+    assert text.split("\n\n") == [" ".join(first), " ".join(third)]
+    assert [text[s:e] for s, e in pages] == [" ".join(first), "", " ".join(third)]
