@@ -59,15 +59,18 @@ GAP_RATIO = 1.15
 #: this much right of the column's edge is indented, pieces of lines whose baselines are this close
 #: are one line, a word fits in the room left on a line with this much to spare.
 SAME_EM = 0.5
+#: Lines whose font sizes differ by more than this share are set in different sizes (a heading and its text).
+SIZE_CHANGE = 0.05
 #: A strip of the page is a gutter where fewer lines cross it than this share of the lines that
 #: cross the busiest places on either side of it ...
 GUTTER_SHARE = 0.25
 #: ... and at least this many lines lie wholly on each side of it.
 GUTTER_LINES = 3
+#: Gutters are looked for in strips of one point, or coarser on a page wider than this many points.
+MAX_BINS = 5000
 _PAGE_NUMBER = re.compile(r"(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?", re.IGNORECASE)
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-\n(?=[^\W\d_])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 
 @dataclass
@@ -160,11 +163,12 @@ def _gutters(lines: list[_Line]) -> list[tuple[float, float]]:
     and ``GUTTER_LINES`` or more lie wholly on each side."""
     if not lines:
         return []
-    left, right = int(min(ln.x0 for ln in lines)), int(max(ln.x1 for ln in lines)) + 1
-    cover = [0] * (right - left + 1)
+    left, right = min(ln.x0 for ln in lines), max(ln.x1 for ln in lines)
+    step = max(1.0, (right - left) / MAX_BINS)  # points per bin: 1, unless a page is kilometres wide
+    cover = [0] * (int((right - left) / step) + 2)
     for ln in lines:
-        cover[int(ln.x0) - left] += 1
-        cover[int(ln.x1) - left] -= 1
+        cover[int((ln.x0 - left) / step)] += 1
+        cover[int((ln.x1 - left) / step)] -= 1
     for x in range(1, len(cover)):
         cover[x] += cover[x - 1]
     peak_left, peak_right = cover[:], cover[:]
@@ -181,7 +185,7 @@ def _gutters(lines: list[_Line]) -> list[tuple[float, float]]:
         end = x
         while end + 1 < len(low) and low[end + 1]:
             end += 1
-        x0, x1 = left + x, left + end + 1
+        x0, x1 = left + x * step, left + (end + 1) * step
         # the few lines that reach into the strip (a ragged column's longest) still lie on one side
         before = [ln.x1 for ln in lines if ln.x0 < x0 and ln.x1 < x1]
         after = [ln.x0 for ln in lines if ln.x0 > x0 and ln.x1 > x1]
@@ -307,7 +311,7 @@ def _ended(a: _Line, b: _Line, right: float) -> bool:
 
 
 def _resized(a: _Line, b: _Line) -> bool:
-    return abs(a.size - b.size) > 0.05 * max(a.size, b.size)
+    return abs(a.size - b.size) > SIZE_CHANGE * max(a.size, b.size)
 
 
 def _indented(run: list[_Line], i: int, left: float) -> bool:

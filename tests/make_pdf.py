@@ -1,4 +1,4 @@
-"""Write tiny multi-page PDFs with real text (for reader tests; no PDF library needed).
+"""Write tiny multi-page PDFs with real text (for reader tests; no PDF-writing library needed).
 
 ``write_pdf`` draws the lines it is given; ``write_paragraphs`` sets paragraphs as a word processor
 does: wrapped by the width of Helvetica's glyphs, justified or ragged, at a chosen line spacing, with
@@ -72,7 +72,8 @@ def write_paragraphs(
                     column = 0
             x = MARGIN + column * (width + gutter) + (first_indent if k == 0 else 0)
             last = k == len(lines) - 1
-            word_space = (width - (first_indent if k == 0 else 0) - used) / spaces if justify and spaces and not last else 0
+            room = width - (first_indent if k == 0 else 0) - used
+            word_space = room / spaces if justify and spaces and not last else 0
             streams[-1] += ["BT", f"/F1 {font:g} Tf", f"{word_space:.3f} Tw", f"{x:.2f} {y:.2f} Td",
                             f"({_escape(line)}) Tj", "ET"]
             y -= step
