@@ -105,3 +105,21 @@ def test_an_empty_page_keeps_its_place(tmp_path):
     text, pages = pdf_text(tmp_path / "gap.pdf")
     assert text.split("\n\n") == [" ".join(first), " ".join(third)]
     assert [text[s:e] for s, e in pages] == [" ".join(first), "", " ".join(third)]
+
+
+def test_odd_geometry_is_read_without_error(tmp_path):
+    # text drawn twice at one place, in a zero-size font, far off the page, and upside down
+    from make_pdf import _write
+
+    ops = [
+        "BT /F1 12 Tf 72 700 Td (Drawn twice at one place.) Tj ET",
+        "BT /F1 12 Tf 72 700 Td (Drawn twice at one place.) Tj ET",
+        "BT /F1 0 Tf 72 650 Td (A zero-size font.) Tj ET",
+        "BT /F1 12 Tf 90000000 600 Td (Far off the page.) Tj ET",
+        "BT /F1 12 Tf -1 0 0 -1 300 500 Tm (Upside down.) Tj ET",
+        "BT /F1 12 Tf 72 400 Td (A last line.) Tj ET",
+    ]
+    _write(tmp_path / "odd.pdf", [ops, ops[-1:]], None)
+    text, pages = pdf_text(tmp_path / "odd.pdf")
+    assert "A last line." in text and len(pages) == 2
+    assert all(0 <= s <= e <= len(text) for s, e in pages)
