@@ -1,15 +1,18 @@
-"""Layout invariance: the same questions on the same documents in three layouts must score the same.
+"""Layout invariance: the same questions on the same documents in every layout must score the same.
 
 The documents are SQuAD articles (``../shared/squad/dev``: each article's paragraphs in
-order, one document per article), written three ways:
+order, one document per article), written in several forms:
 
 - ``lines``: one paragraph per line (the layout the seeds have);
 - ``wrapped``: each paragraph hard-wrapped at 72 columns (``textwrap``, as ``fmt`` does,
   no blank line between paragraphs: a paragraph ends where a short line is followed by
   a capitalised one);
-- ``pdf``: a PDF per article written with fpdf2 (justified paragraphs, a running header
-  and page-number footer on every page, no title metadata), read back by ``qa index``
-  like any PDF.
+- PDFs, one per article, written with fpdf2 (11 pt, justified, a running header and a
+  page-number footer on every page, no title metadata) and read back by ``qa index`` like
+  any PDF, in the layouts of ``PDF_LAYOUTS``:
+  ``pdf`` single spacing with a gap after each paragraph; ``pdf-1.5`` and ``pdf-double``
+  the same at 1.5 and double line spacing; ``pdf-2col`` two columns; ``pdf-indent``
+  1.5 spacing, first lines indented and no gap between paragraphs (as theses are set).
 
 Each form is indexed with the real model and asked the same questions through
 ``Assistant.ask``. R@1: the top citation overlaps the sentence that holds the answer
@@ -18,10 +21,11 @@ between its words). Answer accuracy: a gold answer is contained in the answer (t
 shared checker's normalisation). The forms must agree within ``TOLERANCE``.
 
     pip install fpdf2            # (or: pip install -e '.[benchmarks]')
-    python benchmarks/invariance.py                       # 6 articles, 300 questions
+    python benchmarks/invariance.py                       # 6 articles, 300 questions, every form
     python benchmarks/invariance.py --articles 3 --questions 60 --out /tmp/inv
+    python benchmarks/invariance.py --forms lines pdf-1.5  # some forms only
 
-``--extractors`` also prints, for the PDF form, how many of the one-line form's
+``--extractors`` also prints, for each PDF form, how many of the one-line form's
 sentences each PDF text extractor reproduces (pypdf plain and layout mode,
 pdfminer.six as ``qa`` reads PDFs): the measurement behind ``qa/pdf.py``.
 
@@ -44,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 
 TOLERANCE = 0.02
 WIDTH = 72
-FORMS = ("lines", "wrapped", "pdf")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
@@ -73,7 +76,26 @@ def file_name(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")
 
 
-def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
+#: The PDF forms: line spacing (a multiple of single spacing, 1.2 times the font size, as word
+#: processors set it), columns, the gap after a paragraph (mm) and the indent of its first line (mm).
+PDF_LAYOUTS = {
+    "pdf": {"spacing": 1.0, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-1.5": {"spacing": 1.5, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-double": {"spacing": 2.0, "columns": 1, "gap": 4.0, "indent": 0.0},
+    "pdf-2col": {"spacing": 1.0, "columns": 2, "gap": 4.0, "indent": 0.0},
+    "pdf-indent": {"spacing": 1.5, "columns": 1, "gap": 0.0, "indent": 8.0},
+}
+FORMS = ("lines", "wrapped", *PDF_LAYOUTS)
+SINGLE = 1.2
+
+
+def write_pdf(
+    path: Path, title: str, paragraphs: list[str], spacing: float = 1.0, columns: int = 1, gap: float = 4.0,
+    indent: float = 0.0,
+) -> None:
+    """An A4 PDF of ``paragraphs`` in 11 pt DejaVu Sans, justified, with a running header (the title)
+    and a page-number footer on every page, at ``spacing`` times single spacing, in ``columns``
+    columns, ``gap`` mm after each paragraph and its first line indented by ``indent`` mm."""
     from fpdf import FPDF
 
     class Article(FPDF):
@@ -92,16 +114,18 @@ def write_pdf(path: Path, title: str, paragraphs: list[str]) -> None:
     # no title in the PDF's metadata: qa prefixes a document's real title to its sentences'
     # embeddings, which the text forms have not, and this compares layouts, not titles
     pdf.add_page()
-    for text in paragraphs:
-        pdf.set_font("dejavu", size=11)
-        pdf.multi_cell(0, 5.5, text, align="J")
-        pdf.ln(4)
+    pdf.set_font("dejavu", size=11)
+    with pdf.text_columns(ncols=columns, gutter=8, text_align="J", line_height=SINGLE * spacing) as cols:
+        for text in paragraphs:
+            with cols.paragraph(bottom_margin=gap, first_line_indent=indent) as paragraph:
+                paragraph.write(text)
     pdf.output(str(path))
 
 
 def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS, pdf_writer=None) -> dict[str, Path]:
     """Write each article in each form under ``out/FORM/``; ``{form: folder}``. ``pdf_writer(path,
-    title, paragraphs)`` writes the PDF form (default: ``write_pdf``, with fpdf2)."""
+    title, paragraphs, spacing=, columns=, gap=, indent=)`` writes the PDF forms (``PDF_LAYOUTS``;
+    default: ``write_pdf``, with fpdf2)."""
     pdf_writer = pdf_writer or write_pdf
     folders = {}
     for form in forms:
@@ -115,7 +139,7 @@ def make_forms(articles: dict[str, list[dict]], out: Path, forms=FORMS, pdf_writ
                 wrapped = [textwrap.fill(p, WIDTH, break_on_hyphens=False, break_long_words=False) for p in paragraphs]
                 (folder / f"{file_name(title)}.txt").write_text("\n".join(wrapped) + "\n", encoding="utf-8")
             else:
-                pdf_writer(folder / f"{file_name(title)}.pdf", title, paragraphs)
+                pdf_writer(folder / f"{file_name(title)}.pdf", title, paragraphs, **PDF_LAYOUTS[form])
         folders[form] = folder
     return folders
 
@@ -189,9 +213,10 @@ def score_forms(folders: dict[str, Path], indexes: Path, questions, owner, quiet
     return results
 
 
-def extractor_agreement(folders: dict[str, Path]) -> dict[str, float]:
-    """Share of the one-line form's sentences (whitespace-normalised) that each PDF text
-    extractor's text, split by ``qa``'s segmenter, reproduces exactly."""
+def extractor_agreement(folders: dict[str, Path]) -> dict[tuple[str, str], float]:
+    """``{(PDF form, extractor): share}``: the share of the one-line form's sentences
+    (whitespace-normalised) that each PDF text extractor's text, split by ``qa``'s segmenter,
+    reproduces exactly."""
     import logging
 
     from pypdf import PdfReader
@@ -215,13 +240,16 @@ def extractor_agreement(folders: dict[str, Path]) -> dict[str, float]:
     for path in sorted(folders["lines"].glob("*.txt")):
         reference[path.stem] = sentences(path.read_text(encoding="utf-8"))
     shares = {}
-    for name, extract in extractors.items():
-        same = total = 0
-        for path in sorted(folders["pdf"].glob("*.pdf")):
-            found = sentences(extract(path))
-            same += len(reference[path.stem] & found)
-            total += len(reference[path.stem])
-        shares[name] = same / max(total, 1)
+    for form, folder in folders.items():
+        if form not in PDF_LAYOUTS:
+            continue
+        for name, extract in extractors.items():
+            same = total = 0
+            for path in sorted(folder.glob("*.pdf")):
+                found = sentences(extract(path))
+                same += len(reference[path.stem] & found)
+                total += len(reference[path.stem])
+            shares[(form, name)] = same / max(total, 1)
     return shares
 
 
@@ -232,6 +260,8 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--out", type=Path, default=None, help="folder for the forms and indexes (default: a temp dir)")
     parser.add_argument("--extractors", action="store_true", help="also compare PDF text extractors")
+    parser.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS),
+                        help="the forms to score (default: all; lines, the reference, always)")
     args = parser.parse_args()
     if not (args.squad / "corpus.jsonl").exists():
         print(f"{args.squad} not found (../shared/squad/dev)", file=sys.stderr)
@@ -241,11 +271,12 @@ def main() -> int:
     questions = load_questions(args.squad, owner, args.questions)
     print(f"{len(articles)} articles ({sum(map(len, articles.values()))} paragraphs), {len(questions)} questions; "
           f"files under {out}", file=sys.stderr)
-    folders = make_forms(articles, out / "forms")
+    forms = ["lines", *(f for f in args.forms if f != "lines")]
+    folders = make_forms(articles, out / "forms", forms=forms)
     if args.extractors:
-        print("| PDF text extractor | one-line form's sentences reproduced |\n|---|---|")
-        for name, share in extractor_agreement(folders).items():
-            print(f"| {name} | {share:.3f} |")
+        print("| PDF form | PDF text extractor | one-line form's sentences reproduced |\n|---|---|---|")
+        for (form, name), share in extractor_agreement(folders).items():
+            print(f"| {form} | {name} | {share:.3f} |")
         print()
     results = score_forms(folders, out / "indexes", questions, owner, quiet=False)
     base = results["lines"]
