@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -54,13 +55,16 @@ class HashEncoder(BaseEncoder):
         self.encoded: list[str] = []  # every text encoded, in order (tests check what was embedded)
 
     @staticmethod
+    @functools.lru_cache(maxsize=65536)  # words repeat: the huge-input tests hash millions of them
     def _word_vector(word: str) -> np.ndarray:
         v = np.zeros(DIM, dtype=np.float32)
         for f in [word] + [word[i : i + 3] for i in range(max(1, len(word) - 2))]:
             h = int.from_bytes(hashlib.blake2b(f.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
             v[h % DIM] += 1.0 if (h >> 32) & 1 else -1.0
         n = np.linalg.norm(v)
-        return v / n if n else v
+        v = v / n if n else v
+        v.flags.writeable = False  # shared by the cache
+        return v
 
     def _hidden_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         while self.gate and not os.path.exists(self.gate):  # hold the write until the test opens the gate
