@@ -85,6 +85,9 @@ class Result:
     #: Answer variants found across the cited sentences: the first supports ``answer``
     #: ("2 sources"); further ones disagree with it (another number, another spelling).
     corroboration: list[Corroboration] = field(default_factory=list)
+    #: In a conversation: the question as it was asked on its own, with what it leans on from
+    #: earlier turns (``qa.conversation``); None when it was asked as typed.
+    resolved: str | None = None
     #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
     features: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -93,11 +96,15 @@ class Result:
         return self.answer is None
 
     def to_json(self, id: str) -> dict:
-        """The batch format (a contract: keep the fields exactly)."""
-        return {
+        """The batch format (a contract: keep the fields exactly); a follow-up of a conversation
+        asked otherwise than typed adds ``"resolved"``, the question as it was asked."""
+        out = {
             "id": id,
             "question": self.question,
             "answer": self.answer.to_json() if self.answer else None,
             "confidence": round(self.confidence, 6),
             "citations": [c.to_json() for c in self.citations],
         }
+        if self.resolved is not None and self.resolved != self.question:
+            out["resolved"] = self.resolved
+        return out

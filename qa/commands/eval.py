@@ -23,7 +23,10 @@ belongs to a gold document.
 
 QUESTIONS is JSONL in the format of eval/README.md ({"id", "question",
 "answers", "evidence": [{"doc", "quote"?}], "kind"}); conversation lines
-({"id", "turns": [{"question", "answers"}]}) are scored turn by turn. With
+({"id", "doc"?, "turns": [{"question", "answers"}]}) are scored turn by turn: a
+conversation with a "doc" is asked inside that document only (QuAC's format), and
+reports first-turn and follow-up F1, whether the top citation overlaps a reference
+in the document, and abstention on turns without answers (unanswerable). With
 --qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
 id/_id and question/text) and the qrels give document-level evidence.
 
@@ -38,6 +41,8 @@ examples:
   qa eval questions.jsonl --index DIR --run dense.trec --report misses.txt
   qa eval questions.jsonl --index DIR --retriever hybrid --compare dense.trec
   qa eval questions.jsonl --index DIR --exclude-gold   # abstention benchmark
+  qa eval questions.jsonl --corpus corpus.jsonl --limit 1000   # a fixed sample: every k-th question
+  qa eval conversations.jsonl --corpus corpus.jsonl    # conversations with a "doc": each asked inside it
 """
 
 
@@ -98,6 +103,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "excluded, and report how often it abstains, and how often its answer still holds a gold "
         "answer (found in another document)",
     )
+    parser.add_argument(
+        "--limit",
+        metavar="N",
+        type=positive_int,
+        help="a fixed sample: at most N questions (and N conversations), an even stride through the file",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -118,11 +129,21 @@ def _open(args: argparse.Namespace):
     return open_assistant(args, retriever=args.retriever or DEFAULT_RETRIEVER)
 
 
+def stride_sample(items: list, limit: int) -> list:
+    """At most ``limit`` of ``items``: every k-th, from the first (the same sample on every run)."""
+    if len(items) <= limit:
+        return items
+    return items[:: -(-len(items) // limit)]
+
+
 def run(args: argparse.Namespace) -> int:
     from qa.evaluation import evaluate, load_question_set
     from qa.evaluation.report import render_comparison, render_conversations, render_summary, write_report
 
     qset = load_question_set(args.questions, qrels=args.qrels)
+    if args.limit:
+        qset.questions = stride_sample(qset.questions, args.limit)
+        qset.conversations = stride_sample(qset.conversations, args.limit)
     for note in qset.notes:
         warn(note)
     other_run = None

@@ -47,6 +47,8 @@ class Turn:
 class Conversation:
     id: str
     turns: tuple[Turn, ...]
+    #: The document the conversation is about (QuAC's format): every turn is asked inside it.
+    doc: str | None = None
 
 
 @dataclass
@@ -132,7 +134,10 @@ def _conversation(record: dict, lineno: int) -> Conversation:
         if not isinstance(t, dict) or not isinstance(t.get("question"), str) or not t["question"].strip():
             raise ValueError('each turn needs a non-empty "question" string')
         out.append(Turn(t["question"], _strings(t.get("answers"), "answers")))
-    return Conversation(_id(record, lineno, "id"), tuple(out))
+    doc = record.get("doc")
+    if doc is not None and (not isinstance(doc, str) or not doc.strip()):
+        raise ValueError('"doc" must be a non-empty string (the id of the document the conversation is about)')
+    return Conversation(_id(record, lineno, "id"), tuple(out), doc)
 
 
 def _records(path: Path, problems: list[str]):
