@@ -12,6 +12,8 @@ on ``--half fit``, report on ``--half check``.
     python benchmarks/conversation_accuracy.py --half check --json
     python benchmarks/conversation_accuracy.py --half fit --report runs/quac-fit.jsonl
     python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds
+    python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds \
+        --latency 20                                                         # warm follow-up latency
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most this many conversations (0: all)")
     parser.add_argument("--report", type=Path, help="per-turn records as JSONL")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--latency", type=int, metavar="PASSES", default=0,
+                        help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
     parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
-    parser.add_argument("--allow-repeats", action="store_true", help="let an answer sentence already given answer again")
+    parser.add_argument("--repeats", choices=("span", "sentence", "allowed"), default="span",
+                        help="what counts as an answer given again: its span (default), its sentence; or allowed")
     args = parser.parse_args()
 
     from qa import Assistant
@@ -54,7 +59,7 @@ def main() -> int:
     import qa.conversation
 
     qa.conversation.SENTENCE_ANSWERS = not args.span_answers
-    qa.conversation.NO_REPEATS = not args.allow_repeats
+    qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
     qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]
     if args.limit:
@@ -63,6 +68,8 @@ def main() -> int:
         location = args.index
     else:
         location = ensure_corpus_index(args.corpus or QUAC / "corpus.jsonl", quiet=True)
+    if args.latency:
+        return latency(location, conversations, args.latency)
     problems: list[str] = []
     started = time.perf_counter()
     with Assistant.open(location) as assistant:
@@ -77,6 +84,29 @@ def main() -> int:
     else:
         print(f"{args.conversations} ({args.half} half, {len(conversations)} conversations, {seconds:.0f} s)")
         print(render_conversations(out))
+    return 0
+
+
+def latency(location, conversations, passes: int) -> int:
+    """Warm latency of follow-ups (turns after the first, resolver included) through the API, after one
+    warm-up pass: p50 / p95 in ms, and the first turns' for comparison."""
+    import numpy as np
+
+    from qa import Assistant
+
+    first, later = [], []
+    with Assistant.open(location) as assistant:
+        for n in range(passes + 1):
+            for conv in conversations:
+                chat = assistant.conversation(docs=[conv.doc] if conv.doc else None)
+                for i, turn in enumerate(conv.turns):
+                    t = time.perf_counter()
+                    chat.ask(turn.question)
+                    ms = (time.perf_counter() - t) * 1000
+                    if n:  # pass 0 warms the models up
+                        (later if i else first).append(ms)
+    for name, values in (("first turns", first), ("follow-ups", later)):
+        print(f"{name}: {len(values)} asks, p50 {np.percentile(values, 50):.1f} ms, p95 {np.percentile(values, 95):.1f} ms")
     return 0
 
 

@@ -15,7 +15,8 @@
    question word and every span length; single questions (``Assistant.ask``) keep spans.
 4. **No repeats.** An answer sentence already given in this conversation is not given
    again ("What else did he say?"): the question is asked again without those sentences,
-   and the next best one answers if it passes the confidence threshold.
+   and the next best one answers if it passes the confidence threshold; if none does, the
+   answer given before stands, with a note.
 
 The ``Result`` keeps the question as typed; ``resolved`` (and a note) say how it was asked.
 """
@@ -41,8 +42,8 @@ NOTHING_TO_LEAN_ON = (
 #: Whether a conversation answers with the cited sentence (item 3 of the docstring) and skips answer
 #: sentences already given (item 4); switches for ``benchmarks/conversation_accuracy.py``.
 SENTENCE_ANSWERS = True
-NO_REPEATS = True
-REPEAT_NOTE = "the answer found was already given in this conversation; no other passage answers it"
+NO_REPEATS: str | None = "span"
+REPEAT_NOTE = "this answer was given before in this conversation; no other passage answers the question"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Turn:
     resolved: str
     result: Result
     resolution: Resolution | None = None
+    #: The answer's span as the reader found it ``(doc, start, end)``, before it was widened to its sentence.
+    found: tuple[str, int, int] | None = None
 
 
 class Conversation:
@@ -67,7 +70,6 @@ class Conversation:
         self.assistant = assistant
         self.docs = list(docs) if docs else None
         self.turns: list[Turn] = []
-        self._scoped: tuple[tuple[str, ...], object] | None = None  # (docs, their one document)
 
     def reset(self) -> None:
         self.turns.clear()
@@ -86,39 +88,60 @@ class Conversation:
         resolution = resolve_turn(text, self.history())
         leans_on_nothing = not self.turns and not self.docs and resolution.needs_history >= NEEDS_HISTORY
         asked = resolution.resolved
+        found = None
         if leans_on_nothing:
             result = self._nothing_to_lean_on(question, top_k)
         else:
-            result = self._answer(asked, top_k)
+            result, found = self._answer(asked, top_k)
             notes = list(result.notes)
             if asked != text:
                 notes.append(f"understood as: {asked}")
             result = dataclasses.replace(
                 result, question=question, resolved=asked if asked != text else None, notes=notes
             )
-        self.turns.append(Turn(text, asked, result, resolution))
+        self.turns.append(Turn(text, asked, result, resolution, found))
         return result
 
     # -- answering ---------------------------------------------------------
 
-    def _answer(self, asked: str, top_k: int | None) -> Result:
+    def _answer(self, asked: str, top_k: int | None) -> tuple[Result, tuple[str, int, int] | None]:
+        """The result for the question as asked, and the span the reader found (before an answer
+        is widened to its sentence)."""
         result = self.assistant.ask(asked, top_k=top_k, docs=self.docs)
-        given = self._given_sentences()
-        answer = result.answer
-        if NO_REPEATS and answer is not None and answer.citation.sentence_id in given:
-            result = self.assistant.ask(asked, top_k=top_k, docs=self.docs, exclude_sentences=given)
-            if result.answer is None:
+        skipped = self._repeated(result)
+        other = result
+        while skipped and len(skipped) <= len(self.turns):  # each earlier answer skipped once at most
+            other = self.assistant.ask(asked, top_k=top_k, docs=self.docs, exclude_sentences=skipped)
+            again = self._repeated(other)
+            if not again:
+                break
+            skipped |= again
+        if other is not result:
+            if other.answer is not None and not self._repeated(other):
+                result = other
+            else:
                 result.notes.append(REPEAT_NOTE)
-        return _as_sentence(result) if SENTENCE_ANSWERS else result
+        found = (result.answer.doc, result.answer.start, result.answer.end) if result.answer is not None else None
+        return (_as_sentence(result) if SENTENCE_ANSWERS else result), found
 
-    def _given_sentences(self) -> set[int]:
-        """The index ids of the sentences that answered earlier turns."""
-        out = set()
+    def _repeated(self, result: Result) -> set[int]:
+        """The sentence (index id) of ``result``'s answer when that answer was given before in this
+        conversation (its span overlaps an earlier one's; with ``NO_REPEATS == "sentence"``: the
+        same sentence); else nothing."""
+        answer = result.answer
+        if not NO_REPEATS or answer is None or answer.citation.sentence_id is None:
+            return set()
         for turn in self.turns:
-            answer = turn.result.answer
-            if answer is not None and answer.citation.sentence_id is not None:
-                out.add(answer.citation.sentence_id)
-        return out
+            if turn.found is None or turn.found[0] != answer.doc:
+                continue
+            if NO_REPEATS == "sentence":
+                before = turn.result.answer.citation if turn.result.answer is not None else None
+                same = before is not None and before.sentence_id == answer.citation.sentence_id
+            else:
+                same = turn.found[1] < answer.end and answer.start < turn.found[2]
+            if same:
+                return {answer.citation.sentence_id}
+        return set()
 
     def _nothing_to_lean_on(self, question: str, top_k: int | None) -> Result:
         return withheld(self.assistant.ask(question, top_k=top_k, docs=self.docs))
@@ -131,10 +154,8 @@ class Conversation:
         if last is not None:
             cited = last.answer.citation if last.answer is not None else last.citations[0]
         title = section = None
-        if self.docs:
-            scoped = self._scoped_document()
-            if scoped is None:
-                return []
+        scoped = self._scoped_document()
+        if scoped is not None:
             title = scoped.title
             if cited is not None and cited.doc == scoped.id:
                 section = cited.section
@@ -143,13 +164,13 @@ class Conversation:
         return [t for t in (title, section) if t]
 
     def _scoped_document(self):
-        """The one document the scope names, or None (a folder of several, or none)."""
-        key = tuple(self.docs or ())
-        if self._scoped is None or self._scoped[0] != key:
-            outside = self.assistant.outside(self.docs)
-            inside = [d for d in self.assistant.store.documents() if d.id not in outside]
-            self._scoped = (key, inside[0] if len(inside) == 1 else None)
-        return self._scoped[1]
+        """The document the scope names when it is one document id, else None (a folder, several)."""
+        if not self.docs or len(self.docs) != 1:
+            return None
+        try:
+            return self.assistant.store.document(self.docs[0])
+        except KeyError:  # a folder prefix or a path: the last answer's document titles the history
+            return None
 
 
 def withheld(result: Result) -> Result:

@@ -70,7 +70,7 @@ def _record(conv: Conversation, n: int, turn, result, doc_text: str | None) -> d
     resolved = getattr(result, "resolved", None)
     record = {"conversation": conv.id, "turn": n, "question": turn.question,
               "gold_answers": list(turn.answers), "answer": answer, "abstained": answer is None,
-              "answerable": any(a.strip() for a in turn.answers)}
+              "answerable": any(a.strip() for a in turn.answers), "confidence": round(result.confidence, 4)}
     if resolved and resolved != turn.question:
         record["resolved"] = resolved
     if result.answer is not None:

@@ -7,6 +7,7 @@ import re
 
 from qa.assistant import Answer, Citation, Corroboration, Result
 from qa.index import Sentence
+from qa.index.protocol import DocumentInfo
 
 DOCS = {
     "harbour.txt": (
@@ -48,6 +49,9 @@ class FakeStore:
     def documents(self):
         return list(DOCS)
 
+    def document(self, doc: str) -> DocumentInfo:
+        return DocumentInfo(doc, f"/docs/{doc}", TITLES.get(doc), "text", "0" * 64)
+
     def __len__(self) -> int:
         return sum(len(s) for s in self.by_doc.values())
 
@@ -73,10 +77,12 @@ class FakeAssistant:
     """Answers three questions; abstains on anything else."""
 
     top_k = 5
+    scope = None
 
     def __init__(self) -> None:
         self.store = FakeStore()
         self.asked: list[str] = []
+        self.scopes: list[list[str] | None] = []
 
     def citation(self, doc: str, needle: str, score: float) -> Citation:
         s = self.store.sentence(doc, needle)
@@ -86,8 +92,12 @@ class FakeAssistant:
         offset = citation.text.index(span)
         return Answer(span, citation.doc, citation.start + offset, citation.start + offset + len(span), citation)
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
+    def outside(self, docs) -> set[str]:
+        return set(self.store.by_doc) - set(docs)
+
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
         self.asked.append(question)
+        self.scopes.append(docs)
         q = question.lower()
         if re.search(r"\bships?\b", q):
             c1 = self.citation("harbour.txt", "412 ships", 0.66)
@@ -106,10 +116,10 @@ class FakeAssistant:
         c2 = self.citation("harbour.txt", "now kept", 0.18)
         return Result(question, None, 0.21, [c1, c2])
 
-    def conversation(self):
+    def conversation(self, docs=None):
         from qa.conversation import Conversation
 
-        return Conversation(self)
+        return Conversation(self, docs=docs if docs is not None else self.scope)
 
     def extract(self, question: str, citation: Citation) -> Answer:
         return Answer(citation.text, citation.doc, citation.start, citation.end, citation)

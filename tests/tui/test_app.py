@@ -434,8 +434,21 @@ async def test_ask_about_this_document_scopes_the_questions():
         await pilot.pause()
         assert app.assistant.scope == ["museum.md"]
         assert "museum.md" in app.query_one(QuestionInput).border_subtitle
+        assert app.conversation.docs == ["museum.md"]  # the whole conversation, follow-ups included
         app.action_scope_all()
-        assert app.assistant.scope is None
+        assert app.assistant.scope is None and app.conversation.docs is None
+
+
+async def test_chat_doc_keeps_the_conversation_inside_the_document():
+    app = CiteQAApp(opener=fake_opener, docs=["museum.md"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.pause()
+        assert app.assistant.scope == ["museum.md"] and app.conversation.docs == ["museum.md"]
+        assert "museum.md" in app.query_one(QuestionInput).border_subtitle
+        app.ask("How many ships were recorded?")
+        await wait_for(pilot, lambda: app.assistant.asked)
+        assert app.assistant.scopes[-1] == ["museum.md"]
 
 
 async def test_an_empty_index_says_so_and_how_to_fill_it():
