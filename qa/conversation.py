@@ -43,6 +43,8 @@ NOTHING_TO_LEAN_ON = (
 #: sentences already given (item 4); switches for ``benchmarks/conversation_accuracy.py``.
 SENTENCE_ANSWERS = True
 NO_REPEATS: str | None = "span"
+#: Also ask a resolved follow-up as typed, and keep the more confident result (measured: see docs/conversations.md).
+POOL_TYPED = False
 REPEAT_NOTE = "this answer was given before in this conversation; no other passage answers the question"
 
 
@@ -92,7 +94,7 @@ class Conversation:
         if leans_on_nothing:
             result = self._nothing_to_lean_on(question, top_k)
         else:
-            result, found = self._answer(asked, top_k)
+            result, found = self._answer(text, asked, top_k)
             notes = list(result.notes)
             if asked != text:
                 notes.append(f"understood as: {asked}")
@@ -104,10 +106,14 @@ class Conversation:
 
     # -- answering ---------------------------------------------------------
 
-    def _answer(self, asked: str, top_k: int | None) -> tuple[Result, tuple[str, int, int] | None]:
+    def _answer(self, typed: str, asked: str, top_k: int | None) -> tuple[Result, tuple[str, int, int] | None]:
         """The result for the question as asked, and the span the reader found (before an answer
         is widened to its sentence)."""
         result = self.assistant.ask(asked, top_k=top_k, docs=self.docs)
+        if POOL_TYPED and asked != typed:
+            as_typed = self.assistant.ask(typed, top_k=top_k, docs=self.docs)
+            if as_typed.confidence > result.confidence:
+                result = as_typed
         skipped = self._repeated(result)
         other = result
         while skipped and len(skipped) <= len(self.turns):  # each earlier answer skipped once at most
