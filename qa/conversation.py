@@ -36,8 +36,8 @@ NEEDS_HISTORY = 0.5
 #: How a turn without an answer reads in the history (CANARD's convention, as the resolver was trained).
 NO_ANSWER = "I don't know."
 NOTHING_TO_LEAN_ON = (
-    "this question leans on something said before, and nothing was (new topic): "
-    "ask again with what it is about; the closest matches are below"
+    "cannot tell what this question refers to: it leans on something said before, and nothing was; "
+    "ask again naming it (the closest matches are below)"
 )
 #: Whether a conversation answers with the cited sentence (item 3 of the docstring) and skips answer
 #: sentences already given (item 4); switches for ``benchmarks/conversation_accuracy.py``.

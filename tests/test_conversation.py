@@ -207,3 +207,16 @@ def test_follow_ups_retrieve_better_with_the_conversation(assistant):
             for c in result.citations:  # citations stay exact
                 assert assistant.store.text(c.doc)[c.start : c.end] == c.text
     assert with_context > alone
+
+
+def test_qa_ask_says_when_a_question_leans_on_nothing(seeds_index, capsys):
+    from qa.cli import main
+
+    code = main(["ask", "What did he say?", "--index", str(seeds_index), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert json.loads(out)["answer"] is None and json.loads(out)["citations"]
+    assert NOTHING_TO_LEAN_ON in err
+    code = main(["ask", "How many bodies were buried in a mass grave?", "--index", str(seeds_index), "--json"])
+    out, err = capsys.readouterr()
+    assert json.loads(out)["answer"] is not None and NOTHING_TO_LEAN_ON not in err
