@@ -65,12 +65,14 @@ class Conversation:
 
     ``ask(question)`` returns a ``Result`` (see the module's docstring); ``reset()`` starts a
     new topic; ``turns`` holds the questions so far; ``docs`` keeps every question inside
-    those documents (as ``Assistant.ask``'s ``docs``).
+    those documents (as ``Assistant.ask``'s ``docs``); ``resolver`` stands in for the model.
     """
 
-    def __init__(self, assistant, docs: list[str] | None = None) -> None:
+    def __init__(self, assistant, docs: list[str] | None = None, resolver=None) -> None:
         self.assistant = assistant
         self.docs = list(docs) if docs else None
+        #: ``resolve_turn(question, history) -> Resolution``: the trained model's unless given.
+        self.resolver = resolver
         self.turns: list[Turn] = []
 
     def reset(self) -> None:
@@ -87,7 +89,7 @@ class Conversation:
 
     def ask(self, question: str, top_k: int | None = None) -> Result:
         text, _ = clean_question(question)
-        resolution = resolve_turn(text, self.history())
+        resolution = (self.resolver or resolve_turn)(text, self.history())
         leans_on_nothing = not self.turns and not self.docs and resolution.needs_history >= NEEDS_HISTORY
         asked = resolution.resolved
         found = None

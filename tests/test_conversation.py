@@ -73,7 +73,7 @@ class StubResolver:
 @pytest.fixture
 def stub_resolver(monkeypatch):
     resolver = StubResolver()
-    monkeypatch.setattr(conversation_module, "resolve_turn", resolver)
+    monkeypatch.setattr(conversation_module, "resolve_turn", resolver)  # as the module's own, not given
     return resolver
 
 

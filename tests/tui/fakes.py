@@ -39,6 +39,16 @@ def _sentences() -> dict[str, list[Sentence]]:
     return out
 
 
+def fixed_resolution(question: str, history: list[str]):
+    """A stand-in for the resolver model (snapshots do not move with it): a question with "she" or "he"
+    leans on history and is resolved with "Ada Quill" when there is history."""
+    from qa.resolver import Resolution
+
+    leans = bool({"she", "he"} & set(question.lower().rstrip("?").split()))
+    added = ["Ada Quill"] if leans and history else []
+    return Resolution(question, " ".join([question, *added]), added, 0.9 if leans else 0.1)
+
+
 class FakeStore:
     location = "/indexes/harbour"
 
@@ -119,7 +129,7 @@ class FakeAssistant:
     def conversation(self, docs=None):
         from qa.conversation import Conversation
 
-        return Conversation(self, docs=docs if docs is not None else self.scope)
+        return Conversation(self, docs=docs if docs is not None else self.scope, resolver=fixed_resolution)
 
     def extract(self, question: str, citation: Citation) -> Answer:
         return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
