@@ -9,10 +9,12 @@
    ``NEEDS_HISTORY``) asked with none (the first question of a topic, not inside a
    document) is not guessed at: the result has no answer, a note that says so, and the
    closest matches.
-3. **Answers of a conversation are sentences** (``"kind": "sentence"``). Measured on the fit
-   half of quac-dev (``benchmarks/conversation_accuracy.py``), the reader's span scored F1
-   .36 against the references and its whole sentence .46, and the sentence won for every
-   question word and every span length; single questions (``Assistant.ask``) keep spans.
+3. **Answers inside a document are sentences** (``"kind": "sentence"``). In a conversation
+   kept inside documents (``docs``), measured on the fit half of quac-dev
+   (``benchmarks/conversation_accuracy.py``), the reader's span scored F1 .36 against the
+   references and its whole sentence .46, and the sentence won for every question word and
+   every span length. Elsewhere (a conversation over the whole library, single questions)
+   the answer stays the reader's span: the seed conversations' references are short spans.
 4. **No repeats.** An answer sentence already given in this conversation is not given
    again ("What else did he say?"): the question is asked again without those sentences,
    and the next best one answers if it passes the confidence threshold; if none does, the
@@ -130,7 +132,7 @@ class Conversation:
             else:
                 result.notes.append(REPEAT_NOTE)
         found = (result.answer.doc, result.answer.start, result.answer.end) if result.answer is not None else None
-        return (_as_sentence(result) if SENTENCE_ANSWERS else result), found
+        return (_as_sentence(result) if SENTENCE_ANSWERS and self.docs else result), found
 
     def _repeated(self, result: Result) -> set[int]:
         """The sentence (index id) of ``result``'s answer when that answer was given before in this
