@@ -22,6 +22,10 @@ Whether text is hard-wrapped, and at which width, is read from the text itself:
 its wrapped lines are the ones followed, within a paragraph, by a line that
 starts in lower case. Offsets are exact: a block is a ``(start, end)`` span of
 the text given, newlines inside it included.
+
+For display (the chat's sources panel, answers in the CLI and the chat), ``flowed``
+turns the newlines inside blocks into spaces and ``one_line`` those of a sentence;
+both keep the text's length, so citation offsets stay right.
 """
 
 from __future__ import annotations
@@ -157,3 +161,25 @@ def blocks(text: str, format: str = "text") -> list[tuple[int, int]]:
     if format in ("markdown", "html"):  # (HTML is stored as Markdown-shaped text: qa.documents)
         return list(_markdown_blocks(text, width))
     return list(_text_blocks(text, 0, len(text), width))
+
+
+def flowed(text: str, format: str = "text") -> str:
+    """``text`` for display as flowing paragraphs: each line break inside a block (a wrapped line's) is a
+    space, the breaks between blocks stay. The same length as ``text``, so offsets into ``text`` (citations,
+    answers) index the result too."""
+    pieces, done = [], 0
+    for start, end in blocks(text, format):
+        pieces += [text[done:start], one_line(text[start:end])]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+_BREAKS_TO_SPACES = str.maketrans("\r\n", "  ")
+
+
+def one_line(text: str) -> str:
+    """``text`` (a sentence, or a span of one) on one line for display: every line break a space, the same
+    length, so offsets into ``text`` index the result too. A sentence never crosses a block, so each of its
+    line breaks is a wrapped line's (see ``blocks``)."""
+    return text.translate(_BREAKS_TO_SPACES)

@@ -125,3 +125,41 @@ def test_python_m_qa_help():
 def test_usage_errors_exit_2(argv):
     proc = subprocess.run([sys.executable, "-m", "qa", *argv], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+WRAPPED = (  # hard-wrapped prose: the answer to "What else did Ada Quill design?" spans a line break
+    "The harbour's fleet grew quickly after the railway came in 1869. By 1890 the\n"
+    "port counted forty small trawlers that fished in the North Sea and landed\n"
+    "their catch at the new fish market beside the station. The market was built\n"
+    "by the engineer Ada Quill, who also designed the lighthouse on the north pier\n"
+    "and the harbour's first steam crane.\n"
+)
+
+
+def test_ask_shows_an_answer_across_a_line_break_on_one_line(capsys, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fleet.txt").write_text(WRAPPED, encoding="utf-8")
+    assert run(capsys, "index", docs, "--index", tmp_path / "idx")[0] == 0
+    question = "What else did Ada Quill design?"
+    code, out, _ = run(capsys, "ask", question, "--index", tmp_path / "idx", "--json")
+    answer = json.loads(out)["answer"]
+    assert "\n" in answer["text"]  # the JSON keeps the exact text, line break and all
+    assert answer["text"] == WRAPPED[answer["start"] : answer["end"]]
+    code, out, _ = run(capsys, "ask", question, "--index", tmp_path / "idx")
+    assert code == 0
+    assert out.splitlines()[0].startswith(answer["text"].replace("\n", " ") + "  [1]  (confidence ")
+
+
+def test_render_puts_the_answer_on_one_line():
+    from qa.assistant import Answer, Citation, Result
+    from qa.commands.ask import render
+
+    sentence = WRAPPED[WRAPPED.index("The market") :].rstrip()
+    at = WRAPPED.index(sentence)
+    c = Citation("fleet.txt", at, at + len(sentence), sentence, 0.7, 3, None, None)
+    span = "the lighthouse on the north pier\nand the harbour's first steam crane"
+    start = c.start + sentence.index(span)
+    lines = render(Result("What else?", Answer(span, c.doc, start, start + len(span), c), 0.7, [c]), color=False)
+    first = lines.splitlines()[0]
+    assert first == "the lighthouse on the north pier and the harbour's first steam crane  [1]  (confidence 0.70)"

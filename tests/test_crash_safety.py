@@ -53,6 +53,8 @@ from qa.index import check_index, open_index
 FAST_TRIALS = 8
 SLOW_TRIALS = 60
 REAL_MODEL_TRIALS = 3
+#: Kill trials run this many at a time (threads, each waiting on its own subprocesses).
+TRIALS_AT_ONCE = 2
 QUESTION = "Who opened the northern gate of the harbour?"
 _GEN = re.compile(r"^[a-z0-9]+-(\d{6})(\.[a-z]+)?$")  # generation files and folders
 #: Deltas may grow to half the base in these trials (the test corpora are small).
@@ -248,20 +250,29 @@ def _plan(n: int, setup: Setup, seed: int) -> list[tuple[str, str, float]]:
 
 
 def _run_trials(plan, setup: Setup, tmp_path: Path) -> dict[str, int]:
-    tally = {"old": 0, "new": 0, "none": 0, "killed": 0}
-    for n, (scenario, how, point) in enumerate(plan):
+    """Run the kill trials of ``plan``, two at a time (each is a few subprocesses in their own
+    index folder, so they are independent); returns how many ended old, new, none and killed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def trial(n: int, scenario: str, how: str, point: float) -> tuple[bool, str]:
         index_dir = tmp_path / f"trial-{n}"
         _prepare(scenario, setup, index_dir)
         if how == "event":
             killed = _kill_at_event(setup, scenario, index_dir, int(point))
         else:
             killed = _kill_after(setup, scenario, index_dir, point)
-        tally["killed"] += killed
         try:
-            tally[_verify(index_dir, setup, scenario)] += 1
+            state = _verify(index_dir, setup, scenario)
         except AssertionError as e:
             raise AssertionError(f"trial {n} ({scenario}, kill by {how} at {point}): {e}") from e
         shutil.rmtree(index_dir)
+        return killed, state
+
+    tally = {"old": 0, "new": 0, "none": 0, "killed": 0}
+    with ThreadPoolExecutor(max_workers=TRIALS_AT_ONCE) as pool:
+        for killed, state in pool.map(lambda args: trial(*args), [(n, *p) for n, p in enumerate(plan)]):
+            tally["killed"] += killed
+            tally[state] += 1
     return tally
 
 

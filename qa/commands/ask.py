@@ -7,6 +7,7 @@ import json
 import sys
 
 from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
+from qa.layout import one_line
 from qa.results import SENTENCE_ANSWER_NOTE
 
 HELP = "answer one question, with citations"
@@ -44,7 +45,7 @@ def _corroboration_lines(result) -> list[str]:
     if groups and len(groups[0].citations) > 1:
         lines.append(f"  Supported by {len(groups[0].citations)} sources {refs(groups[0].citations)}")
     for g in groups[1:]:
-        lines.append(f"  Another source says: {g.text} {refs(g.citations)}")
+        lines.append(f"  Another source says: {one_line(g.text)} {refs(g.citations)}")
     return lines
 
 
@@ -54,7 +55,8 @@ def _indented(text: str, indent: str) -> str:
 
 
 def render(result, color: bool) -> str:
-    """The human-readable answer: span highlighted in its sentence, then sources."""
+    """The human-readable answer: span highlighted in its sentence, then sources. The answer is on one
+    line even when it spans a wrapped line's break (``--json`` keeps the exact text)."""
     lines = []
     if result.answer is None:
         lines.append(_style("1", NO_ANSWER + ".", color))
@@ -64,7 +66,7 @@ def render(result, color: bool) -> str:
     else:
         a = result.answer
         c = a.citation
-        lines.append(_style("1", a.text, color) + f"  [1]  (confidence {result.confidence:.2f})")
+        lines.append(_style("1", one_line(a.text), color) + f"  [1]  (confidence {result.confidence:.2f})")
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
             lines.append(_indented("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:], "  "))

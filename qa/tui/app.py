@@ -40,11 +40,11 @@ from qa.tui.messages import (
     IndexingProgress,
     TypedAhead,
 )
-from qa.tui.screens import PathPrompt
+from qa.tui.screens import Dialog, PathPrompt
 from qa.tui.widgets.conversation_view import AnswerCard, CitationList, ConversationView, Notice, QuestionBubble
 from qa.tui.widgets.question_input import QuestionInput
 from qa.tui.widgets.render import answer_clipboard, markdown
-from qa.tui.widgets.sources import SourcesPanel, citation_context
+from qa.tui.widgets.sources import SourcesPanel, citation_context, displayed_document
 from qa.tui.widgets.status import StatusLine
 
 WHAT_TO_DO = (
@@ -134,6 +134,7 @@ class CiteQAApp(App):
         Binding("f2", "toggle_sources", "Sources"),
         Binding("ctrl+y", "copy_answer", "Copy"),
         Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit the app and return to the command prompt.", priority=True),
         *[Binding(str(n), f"cite({n})", f"Citation {n}", show=False) for n in range(1, 10)],
     ]
 
@@ -156,6 +157,8 @@ class CiteQAApp(App):
         self._asking = False
         self._retired: list = []
         self._ids = itertools.count(1)
+        #: "Opening …", in the conversation while another index loads: replaced by what was opened, or removed
+        self._opening: Notice | None = None
 
     # -- layout ------------------------------------------------------------
 
@@ -228,6 +231,10 @@ class CiteQAApp(App):
         self.conversation = self.assistant.conversation()
         self.loading = False
         self.status.set(f"Ready · {message.description}")
+        if self._opening is not None:
+            opened = f"── Now answering from {message.description}: a new topic ──"
+            self._opening.update(Text(opened, style="dim"))
+            self._opening = None
         if len(self.assistant.store) == 0:
             self.conversation_view.add(Notice(Text.assemble(
                 ("This index holds no documents. ", "bold"),
@@ -250,6 +257,9 @@ class CiteQAApp(App):
     def on_assistant_failed(self, message: AssistantFailed) -> None:
         self.loading = False
         self.status.set("No index open")
+        if self._opening is not None:  # the error below says what happened
+            self._opening.remove()
+            self._opening = None
         self.conversation_view.add(
             Notice(Text.assemble(("Could not open the index: ", "bold red"), message.error, "\n", (WHAT_TO_DO, "dim")),
                    classes="error")
@@ -339,20 +349,20 @@ class CiteQAApp(App):
     def load_context(self, citation, answer) -> None:
         """The cited sentence's neighbours, read from the index here, shown on the UI thread."""
         try:
-            around = citation_context(self.assistant.store, citation)
+            excerpt = citation_context(self.assistant.store, citation)
         except Exception as e:
             self.call_from_thread(self.sources.show_message, f"Cannot show this source: {error_message(e)}")
             return
-        self.call_from_thread(self.sources.show_context, citation, answer, around)
+        self.call_from_thread(self.sources.show_context, citation, answer, excerpt)
 
     @work(thread=True, exclusive=True, group="sources")
     def load_document(self, citation) -> None:
         try:
-            text = self.assistant.store.text(citation.doc)
+            text, flowed = displayed_document(self.assistant.store, citation.doc)
         except Exception as e:
             self.call_from_thread(self.sources.show_message, f"Cannot show this source: {error_message(e)}")
             return
-        self.call_from_thread(self.sources.show_document, citation, text)
+        self.call_from_thread(self.sources.show_document, citation, text, flowed)
 
     def _citation_list(self) -> CitationList | None:
         focused = self.focused
@@ -414,6 +424,19 @@ class CiteQAApp(App):
     def action_toggle_sources(self) -> None:
         self.sources.display = not self.sources.display
 
+    # -- dialogs ---------------------------------------------------------------
+
+    def open_dialog(self, dialog: Dialog, callback: Callable) -> None:
+        """Show ``dialog``, one at a time: the palette opens over a dialog too, so a command may ask for
+        the dialog already open (it stays as it is, with what was typed in it) or for another one (which
+        takes the open one's place, as if it had been cancelled)."""
+        open_dialogs = [screen for screen in self.screen_stack if isinstance(screen, Dialog)]
+        if any(screen.id == dialog.id for screen in open_dialogs):
+            return
+        for screen in reversed(open_dialogs):
+            screen.dismiss(None)
+        self.push_screen(dialog, callback)
+
     # -- conversation --------------------------------------------------------
 
     def action_new_topic(self) -> None:
@@ -444,8 +467,12 @@ class CiteQAApp(App):
     def action_export_markdown(self) -> None:
         folder = export_folder()
         default = folder / f"citeqa-conversation-{datetime.now():%Y%m%d-%H%M%S}.md"
-        self.push_screen(
-            PathPrompt(f"Export the conversation as Markdown to (default folder: {folder}):", value=str(default)),
+        self.open_dialog(
+            PathPrompt(
+                f"Export the conversation as Markdown to (default folder: {folder}):",
+                value=str(default),
+                id="export-dialog",
+            ),
             self._export,
         )
 
@@ -486,8 +513,10 @@ class CiteQAApp(App):
     # -- other indexes -------------------------------------------------------
 
     def action_open_index(self) -> None:
-        self.push_screen(PathPrompt("Open the index folder:", placeholder="path to a folder made by qa index"),
-                         self._open_index)
+        self.open_dialog(
+            PathPrompt("Open the index folder:", placeholder="path to a folder made by qa index", id="open-dialog"),
+            self._open_index,
+        )
 
     def _open_index(self, path: str | None) -> None:
         if not path:
@@ -495,12 +524,19 @@ class CiteQAApp(App):
         self.index = Path(path).expanduser()
         if self.conversation is not None:
             self.conversation.reset()
-        self.conversation_view.add(Notice(Text(f"Opening {self.index}…", style="dim"), classes="topic"))
+        if self._opening is not None:
+            self._opening.remove()
+        self._opening = Notice(Text(f"Opening {index_name(self.index)}…", style="dim"), classes="topic")
+        self.conversation_view.add(self._opening)
         self.start_loading(self.index)
 
     def action_index_folder(self) -> None:
-        self.push_screen(PathPrompt("Index the documents in folder:", placeholder="a folder of .txt .md .html .pdf"),
-                         self._index_folder)
+        self.open_dialog(
+            PathPrompt(
+                "Index the documents in folder:", placeholder="a folder of .txt .md .html .pdf", id="index-dialog"
+            ),
+            self._index_folder,
+        )
 
     def _index_folder(self, path: str | None) -> None:
         if not path:

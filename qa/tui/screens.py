@@ -1,4 +1,4 @@
-"""Small modal screens: ask the user for a path."""
+"""The app's dialogs (modal screens): ask the user for a path."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 
-class PathPrompt(ModalScreen[str | None]):
+class Dialog(ModalScreen):
+    """A dialog of the app. Its ``id`` names what it asks for: the app shows one dialog at a time, and
+    never a second one of the same id (``CiteQAApp.open_dialog``)."""
+
+
+class PathPrompt(Dialog):
     """Ask for a path; dismisses with the text, or None on Escape."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
-        super().__init__()
+    def __init__(self, title: str, placeholder: str = "", value: str = "", *, id: str) -> None:
+        super().__init__(id=id)
         self.title_text = title
         self.placeholder = placeholder
         self.value = value

@@ -23,11 +23,26 @@ DOCS = {
     ),
 }
 TITLES = {"harbour.txt": None, "museum.md": "The town museum"}
+FORMATS = {"harbour.txt": "text", "museum.md": "markdown"}
+#: Prose hard-wrapped at 78 columns, as e-mails and READMEs are, then a list: its sentences span line breaks.
+WRAPPED_DOCS = {
+    "fleet.txt": (
+        "The harbour's fleet grew quickly after the railway came in 1869. By 1890 the\n"
+        "port counted forty small trawlers that fished in the North Sea and landed\n"
+        "their catch at the new fish market beside the station. The market was built\n"
+        "by the engineer Ada Quill, who also designed the lighthouse on the north pier\n"
+        "and the harbour's first steam crane.\n"
+        "\n"
+        "- The first trawler, the Kittiwake, was launched in 1872.\n"
+        "- The last sail trawler left the harbour in 1931.\n"
+    ),
+}
 
 
-def _sentences() -> dict[str, list[Sentence]]:
+def _line_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
+    """A sentence per line (the stand-in's documents are written so)."""
     out, n = {}, 0
-    for doc, text in DOCS.items():
+    for doc, text in docs.items():
         out[doc] = []
         pos = 0
         for line_no, line in enumerate(text.splitlines(keepends=True), 1):
@@ -49,24 +64,38 @@ def fixed_resolution(question: str, history: list[str]):
     return Resolution(question, " ".join([question, *added]), added, 0.9 if leans else 0.1)
 
 
+def _split_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
+    """Sentences as indexing splits them (``qa.sentences``): in wrapped prose they span line breaks."""
+    from qa.sentences import split_sentences
+
+    out, n = {}, 0
+    for doc, text in docs.items():
+        out[doc] = []
+        for start, end in split_sentences(text):
+            out[doc].append(Sentence(n, doc, start, end, text.count("\n", 0, start) + 1, None, text[start:end]))
+            n += 1
+    return out
+
+
 class FakeStore:
     location = "/indexes/harbour"
 
-    def __init__(self) -> None:
-        self.by_doc = _sentences()
+    def __init__(self, docs: dict[str, str] = DOCS, by_doc: dict[str, list[Sentence]] | None = None) -> None:
+        self.docs = docs
+        self.by_doc = _line_sentences(docs) if by_doc is None else by_doc
         self.closed = False
 
     def documents(self):
-        return list(DOCS)
+        return list(self.docs)
 
     def document(self, doc: str) -> DocumentInfo:
-        return DocumentInfo(doc, f"/docs/{doc}", TITLES.get(doc), "text", "0" * 64)
+        return DocumentInfo(doc, f"/docs/{doc}", TITLES.get(doc), FORMATS.get(doc, "text"), "0" * 64)
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.by_doc.values())
 
     def text(self, doc: str) -> str:
-        return DOCS[doc]
+        return self.docs[doc]
 
     def document_sentences(self, doc: str) -> list[Sentence]:
         return list(self.by_doc[doc])
@@ -96,7 +125,7 @@ class FakeAssistant:
 
     def citation(self, doc: str, needle: str, score: float) -> Citation:
         s = self.store.sentence(doc, needle)
-        return Citation(s.doc, s.start, s.end, s.text, score, s.line, None, TITLES[doc])
+        return Citation(s.doc, s.start, s.end, s.text, score, s.line, None, TITLES.get(doc))
 
     def answer(self, citation: Citation, span: str) -> Answer:
         offset = citation.text.index(span)
@@ -138,5 +167,24 @@ class FakeAssistant:
         self.store.close()
 
 
+class WrappedAssistant(FakeAssistant):
+    """Answers from hard-wrapped prose: the answer, like its sentence, spans a line break."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = FakeStore(WRAPPED_DOCS, _split_sentences(WRAPPED_DOCS))
+
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
+        self.asked.append(question)
+        c1 = self.citation("fleet.txt", "designed the lighthouse", 0.7)
+        c2 = self.citation("fleet.txt", "forty small trawlers", 0.4)
+        answer = self.answer(c1, "the lighthouse on the north pier\nand the harbour's first steam crane")
+        return Result(question, answer, 0.7, [c1, c2])
+
+
 def fake_opener(index, status):
     return FakeAssistant()
+
+
+def wrapped_opener(index, status):
+    return WrappedAssistant()

@@ -51,7 +51,8 @@ async def test_ask_shows_span_citations_and_context():
         assert citations.option_count == 2
         # the top citation is shown in context at once, the cited sentence between its neighbours
         assert "harbour.txt, line 2" in sources_title(app)
-        assert sources_text(app).startswith("The harbour opened in 1871. Its first harbour master")
+        # (its lines are not wrapped, one sentence each: they stay apart)
+        assert sources_text(app).startswith("The harbour opened in 1871.\nIts first harbour master")
         assert app.query_one(QuestionInput).value == ""
 
 
@@ -70,7 +71,8 @@ async def test_number_key_selects_citation_and_ctrl_o_opens_document():
         await pilot.pause()
         assert app.query_one(ContentSwitcher).current == "source-document"
         area = app.query_one(TextArea)
-        assert area.text == FakeAssistant().store.text("museum.md")
+        # the Markdown paragraph flows (a soft line break is a space), the heading stays apart
+        assert area.text == FakeAssistant().store.text("museum.md").replace("logbook.\n", "logbook. ")
         assert area.selected_text == "The museum holds the harbour logbook."
         await pilot.press("ctrl+o")  # back to the context
         assert app.query_one(ContentSwitcher).current == "source-context"
@@ -468,3 +470,159 @@ async def test_an_empty_index_says_so_and_how_to_fill_it():
         await pilot.pause()
         notes = [str(n.content) for n in app.query(Notice)]
         assert any("holds no documents" in n and "Index a folder" in n for n in notes)
+
+
+# -- issue 23: the chat's rough edges -------------------------------------------------------------
+
+
+async def test_the_footer_shows_how_to_quit():
+    from textual.widgets._footer import FooterKey
+
+    for size in [(120, 36), (80, 24)]:
+        app = CiteQAApp(opener=fake_opener)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.assistant is not None)
+            keys = {k.key: k for k in app.query(FooterKey)}
+            assert "ctrl+q" in keys and keys["ctrl+q"].description == "Quit"
+            footer = app.query_one("Footer").region
+            assert footer.contains_region(keys["ctrl+q"].region), size  # on screen, not scrolled off
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_code == 0
+
+
+async def palette(pilot, command: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.2)
+    await pilot.press(*command)
+    await pilot.pause(0.5)  # the palette searches in the background
+    await pilot.press("enter")
+    await pilot.pause(0.2)
+
+
+def dialogs(app) -> list:
+    from textual.screen import ModalScreen
+
+    return [s for s in app.screen_stack if isinstance(s, ModalScreen)]
+
+
+async def test_a_dialog_opened_again_from_the_palette_is_not_stacked(tmp_path, monkeypatch):
+    import qa.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await palette(pilot, "export conversation")
+        assert len(dialogs(app)) == 1
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "kept.md")  # typed, then the palette again
+        await palette(pilot, "export conversation")
+        assert len(dialogs(app)) == 1  # the open one, as it was
+        assert app.screen.query_one("#prompt-input").value == str(tmp_path / "kept.md")
+        await palette(pilot, "open another index")  # another dialog takes its place
+        assert len(dialogs(app)) == 1 and "index folder" in str(app.screen.query_one("#prompt-title").content)
+        await pilot.press("escape")  # one Escape closes it: nothing was left under it
+        await pilot.pause()
+        assert dialogs(app) == [] and isinstance(app.focused, QuestionInput)
+        await palette(pilot, "export conversation")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert dialogs(app) == []
+    assert len(list(tmp_path.glob("*.md"))) == 1  # one export: no second dialog wrote another
+
+
+async def test_the_opening_notice_goes_once_the_index_is_open(tmp_path):
+    from qa.tui.messages import IndexingFinished
+
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        first = app.assistant
+        app.post_message(IndexingFinished(str(tmp_path), "your library now holds 2 documents, 7 sentences"))
+        await wait_for(pilot, lambda: app.assistant is not first)
+        notices = [str(n.content) for n in app.query(Notice)]
+        assert not any("Opening" in n for n in notices), notices
+        assert any("Now answering from" in n and "2 documents, 7 sentences" in n for n in notices), notices
+
+
+async def test_the_opening_notice_goes_when_the_index_cannot_be_opened(tmp_path):
+    def opener(index, status):
+        if index is not None:
+            raise OSError("no such folder")
+        return FakeAssistant()
+
+    app = CiteQAApp(opener=opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await palette(pilot, "open another index")
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "nowhere")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.loading and any(n.has_class("error") for n in app.query(Notice)))
+        notices = [str(n.content) for n in app.query(Notice)]
+        assert not any("Opening" in n for n in notices), notices
+
+
+async def test_wrapped_source_text_flows_as_paragraphs_with_the_answer_highlighted():
+    from tests.tui.fakes import WRAPPED_DOCS, wrapped_opener
+
+    app = CiteQAApp(opener=wrapped_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "What else did Ada Quill design?")
+        await wait_for(pilot, answered(app, 1))
+        await wait_for(pilot, lambda: "fleet.txt" in sources_title(app))
+        shown = app.query_one("#source-context-text").content
+        paragraph, items = WRAPPED_DOCS["fleet.txt"].rstrip("\n").split("\n\n")
+        # the paragraph is one flowing text; the blank line and the list items stay
+        assert str(shown) == paragraph.replace("\n", " ") + "\n\n" + items
+        answer = app.query_one(AnswerCard).result.answer
+        marked = [str(shown)[s.start : s.end] for s in shown.spans if "yellow" in str(s.style)]
+        assert marked == [answer.text.replace("\n", " ")]  # the highlight is still on the answer
+        # the whole document too, with the cited sentence selected
+        await pilot.press("escape", "1", "ctrl+o")
+        await wait_for(pilot, lambda: app.query_one(ContentSwitcher).current == "source-document")
+        await pilot.pause(0.2)
+        area = app.query_one(TextArea)
+        assert area.text == paragraph.replace("\n", " ") + "\n\n" + items + "\n"
+        assert area.selected_text == answer.citation.text.replace("\n", " ")
+        assert not area.show_line_numbers  # its lines are not the file's any more
+
+
+async def test_an_answer_across_a_line_break_is_shown_on_one_line():
+    from tests.tui.fakes import wrapped_opener
+
+    app = CiteQAApp(opener=wrapped_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await ask(pilot, "What else did Ada Quill design?")
+        await wait_for(pilot, answered(app, 1))
+        card = app.query_one(AnswerCard)
+        lines = body(card).split("\n")
+        assert lines[0] == "the lighthouse on the north pier and the harbour's first steam crane  [1]"
+        assert lines[1].startswith("The market was built by the engineer Ada Quill")  # its sentence, one line
+        assert "\n" in card.result.answer.text  # the result keeps the exact text
+
+
+async def test_after_a_resize_the_newest_answer_is_still_in_view():
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        questions = ["Who was the first harbour master?", "How many ships did she record?",
+                     "When was the harbour opened?", "What colour is the lighthouse?"]
+        for q in questions:
+            await ask(pilot, q)
+        await wait_for(pilot, answered(app, len(questions)))
+        await pilot.pause(0.2)
+        view = app.conversation_view
+        assert view.max_scroll_y > 0 and view.is_vertical_scroll_end
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        newest = app.query(AnswerCard).last()
+        assert view.is_vertical_scroll_end
+        assert view.region.contains_region(newest.region)  # the newest answer, whole
+        # scrolled up by the user, a resize leaves the view where they put it
+        view.scroll_home(animate=False)
+        await pilot.pause(0.2)
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause(0.3)
+        assert view.scroll_y == 0

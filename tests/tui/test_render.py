@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.assistant import Answer, Citation, Corroboration, Result
-from qa.tui.widgets.render import NO_ANSWER, answer_markdown, answer_text, markdown, sources_summary
+from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, answer_markdown, answer_text, markdown, sources_summary
 
 
 def _c(doc: str, text: str, start: int = 0) -> Citation:
@@ -56,3 +56,47 @@ def test_markdown_export():
     noted = Result("Who?", None, 0.1, [c], notes=["understood as: Who is Ada Quill?"])
     assert "_understood as: Who is Ada Quill?_" in answer_markdown(noted)
     assert "1. a.txt, line 3: “It cost 40 dollars.” (chars 0–19)" in answer_markdown(_result(lambda *c: []))
+
+
+def test_flowed_joins_wrapped_lines_only_and_keeps_offsets():
+    from qa.layout import flowed, one_line
+
+    text = (
+        "The harbour's fleet grew quickly after the railway came in 1869. By 1890 the\n"
+        "port counted forty small trawlers that fished in the North Sea and landed\n"
+        "their catch at the new fish market beside the station.\n"
+        "\n"
+        "- The first trawler was launched in 1872.\n"
+        "- The last sail trawler left in 1931.\n"
+    )
+    shown = flowed(text)
+    assert len(shown) == len(text)  # offsets into the document index the display
+    assert shown.split("\n") == [
+        "The harbour's fleet grew quickly after the railway came in 1869. By 1890 the port counted forty small "
+        "trawlers that fished in the North Sea and landed their catch at the new fish market beside the station.",
+        "",
+        "- The first trawler was launched in 1872.",
+        "- The last sail trawler left in 1931.",
+        "",
+    ]
+    start = text.index("forty")
+    assert shown[start : start + len("forty small trawlers")] == "forty small trawlers"
+    # text that is not wrapped (a sentence a line) keeps its lines; Markdown's soft breaks flow
+    assert flowed("One line.\nAnother line.\n") == "One line.\nAnother line.\n"
+    assert flowed("# Title\nFirst line,\nsecond line.\n", "markdown") == "# Title\nFirst line, second line.\n"
+    assert one_line("a\r\nb\nc") == "a  b c"
+
+
+def test_an_answer_across_a_line_break_is_one_line_in_the_card_export_and_clipboard():
+    sentence = "It cost 40\ndollars in all."
+    c = _c("a.txt", sentence)
+    result = Result("How much did it cost?", Answer("40\ndollars", "a.txt", 8, 18, c), 0.8, [c])
+    text = answer_text(result)
+    plain = str(text)
+    assert plain.startswith("40 dollars  [1]\nIt cost 40 dollars in all.")
+    sentence_start = plain.index("It cost")
+    marked = [s for s in text.spans if "yellow" in str(s.style)]
+    assert [plain[s.start : s.end] for s in marked] == ["40 dollars"]
+    assert sentence_start + 8 == marked[0].start
+    assert "**40 dollars** [1]" in answer_markdown(result)
+    assert answer_clipboard(result).startswith("40 dollars — “It cost 40 dollars in all.”")

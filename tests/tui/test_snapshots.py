@@ -85,3 +85,30 @@ def test_small_terminal_status_and_whole_document(snap_compare):
         no_blink(pilot.app)
 
     assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=(80, 24), run_before=run_before)
+
+
+# -- issue 23 ---------------------------------------------------------------------------------
+
+
+def test_wrapped_source_flows_and_the_answer_is_one_line(snap_compare):
+    from tests.tui.fakes import wrapped_opener
+
+    async def run_before(pilot):
+        await _asked(pilot, "What else did Ada Quill design?")
+
+    assert snap_compare(CiteQAApp(opener=wrapped_opener), terminal_size=SIZE, run_before=run_before)
+
+
+def test_resized_to_80x24_shows_the_newest_answer(snap_compare):
+    async def run_before(pilot):
+        await _asked(
+            pilot,
+            "Who was the first harbour master?",
+            "How many ships did she record?",
+            "When was the harbour opened?",
+            "What colour is the lighthouse?",
+        )
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+
+    assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)

@@ -92,7 +92,21 @@ class AnswerCard(Vertical):
 
 
 class ConversationView(VerticalScroll):
-    """Questions and answers, following new content while scrolled to the bottom (as Elia does)."""
+    """Questions and answers, following new content while scrolled to the bottom (as Elia does), and
+    staying at the bottom when a resize rewraps the content (scrolled up, the view stays put)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        #: Whether the view was at the bottom when last scrolled (content that grows does not scroll it).
+        self.following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     def add(self, *widgets) -> None:
         follow = self.is_vertical_scroll_end or self.max_scroll_y == 0

@@ -1,13 +1,15 @@
 """Rich ``Text`` for results: the answer span highlighted in its sentence, citations, corroboration.
 
 Pure functions of the public ``Result``/``Citation``/``Answer``/``Corroboration``
-fields, shared by the answer cards, the sources panel and the Markdown export.
+fields, shared by the answer cards, the sources panel and the Markdown export. An answer
+or sentence that spans a wrapped line's break is shown on one line (``qa.layout.one_line``).
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from qa.layout import one_line
 from qa.results import SENTENCE_ANSWER_NOTE
 from qa.text import asks_yes_no
 
@@ -57,13 +59,13 @@ def answer_text(result) -> Text:
     else:
         a = result.answer
         c = a.citation
-        out.append(a.text, style="bold")
+        out.append(one_line(a.text), style="bold")
         n = citation_number(result, c) or 1
         out.append(f"  [{n}]", style="bold cyan")
         if (a.start, a.end) != (c.start, c.end):
             out.append("\n")
             span = (a.start - c.start, a.end - c.start)
-            out.append_text(highlighted_sentence(c.text, span, mark="bold black on yellow"))
+            out.append_text(highlighted_sentence(one_line(c.text), span, mark="bold black on yellow"))
         if getattr(a, "kind", "span") == "sentence" and asks_yes_no(result.question):
             out.append(f"\n({SENTENCE_ANSWER_NOTE})", style="dim italic")
     meta = [f"confidence {result.confidence:.2f}"]
@@ -114,7 +116,7 @@ def answer_markdown(result) -> str:
         if result.citations:
             lines += ["", "Closest matches:"]
     else:
-        lines.append(f"**{result.answer.text}** [1] (confidence {result.confidence:.2f})")
+        lines.append(f"**{one_line(result.answer.text)}** [1] (confidence {result.confidence:.2f})")
         summary = sources_summary(result)
         if summary:
             lines.append(f"_{summary}_")
@@ -130,7 +132,7 @@ def answer_clipboard(result) -> str:
     if result.answer is None:
         return f"{NO_ANSWER}."
     c = result.answer.citation
-    return f"{result.answer.text} — {quoted(c.text)} ({c.label()})"
+    return f"{one_line(result.answer.text)} — {quoted(c.text)} ({c.label()})"
 
 
 #: Characters a sentence may open with when it is itself a quotation.

@@ -1,6 +1,14 @@
-"""The sources panel: a cited sentence in context, or its whole document scrolled to it."""
+"""The sources panel: a cited sentence in context, or its whole document scrolled to it.
+
+Both show the document's text with wrapped lines flowed into their paragraphs (``qa.layout.flowed``:
+a hard-wrapped line's break is a space; paragraphs, Markdown blocks and list items stay apart). The
+flowed text has the document's offsets, so citations and answers are highlighted where they are.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,18 +16,68 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Static, TextArea
 from textual.widgets.text_area import Selection
 
+from qa.layout import flowed, one_line
+
 #: Sentences shown before and after the cited one.
 CONTEXT = 2
 
+#: Documents flowed lately: choosing one citation after another reads the same few documents.
+_flowed = lru_cache(maxsize=8)(flowed)
 
-def citation_context(store, citation) -> list:
-    """The cited sentence with up to ``CONTEXT`` neighbours either side (reads the index: call
-    it off the UI thread)."""
-    if citation.sentence_id is not None:  # one row, not the whole document
+
+def displayed_document(store, doc: str) -> tuple[str, bool]:
+    """A document's text as the panel shows it (flowed, with the document's offsets), and whether
+    flowing changed it (then its lines are not the file's). Reads the index: call it off the UI thread."""
+    text = store.text(doc)
+    shown = _flowed(text, store.document(doc).format)
+    return shown, shown != text
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The cited sentence and its neighbours: ``text`` is the displayed document from offset ``start``
+    to the last sentence's end, ``sentences`` the index's sentences in it, in order."""
+
+    text: str
+    start: int
+    sentences: list
+
+
+def citation_context(store, citation) -> Excerpt | None:
+    """The cited sentence with up to ``CONTEXT`` neighbours either side, or None when the index no
+    longer holds it (reads the index: call it off the UI thread)."""
+    if citation.sentence_id is not None:  # one row, not the whole document's
         sentence = next(iter(store.sentences([citation.sentence_id])), None)
     else:
         sentence = next((s for s in store.document_sentences(citation.doc) if s.start == citation.start), None)
-    return store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
+    around = store.neighbours(sentence, CONTEXT, CONTEXT) if sentence is not None else []
+    if not around:
+        return None
+    start, end = around[0].start, around[-1].end
+    return Excerpt(displayed_document(store, citation.doc)[0][start:end], start, around)
+
+
+def context_text(excerpt: Excerpt | None, citation, answer) -> Text:
+    """The excerpt as shown: the cited sentence in bold, the answer in it highlighted (or the whole
+    sentence when the answer is elsewhere), the neighbours dim, what lies between them as in the document."""
+    if excerpt is None:
+        return Text(one_line(citation.text), style="bold black on yellow")
+    text = Text()
+    done = excerpt.start
+    for s in excerpt.sentences:
+        text.append(excerpt.text[done - excerpt.start : s.start - excerpt.start])
+        piece = excerpt.text[s.start - excerpt.start : s.end - excerpt.start]
+        if s.start == citation.start:
+            shown = Text(piece, style="bold underline")
+            if answer is not None and answer.doc == s.doc and s.start <= answer.start < answer.end <= s.end:
+                shown.stylize("black on yellow", answer.start - s.start, answer.end - s.start)
+            else:
+                shown.stylize("reverse")
+            text.append_text(shown)
+        else:
+            text.append(piece, style="dim")
+        done = s.end
+    return text
 
 
 def location(text: str, offset: int) -> tuple[int, int]:
@@ -42,26 +100,11 @@ class SourcesPanel(Vertical):
                 yield Static(id="source-context-text")
             yield TextArea(id="source-document", read_only=True, soft_wrap=True, show_line_numbers=True)
 
-    def show_context(self, citation, answer, around: list) -> None:
-        """The cited sentence, highlighted, with its neighbours (``around``: the cited sentence
-        and up to ``CONTEXT`` sentences either side, read from the index by ``citation_context``
-        off the UI thread)."""
+    def show_context(self, citation, answer, excerpt: Excerpt | None) -> None:
+        """The cited sentence, highlighted, with its neighbours (``excerpt``, read from the index by
+        ``citation_context`` off the UI thread)."""
         self.citation, self.answer = citation, answer
-        text = Text()
-        if not around:
-            text.append(citation.text, style="bold black on yellow")
-        for s in around:
-            if text:
-                text.append(" ")
-            if s.start == citation.start:
-                piece = Text(s.text, style="bold underline")
-                if answer is not None and answer.doc == s.doc and s.start <= answer.start < answer.end <= s.end:
-                    piece.stylize("black on yellow", answer.start - s.start, answer.end - s.start)
-                else:
-                    piece.stylize("reverse")
-                text.append_text(piece)
-            else:
-                text.append(s.text, style="dim")
+        text = context_text(excerpt, citation, answer)
         self.query_one("#source-title", Static).update(
             Text.assemble((citation.label(), "bold"), ("\nctrl+o: whole document", "dim"))
         )
@@ -69,11 +112,14 @@ class SourcesPanel(Vertical):
         self.query_one(ContentSwitcher).current = "source-context"
         self.query_one("#source-context", VerticalScroll).scroll_home(animate=False)
 
-    def show_document(self, citation, text: str) -> None:
-        """The whole document (``text``, read off the UI thread), scrolled to the cited sentence (selected)."""
+    def show_document(self, citation, text: str, flowed: bool = False) -> None:
+        """The whole document (``text``, read off the UI thread by ``displayed_document``), scrolled to
+        the cited sentence (selected); with line numbers unless it was ``flowed`` (they would not be the
+        file's lines that citations name)."""
         if citation != self.citation:  # another citation was chosen meanwhile
             return
         area = self.query_one("#source-document", TextArea)
+        area.show_line_numbers = not flowed
         area.load_text(text)
         self.query_one(ContentSwitcher).current = "source-document"
 
