@@ -45,7 +45,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--latency", type=int, metavar="PASSES", default=0,
                         help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
-    parser.add_argument("--pool-typed", action="store_true", help="also ask follow-ups as typed; keep the more confident")
+    parser.add_argument("--pool-typed", action="store_true",
+                        help="also ask follow-ups as typed; keep the more confident")
     parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
     parser.add_argument("--repeats", choices=("span", "sentence", "allowed"), default="span",
                         help="what counts as an answer given again: its span (default), its sentence; or allowed")
@@ -108,7 +109,8 @@ def latency(location, conversations, passes: int) -> int:
                     if n:  # pass 0 warms the models up
                         (later if i else first).append(ms)
     for name, values in (("first turns", first), ("follow-ups", later)):
-        print(f"{name}: {len(values)} asks, p50 {np.percentile(values, 50):.1f} ms, p95 {np.percentile(values, 95):.1f} ms")
+        p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+        print(f"{name}: {len(values)} asks, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     return 0
 
 

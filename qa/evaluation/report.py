@@ -115,7 +115,8 @@ def render_conversations(conv: dict) -> str:
     )
     answerable = s["turns"] - s["unanswerable_turns"]
     lines += ["", "  Abstention"]
-    lines.append(f"    abstained when unanswerable   {_count(s['abstained_when_unanswerable'], s['unanswerable_turns'])}")
+    unanswerable = _count(s["abstained_when_unanswerable"], s["unanswerable_turns"])
+    lines.append(f"    abstained when unanswerable   {unanswerable}")
     lines.append(f"    abstained when answerable     {_count(s['abstained_when_answerable'], answerable)}")
     return "\n".join(lines)
 
