@@ -15,10 +15,11 @@
    references and its whole sentence .46, and the sentence won for every question word and
    every span length. Elsewhere (a conversation over the whole library, single questions)
    the answer stays the reader's span: the seed conversations' references are short spans.
-4. **No repeats.** An answer sentence already given in this conversation is not given
-   again ("What else did he say?"): the question is asked again without those sentences,
-   and the next best one answers if it passes the confidence threshold; if none does, the
-   answer given before stands, with a note.
+4. **No repeats.** An answer already given in this conversation (the reader's span overlaps
+   an earlier one's) is not given again ("What else did he say?"): the question is asked
+   again without its sentence, and the next best one answers if it passes the confidence
+   threshold; if none does, the answer given before stands, with a note. (Skipping every
+   sentence already given, rather than the span, cost .008 follow-up F1 on the fit half.)
 
 The ``Result`` keeps the question as typed; ``resolved`` (and a note) say how it was asked.
 """
