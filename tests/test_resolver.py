@@ -16,6 +16,7 @@ from qa.resolver import (
     model_sha256,
     resolve,
     resolve_turn,
+    split_words,
     training_record,
 )
 
@@ -38,7 +39,7 @@ def test_shipped_model_matches_its_training_record():
         assert key in record
     assert len(record["data"]["canard"]["sha256"]) == 64
     scores = record["checking_half"]["model"]["int8"]
-    assert scores["with titles"]["turns"] >= 100
+    assert scores["with titles"]["turns"] > 500
     assert 0 <= scores["without titles"]["f1"] <= scores["with titles"]["f1"] <= 1
 
 
@@ -73,7 +74,7 @@ def test_a_pronoun_follow_up_gets_the_persons_name():
 def test_added_terms_are_history_words_with_their_casing_in_history_order():
     got = resolve_turn("When did she graduate?", HISTORY)
     tokenizer = load_tokenizer()
-    question_words = {w.lower() for w, _, _ in tokenizer.pre_tokenizer.pre_tokenize_str(got.question)}
+    question_words = {w.lower() for w, _, _ in split_words(tokenizer, got.question)}
     positions = []
     for term in got.added:
         assert term.lower() not in question_words
