@@ -45,8 +45,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--latency", type=int, metavar="PASSES", default=0,
                         help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
-    parser.add_argument("--pool-typed", action="store_true",
-                        help="also ask follow-ups as typed; keep the more confident")
+    parser.add_argument("--resolved-only", action="store_true",
+                        help="ask follow-ups as resolved only (default: also as typed, the more confident kept)")
     parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
     parser.add_argument("--repeats", choices=("span", "sentence", "allowed"), default="span",
                         help="what counts as an answer given again: its span (default), its sentence; or allowed")
@@ -61,7 +61,7 @@ def main() -> int:
     import qa.conversation
 
     qa.conversation.SENTENCE_ANSWERS = not args.span_answers
-    qa.conversation.POOL_TYPED = args.pool_typed
+    qa.conversation.POOL_TYPED = not args.resolved_only
     qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
     qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]
