@@ -64,7 +64,7 @@ class StubResolver:
 
     def __call__(self, question: str, history: list[str]) -> Resolution:
         self.histories.append(list(history))
-        needs = 0.9 if "she" in question.split() else 0.05
+        needs = 0.99 if "she" in question.split() else 0.05
         added = [history[-1].rstrip(".").split()[-1]] if needs > 0.5 and history else []
         resolved = " ".join([question, *added])
         return Resolution(question, resolved, added, needs)
@@ -88,13 +88,13 @@ def test_the_resolved_question_is_asked_and_the_typed_one_kept(stub_resolver):
     chat = Conversation(stub)
     chat.ask("Who was the first harbour master?")
     result = chat.ask("How many ships did she record?")
-    assert stub.asked[-1][0] == "How many ships did she record? Ada"
+    assert [q for q, _, _ in stub.asked[1:]] == ["How many ships did she record? Ada",  # resolved, then as typed
+                                                 "How many ships did she record?"]
     assert result.question == "How many ships did she record?"
     assert result.resolved == "How many ships did she record? Ada"
     assert "understood as: How many ships did she record? Ada" in result.notes
     assert result.to_json("q")["resolved"] == "How many ships did she record? Ada"
-    assert result.answer.text == "She recorded 412 ships."  # a conversation answers with the sentence
-    assert result.answer.kind == "sentence"
+    assert result.answer.text == "412" and result.answer.kind == "span"  # over the whole library: the span
     assert [t.question for t in chat.turns] == ["Who was the first harbour master?", "How many ships did she record?"]
 
 
@@ -111,8 +111,7 @@ def test_history_is_titles_then_questions_and_answers(stub_resolver):
     chat.ask("Who was the last lighthouse keeper?")  # no answer: CANARD's "I don't know."
     chat.ask("How many ships did she record?")
     assert stub_resolver.histories[0] == []
-    assert stub_resolver.histories[1] == ["Harbour notes", "Who was the first harbour master?",
-                                          "The first harbour master was Ada."]
+    assert stub_resolver.histories[1] == ["Harbour notes", "Who was the first harbour master?", "Ada"]
     assert stub_resolver.histories[2][-2:] == ["Who was the last lighthouse keeper?", "I don't know."]
 
 
@@ -134,8 +133,8 @@ def test_an_answer_sentence_already_given_is_not_given_again(stub_resolver):
     chat = Conversation(stub)
     first = chat.ask("How many ships were recorded?")
     again = chat.ask("How many ships were recorded in all?")
-    assert first.answer.text == "She recorded 412 ships."
-    assert again.answer.text == "In winter she recorded 90 ships."  # the next best sentence
+    assert first.answer.text == "412"
+    assert again.answer.text == "90"  # from the next best sentence
     assert stub.asked[-1][2] == {2}
     third = chat.ask("How many ships were recorded, really?")  # nothing else answers: said so
     assert conversation_module.REPEAT_NOTE in third.notes
@@ -148,6 +147,7 @@ def test_the_conversation_scope_goes_with_every_question(stub_resolver):
     result = chat.ask("How many ships did she record?")
     assert all(docs == ["notes/"] for _, docs, _ in stub.asked)
     assert result.answer is not None  # inside a document the first question may lean on it
+    assert result.answer.text == "She recorded 412 ships." and result.answer.kind == "sentence"  # the sentence
 
 
 # -- the real models, on the seeds ------------------------------------------
