@@ -246,14 +246,25 @@ class Assistant:
         result = Result(question=question, answer=answer, confidence=confidence, citations=citations[:k], notes=notes)
         result.features = feats
         if answer is not None:
-            from qa.corroboration import corroborate
-
-            def extract(q: str, citation: Citation) -> Answer:
-                span = reading.spans.get(citation.sentence_id)
-                return self._answer(citation, span, reading.yes_no) if span else self.extract(q, citation)
-
-            result.corroboration = corroborate(text, answer, citations[:k], extract)
+            result.corroboration = self._corroborate(text, answer, citations[:k], reading)
         return result
+
+    def _corroborate(self, text: str, answer: Answer, citations: list[Citation], reading: Reading) -> list:
+        """``qa.corroboration.corroborate`` with the reader's spans: those already read, and each
+        further sentence read once, only when corroboration asks for it."""
+        from qa.corroboration import corroborate
+
+        spans = dict(reading.spans)
+
+        def span(citation: Citation) -> ReadSpan:
+            if citation.sentence_id not in spans:
+                spans[citation.sentence_id] = self.reader.read(text, [citation.text])[0]
+            return spans[citation.sentence_id]
+
+        def extract(q: str, citation: Citation) -> Answer:
+            return self._answer(citation, None if reading.yes_no else span(citation), reading.yes_no)
+
+        return corroborate(text, answer, citations, extract, lambda c: span(c).margin)
 
     def outside(self, docs: list[str]) -> set[str]:
         """The ids of the documents that the scope ``docs`` leaves out."""

@@ -1,7 +1,13 @@
 """Corroboration: which cited documents agree with the answer, and which give another one.
 
-The first group holds the answer and every cited sentence, one per document,
-that contains the same normalised answer ("2 sources"). A cited sentence from
+The first group holds the answer and every cited sentence, one per document, that states the
+same answer to the same question ("2 sources"): it contains the answer, the reader's best span
+in it for the question is the answer (normalised), the reader is sure it holds an answer (its
+margin over no answer is at least ``SUPPORT_MARGIN``), and it is about the question (it covers
+nearly as many of the question's content words as the answer's sentence does). A sentence that
+merely mentions the answer ("built at the Dunmore factory" for "Where was the first garage?")
+does not count. The cuts were chosen on the fit half of a labelled sample and checked on the
+other (``benchmarks/corroboration.py``, ``docs/corroboration.md``). A cited sentence from
 another document that is about the same question (it covers as much of the
 question's wording as the top sentence does, nearly) but whose own answer of
 the same kind differs (another number, another spelling) starts another group,
@@ -19,6 +25,14 @@ from collections.abc import Callable
 from qa.results import Corroboration
 from qa.text import content_words
 from qa.text import normalize_answer as normalise
+
+
+#: The reader's margin (best span over no answer) from which a sentence states an answer, and how
+#: much smaller a share of the question's content words it may cover than the answer's sentence.
+#: Chosen on the fit half of the labelled supports (``benchmarks/labels/``): the cuts that keep the
+#: most true supports with precision >= .95 there; the check half is in ``docs/corroboration.md``.
+SUPPORT_MARGIN = 5.5
+SUPPORT_COVER_GAP = 0.35
 
 
 def _contains(sentence: str, answer: str) -> bool:
@@ -43,10 +57,18 @@ def _conflicts(answer: str, other: str) -> bool:
     return difflib.SequenceMatcher(None, normalise(answer), normalise(other)).ratio() >= 0.75
 
 
-def corroborate(question: str, answer, citations: list, extract: Callable) -> list:
+def corroborate(
+    question: str,
+    answer,
+    citations: list,
+    extract: Callable,
+    margin: Callable | None = None,
+) -> list:
     """Group ``answer`` and the variants found in ``citations`` (see the module docstring).
 
-    ``extract(question, citation)`` returns the ``Answer`` a citation would give.
+    ``extract(question, citation)`` returns the ``Answer`` a citation would give and
+    ``margin(citation)`` the reader's margin for it; without ``margin``, a sentence about the
+    question whose answer is the same supports it.
     Returns a list of ``qa.results.Corroboration``; the first supports ``answer``.
     """
     if answer is None or not citations:
@@ -63,20 +85,30 @@ def corroborate(question: str, answer, citations: list, extract: Callable) -> li
     groups: dict[str, list] = {}
     labels: dict[str, str] = {}
     used_docs = {top.doc}
+
+    def states_answer(c) -> bool:
+        if coverage(c.text) < top_cover - SUPPORT_COVER_GAP:
+            return False
+        said = extract(question, c)
+        if said.kind != "span" or normalise(said.text) != normalise(answer.text):
+            return False
+        return margin is None or margin(c) >= SUPPORT_MARGIN
+
     for c in citations:
         if c.doc in used_docs:
             continue
         if typed and _contains(c.text, answer.text):
-            support.append(c)
-            used_docs.add(c.doc)
+            if states_answer(c):
+                support.append(c)
+                used_docs.add(c.doc)
             continue
         if not typed:
             if normalise(c.text) == normalise(top.text):
                 support.append(c)
                 used_docs.add(c.doc)
             continue
-        cover = coverage(c.text)
-        if cover < 0.5 or cover < top_cover - 0.2:
+        cover_c = coverage(c.text)
+        if cover_c < 0.5 or cover_c < top_cover - 0.2:
             continue
         other = extract(question, c)
         if other.kind == "sentence":

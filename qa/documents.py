@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.jsonl import BadLine, parse_object
+from qa.wording import counted
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"} | MARKDOWN_SUFFIXES
@@ -113,49 +114,12 @@ def _read_text(path: Path, doc_id: str, suffix: str) -> Iterator[Document]:
 def _read_html(path: Path, doc_id: str) -> Iterator[Document]:
     import trafilatura
 
+    from qa.html_text import page_text
+
     html = _decode(path.read_bytes())
-    extracted = trafilatura.extract(
-        html, output_format="xml", include_comments=False, include_tables=True, favor_recall=True
-    )
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
-    yield Document(id=doc_id, text=_markdown_shaped(extracted), path=str(path), title=title, format="html")
-
-
-def _markdown_shaped(xml: str | None) -> str:
-    """The text of trafilatura's XML output with its structure as Markdown: headings as ``## …``
-    (they title the sections under them: ``qa.sections``), list items as ``- …``, table rows as
-    ``| … |``, blocks apart by a blank line. Inline formatting is left out."""
-    if not xml:
-        return ""
-    from lxml import etree
-
-    try:
-        root = etree.fromstring(xml.encode("utf-8"))
-    except etree.XMLSyntaxError:
-        return ""
-    main = root.find("main")
-    blocks: list[str] = []
-
-    def plain(element) -> str:
-        return " ".join("".join(element.itertext()).split())
-
-    for element in main if main is not None else []:
-        tag = element.tag
-        if tag == "head":
-            level = (element.get("rend") or "h2").lstrip("h")
-            text = plain(element)
-            if text:
-                blocks.append("#" * (int(level) if level.isdigit() and 1 <= int(level) <= 6 else 2) + " " + text)
-        elif tag == "list":
-            items = [plain(item) for item in element.iter("item")]
-            blocks.append("\n".join(f"- {item}" for item in items if item))
-        elif tag == "table":
-            rows = [[plain(cell) for cell in row.iter("cell")] for row in element.iter("row")]
-            blocks.append("\n".join("| " + " | ".join(cells) + " |" for cells in rows if any(cells)))
-        else:
-            blocks.append(plain(element))
-    return "\n\n".join(b for b in blocks if b.strip())
+    yield Document(id=doc_id, text=page_text(html), path=str(path), title=title, format="html")
 
 
 def _read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
@@ -336,6 +300,6 @@ def unknown_summary(report: ReadReport, shown: int = 3) -> str | None:
         parts.append(f"{len(paths)} {label} ({names})")
     example = kinds[0][0]
     return (
-        f"{report.unsupported} file(s) of unknown type not read: {'; '.join(parts)}. "
+        f"{counted(report.unsupported, 'file')} of unknown type not read: {'; '.join(parts)}. "
         f"To read them as text, add --ext {example}=txt (formats: {', '.join(FORMATS)})"
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from qa.documents import Document, ReadReport, read_documents, unknown_summary
 from qa.errors import BadInputError
 from qa.index import UpdateReport, is_milvus, update_index
+from qa.wording import counted
 
 
 def tqdm_progress(
@@ -54,7 +55,7 @@ def _at_least_one(docs: Iterator[Document], paths: list[Path], report: ReadRepor
     yield from docs
     if report.documents == 0:
         where = " ".join(map(str, paths))
-        why = unknown_summary(report) or (f"{report.skipped} file(s) skipped (see warnings above)"
+        why = unknown_summary(report) or (f"{counted(report.skipped, 'file')} skipped (see warnings above)"
                                           if report.skipped else "no files found")
         raise BadInputError(f"no readable documents under {where}, nothing indexed: {why}")
 

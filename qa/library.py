@@ -200,18 +200,24 @@ def remove(path: str | os.PathLike[str], *, lock_wait: float = 600.0, index_dir:
 
 def counts(index_dir: Path | None = None) -> dict[str, tuple[int, int]]:
     """``{root name: (documents, sentences)}`` of the library."""
+    index_dir = index_dir or library_dir()
+    return counts_of(roots(index_dir), index_dir)
+
+
+def counts_of(scopes: list[Root], index_dir: Path | None = None) -> dict[str, tuple[int, int]]:
+    """``{scope name: (documents, sentences)}``: the library's documents under each scope (a root, or a
+    folder under one as ``add`` returns it). A document is counted under the first scope holding it."""
     from qa.index import open_index
 
     index_dir = index_dir or library_dir()
-    found = roots(index_dir)
-    result = {r.name: (0, 0) for r in found}
-    if not found:
+    result = {r.name: (0, 0) for r in scopes}
+    if not scopes:
         return result
     store = open_index(index_dir)
     try:
         per_doc = store.sentence_counts()
         for info in store.documents():
-            for r in found:
+            for r in scopes:
                 if r.holds(info.id):
                     d, s = result[r.name]
                     result[r.name] = (d + 1, s + per_doc.get(info.id, 0))

@@ -25,9 +25,10 @@ class Citation:
     section: str | None = None
 
     def label(self) -> str:
-        """Human-readable source: title or file, section, line, and page for PDFs."""
+        """Human-readable source: title or file, section (unless it repeats the title), line, and
+        page for PDFs."""
         name = f"{self.title} ({self.doc})" if self.title else self.doc
-        if self.section:
+        if self.section and _plain(self.section) != _plain(self.title or ""):
             name += f" › {self.section}"
         where = f"line {self.line}" + (f", page {self.page}" if self.page else "")
         return f"{name}, {where}"
@@ -43,6 +44,11 @@ class Citation:
             "line": self.line,
             "page": self.page,
         }
+
+
+def _plain(text: str) -> str:
+    """Text compared without case or spacing: a page's ``<h1>`` is often its title."""
+    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)

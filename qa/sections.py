@@ -5,7 +5,7 @@ indexes for BM25) each sentence with its document's title and its section's
 (``Tool › Installation: Run the installer…``), and citations show it
 (``README.md › Installation, line 12``). Headings are read with markdown-it-py
 from the stored text: Markdown files as they are, HTML as extracted (with its
-``<h1>``-``<h6>`` written as Markdown headings, ``qa.documents``).
+``<h1>``-``<h6>`` written as Markdown headings, ``qa.html_text``).
 """
 
 from __future__ import annotations

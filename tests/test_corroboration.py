@@ -87,3 +87,38 @@ def test_qa_ask_shows_sources_and_rival_answers():
     text = render(result, color=False)
     assert "Supported by 2 sources [1] [2]" in text
     assert "Another source says: 52 [3]" in text
+
+
+GARAGE = "Where was the first Brightwater garage?"
+
+
+def extract_place(question, c):
+    """What a reader would answer: "Dunmore" in the history, "the Dunmore factory" in the press release."""
+    import re
+
+    m = re.search(r"the Dunmore factory|Dunmore", c.text)
+    return Answer(m.group(), c.doc, c.start + m.start(), c.start + m.end(), c)
+
+
+def test_a_sentence_that_only_mentions_the_answer_is_no_second_source():
+    a = cite("history.txt", "The first Brightwater garage was in Dunmore, where Cassidy repaired engines.")
+    b = cite("news.html", "The first units will be built at the Dunmore factory and will ship in November.")
+    groups = corroborate(GARAGE, extract_place(GARAGE, a), [a, b], extract_place)
+    assert [c.doc for c in groups[0].citations] == ["history.txt"]
+
+
+def test_a_source_counts_only_when_the_reader_is_sure_it_holds_the_answer():
+    a = cite("history.txt", "The first Brightwater garage was in Dunmore, where Cassidy repaired engines.")
+    b = cite("timeline.txt", "1987: Eileen Cassidy opens the first Brightwater garage in Dunmore.")
+    answer = extract_place(GARAGE, a)
+    sure = corroborate(GARAGE, answer, [a, b], extract_place, margin=lambda c: 8.0)
+    unsure = corroborate(GARAGE, answer, [a, b], extract_place, margin=lambda c: 0.5)
+    assert [c.doc for c in sure[0].citations] == ["history.txt", "timeline.txt"]
+    assert [c.doc for c in unsure[0].citations] == ["history.txt"]
+
+
+def test_a_source_about_another_question_does_not_count_even_with_the_same_answer():
+    a = cite("history.txt", "The first Brightwater garage was in Dunmore, where Cassidy repaired engines.")
+    b = cite("weather.txt", "Dunmore had its wettest winter on record.")
+    groups = corroborate(GARAGE, extract_place(GARAGE, a), [a, b], extract_place, margin=lambda c: 8.0)
+    assert [c.doc for c in groups[0].citations] == ["history.txt"]

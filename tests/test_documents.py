@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from make_pdf import write_pdf
 
@@ -88,6 +89,77 @@ def test_html_article_text_and_title(tmp_path):
     assert doc.title == "Harbour report"
     assert "42 ships were waiting to dock" in doc.text
     assert "<p>" not in doc.text
+
+
+HTML_PAGES = Path(__file__).resolve().parent / "data" / "html"
+
+
+def html_page(name: str):
+    (doc,) = read_all(HTML_PAGES / name)[0]
+    return doc
+
+
+def blocks(text: str) -> list[str]:
+    return text.split("\n\n")
+
+
+def test_html_news_article_keeps_its_dateline_and_byline_not_the_site_furniture():
+    doc = html_page("newsroom.html")
+    assert blocks(doc.text)[:3] == [
+        "# Brightwater launches the Osprey sonar",
+        "Press release, 14 September 2025",
+        "By Hannah Reyes, Brightwater communications",
+    ]
+    assert "## Availability" in blocks(doc.text)
+    for furniture in ("Careers", "Related news", "design award", "Copyright", "Cookie settings"):
+        assert furniture not in doc.text
+
+
+def test_html_docs_page_keeps_its_last_updated_line_not_the_sidebar_breadcrumbs_or_pager():
+    doc = html_page("docs-page.html")
+    assert blocks(doc.text)[:2] == ["# Configuring the export queue", "Last updated on 3 March 2025"]
+    assert "A failed export is retried three times, waiting 30 seconds between attempts." in blocks(doc.text)
+    for furniture in ("Quickstart", "Retention policies", "Search the docs", "Edit this page", "Apache", "helpful"):
+        assert furniture not in doc.text
+
+
+def test_html_blog_post_keeps_captions_and_each_paragraph_apart_not_comments_or_footer():
+    doc = html_page("blog-post.html")
+    shown = blocks(doc.text)
+    assert shown[:3] == [
+        "# A week on the Skellig ferry",
+        "Posted by Tomás Byrne on 2 August 2024 · 6 min read",
+        "I spent a week as a deckhand on the small ferry that runs from Portmagee to the Skellig islands.",
+    ]
+    assert shown[3] == "The Naomh Fionán at Portmagee pier, photographed by Aoife Walsh."
+    assert "The monks' steps on Skellig Michael rise 618 steps from the landing." in shown
+    for furniture in ("Archive", "RSS", "comments", "Lovely write-up", "Subscribe", "Powered by"):
+        assert furniture not in doc.text
+
+
+def test_html_page_without_an_article_keeps_its_visible_text(tmp_path):
+    (tmp_path / "note.html").write_text(
+        "<html><body><nav><a href='/'>Home</a></nav><p>Gate code: 4417.</p><footer>Site map</footer></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = read_all(tmp_path)[0]
+    assert "Gate code: 4417." in doc.text and "Home" not in doc.text and "Site map" not in doc.text
+
+
+def test_html_page_wrapped_in_a_form_keeps_its_article(tmp_path):
+    article = (HTML_PAGES / "newsroom.html").read_text(encoding="utf-8")
+    wrapped = article.replace("<body>", '<body><form id="form1" method="post">').replace("</body>", "</form></body>")
+    (tmp_path / "webforms.html").write_text(wrapped, encoding="utf-8")
+    (doc,) = read_all(tmp_path)[0]
+    assert doc.text == html_page("newsroom.html").text
+
+
+def test_html_block_trafilatura_keeps_but_not_in_order_is_not_lost():
+    from qa.html_text import Block, _merge
+
+    page = [Block("h1", "Title"), Block("p", "First paragraph here."), Block("p", "By A. Writer")]
+    article = [("# Title", "Title"), ("First paragraph here.", "First paragraph here."), ("Extra", "Extra")]
+    assert _merge(article, page) == ["# Title", "First paragraph here.", "Extra"]
 
 
 def test_pdf_text_with_page_spans(tmp_path):

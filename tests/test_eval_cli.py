@@ -180,7 +180,8 @@ def test_a_conversation_doc_not_in_the_index_is_skipped_with_a_warning(seeds_ind
                     '"answers": ["Serhiy Orlov"]}]}\n', encoding="utf-8")
     code, out, err = run(capsys, "eval", path, "--index", seeds_index, "--json")
     assert code == 2
-    assert "conversation c1: skipped: --doc nowhere.txt" in err and '"doc" must be a non-empty string' in err
+    assert "conversation c1: skipped: its doc 'nowhere.txt' is not in the index" in err
+    assert '"doc" must be a document id' in err
     assert json.loads(out)["conversations"]["conversations"] == 1
 
 
@@ -318,3 +319,100 @@ def test_document_units(seeds_index, tmp_path, capsys):
     # a document run compared from a sentence evaluation: said plainly
     code, out, _ = run(capsys, "eval", docq, *common[:-2], "--compare", trec, "--no-progress")
     assert code == 0 and "use the same --units" in out
+
+
+# -- the question-set format and the shipped example (issue 23) -------------------------------
+
+
+def _eval_help() -> str:
+    from qa.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions if a.dest == "command").choices["eval"]
+    return sub.format_help()
+
+
+def test_eval_help_points_at_the_format_and_the_shipped_example():
+    from conftest import ROOT
+
+    from qa.examples import SEEDS_QUESTIONS
+
+    text = _eval_help()
+    assert "docs/eval-format.md" in text and (ROOT / "docs" / "eval-format.md").is_file()
+    assert str(SEEDS_QUESTIONS) in text and SEEDS_QUESTIONS.is_file()
+    assert "eval/README.md" not in text
+
+
+def test_the_shipped_example_is_a_valid_question_set_on_the_seeds():
+    """Every question loads, every quote is in its seed article once, every answer is in its evidence."""
+    from qa.evaluation import load_question_set
+    from qa.examples import SEEDS_QUESTIONS
+
+    qset = load_question_set(SEEDS_QUESTIONS)
+    assert not qset.problems and len(qset.questions) >= 5 and qset.conversations
+    assert {q.kind for q in qset.questions} >= {"lexical", "paraphrase", "unanswerable", "yesno"}
+    for q in qset.questions:
+        for e in q.evidence:
+            assert (SEEDS / e.doc).read_text(encoding="utf-8").count(e.quote) == 1
+        for a in q.answers:
+            assert any(a in (SEEDS / e.doc).read_text(encoding="utf-8") for e in q.evidence)
+    assert all((SEEDS / c.doc).is_file() for c in qset.conversations if c.doc)
+    dev = {json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()}
+    assert not dev & {q.question for q in qset.questions}  # written for the example, not the dev set
+
+
+@pytest.mark.parametrize("library", [False, True])
+def test_the_help_example_runs_with_and_without_a_library(tmp_path, capsys, monkeypatch, library):
+    """The first example of `qa eval --help` works as printed, whether or not the user has a library."""
+    from helpers_robust import run_qa
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("CITEQA_DATA", str(data))
+    if library:
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / "ferry.txt").write_text("The ferry to Visby leaves at noon.\n", encoding="utf-8")
+        assert run_qa("index", notes, "-q", CITEQA_DATA=str(data)).returncode == 0
+        assert (data / "library").is_dir()
+    help_text = _eval_help()
+    example = help_text[help_text.index("examples:"):].splitlines()[1].split("#")[0].split()
+    assert example[:2] == ["qa", "eval"]
+    code, out, err = run(capsys, *example[1:], "--json", "--no-progress")
+    assert code == 0, err
+    assert "answering from the bundled seeds demo" in err
+    summary = json.loads(out)
+    assert summary["questions"] >= 5 and summary["conversations"]["scored_turns"] >= 2
+    assert summary["citations"]["wrong"] == 0
+
+
+def test_example_and_questions_together_or_neither_are_one_line_errors(capsys):
+    code, _, err = run(capsys, "eval", QUESTIONS, "--example")
+    assert code == 2 and "--example is a question set of its own" in err and len(err.splitlines()) == 1
+    code, _, err = run(capsys, "eval")
+    assert code == 2 and "docs/eval-format.md" in err and "qa eval --example" in err
+
+
+def test_a_conversation_with_a_doc_is_asked_inside_that_document(assistant, monkeypatch):
+    from qa.evaluation.conversations import evaluate_conversations
+    from qa.evaluation.questions import Conversation, Turn
+
+    scopes = []
+    real_ask = type(assistant).ask
+
+    def spy(self, question, *a, **k):
+        scopes.append(k["docs"] if k.get("docs") is not None else self.scope)  # a conversation's scope, or the own
+        return real_ask(self, question, *a, **k)
+
+    monkeypatch.setattr(type(assistant), "ask", spy)
+    doc = "003_a8a4a27f9da3f9ac.txt"
+    conversations = [
+        Conversation("in-one", (Turn("What has NATO ruled out?", ("a no-fly zone",)),), doc),
+        Conversation("anywhere", (Turn("Who is Sasha Volkov?"),)),
+        Conversation("nowhere", (Turn("Who?"),), "missing.txt"),
+    ]
+    problems: list[str] = []
+    result = evaluate_conversations(assistant, conversations, problems)
+    assert scopes[0] == [doc] and scopes[-1] is None  # the next conversation, without a doc, on the whole index
+    assert [t["conversation"] for t in result["turns"]] == ["in-one", "anywhere"]
+    assert problems == ["conversation nowhere: skipped: its doc 'missing.txt' is not in the index"]
+    assert assistant.scope is None  # the assistant's own scope is back

@@ -477,7 +477,7 @@ def test_hostile_batch_cli(small_index, tmp_path):
     src = tmp_path / "q.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
     proc = run_qa("batch", str(src), "--index", str(small_index))
-    assert_clean_failure(proc, 2, "7 input line(s) skipped")
+    assert_clean_failure(proc, 2, "7 input lines skipped")
     assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == ["ok1", "ok9"]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("qa: warning:")]
     assert [w.split(":")[2].strip() for w in warnings] == [f"line {n}" for n in (2, 3, 4, 5, 6, 7, 8)]

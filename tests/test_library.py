@@ -52,8 +52,8 @@ def test_second_folder_keeps_the_first_and_seeds_index_is_untouched(tmp_path, en
     assert not (tmp_path / "cache" / "seeds-index").exists()  # the seeds demo was not replaced
     listed = qa(env, "index", "--list")
     assert listed.returncode == 0
-    assert f"{a}  as notes/: 1 documents, 1 sentences" in listed.stdout
-    assert f"{b}  as mail/: 1 documents, 1 sentences" in listed.stdout
+    assert f"{a}  as notes/: 1 document, 1 sentence" in listed.stdout
+    assert f"{b}  as mail/: 1 document, 1 sentence" in listed.stdout
 
 
 def test_resyncing_a_root_touches_only_that_root(tmp_path, env):
@@ -107,7 +107,7 @@ def test_unknown_types_are_summarised_with_how_to_read_them(tmp_path, env):
     proc = qa(env, "index", str(a))
     assert proc.returncode == 0, proc.stderr
     assert "odd/README" in library_docs(env)  # sniffed as UTF-8 text
-    assert "2 file(s) of unknown type" in proc.stderr and ".bin (prog.bin)" in proc.stderr
+    assert "2 files of unknown type" in proc.stderr and ".bin (prog.bin)" in proc.stderr
     assert "--ext" in proc.stderr
     assert qa(env, "index", str(a), "--ext", "log=txt", "-q").returncode == 0
     assert "odd/notes.log" in library_docs(env)
@@ -243,3 +243,20 @@ def test_two_folders_indexed_at_once_both_stay_in_the_library(tmp_path, env):
     listed = qa(env, "index", "--list").stdout
     assert "as alpha/" in listed and "as beta/" in listed, listed
     assert library_docs(env) == {"alpha/a.txt", "beta/b.txt"}
+
+
+def test_indexing_a_folder_reports_its_own_counts_and_the_library_totals_as_such(tmp_path, env):
+    """`qa index odd` says what the folder holds and what changed in it, then the library's totals, labelled."""
+    a = folder(tmp_path, "big", {"one.txt": "First file.\n", "two.txt": "Second file.\n", "three.txt": "Third.\n"})
+    odd = folder(tmp_path, "odd", {"only.txt": "The only file here. It has two sentences.\n"})
+    assert qa(env, "index", str(a), "-q").returncode == 0
+    proc = qa(env, "index", str(odd))
+    assert proc.returncode == 0, proc.stderr
+    summary = proc.stderr.strip().splitlines()[-1]
+    assert f"your library, {odd} (as odd/): updated: 1 document, 2 sentences in this folder (1 added," in summary
+    assert summary.endswith("; the whole library: 4 documents, 5 sentences")
+    (odd / "only.txt").unlink()
+    (odd / "new.txt").write_text("A new file.\n", encoding="utf-8")
+    summary = qa(env, "index", str(odd)).stderr.strip().splitlines()[-1]
+    assert "1 document, 1 sentence in this folder (1 added, 0 changed, 1 removed, 0 unchanged;" in summary
+    assert summary.endswith("the whole library: 4 documents, 4 sentences")

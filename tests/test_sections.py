@@ -58,3 +58,16 @@ def test_citations_show_the_section(tmp_path):
     assert "README.md › Installation, line 7" in proc.stdout
     # the wrapped sentence is one citation, its line break included
     assert "Run the installer from the command line; it\n     takes about a minute on a laptop." in proc.stdout
+
+
+def test_a_section_that_repeats_the_title_is_not_shown_twice():
+    from qa.results import Citation
+
+    def label(title, section):
+        return Citation("news/osprey.html", 0, 5, "Text.", 1.0, 3, title=title, section=section).label()
+
+    same = label("Brightwater launches the Osprey sonar", "Brightwater launches the  osprey sonar")
+    assert same == "Brightwater launches the Osprey sonar (news/osprey.html), line 3"
+    other = label("Brightwater launches the Osprey sonar", "Availability")
+    assert other == "Brightwater launches the Osprey sonar (news/osprey.html) › Availability, line 3"
+    assert label(None, "Availability") == "news/osprey.html › Availability, line 3"

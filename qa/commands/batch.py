@@ -11,19 +11,36 @@ from pathlib import Path
 from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
 from qa.errors import BadInputError
 from qa.jsonl import BadLine, parse_object
+from qa.wording import counted
 
 HELP = "answer many questions: JSONL or plain lines in, JSONL out"
 DESCRIPTION = """\
 Answer each question of INPUT and write one JSON object per question, in input
 order, streamed as answers come:
 
-  {"id": ..., "question": ..., "answer": {"text", "doc", "start", "end"} | null,
-   "confidence": ..., "citations": [{"doc", "start", "end", "text", "score"}, ...]}
+  {"id": ..., "question": ...,
+   "answer": {"text", "doc", "start", "end", "kind"} | null,
+   "confidence": ...,
+   "citations": [{"doc", "start", "end", "text", "score", "line", "page"}, ...]}
+
+"answer" is null when the assistant abstains; its "kind" is "span" (words of the
+sentence) or "sentence" (a yes/no question: the evidence sentence itself). Each
+"text" is the document's text from "start" to "end"; "line" is 1-based and
+"page" is set for PDFs (else null).
 
 INPUT is JSONL ({"id"?, "question", ...}; other fields are ignored) or plain
 text with one question per line; "-" or nothing reads standard input. The id is
-the input's "id", or the 1-based line number. Malformed lines are skipped with
-a warning naming the line, and the exit code is then 2.
+the input's "id", or the 1-based line number.
+
+Bad input, one policy for both formats: a blank line is not a question and is
+skipped silently (the line numbers, and so the ids, still count it). A line
+that is not a question (malformed JSON, a record without a "question" or with
+an empty one, invalid UTF-8) is skipped with a warning naming the line, the
+other questions are answered, and the exit code is then 2.
+
+With -o, answers go to a temporary file beside OUTPUT that replaces OUTPUT only
+when the run ends; when no question could be answered, when the run is
+interrupted or when the disk is full, OUTPUT is left as it was.
 """
 
 
@@ -87,18 +104,44 @@ def _open_input(name: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    from qa.atomic_output import AtomicTextFile
+
     problems: list[str] = []
     source = _open_input(args.input)
+    out = None
     try:
-        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    except OSError as e:
-        raise BadInputError(f"cannot write {args.output}: {e.strerror}") from None
+        out = AtomicTextFile(args.output) if args.output else _Stdout()
+        answered, reported = _answer_all(args, source, out, problems)
+        for p in problems[reported:]:
+            warn(p)
+        if answered == 0:
+            nothing = f"; {args.output} is left as it was" if args.output else ""
+            if problems:
+                raise BadInputError(
+                    f"no question could be answered: {counted(len(problems), 'input line')} skipped "
+                    f"(see warnings above){nothing}"
+                )
+            raise BadInputError(f"{'standard input' if args.input == '-' else args.input} holds no questions{nothing}")
+        out.commit()
+        out = None
+    finally:
+        if out is not None:
+            out.discard()
+        if source is not sys.stdin.buffer:
+            source.close()
+    if problems:
+        raise BadInputError(f"{counted(len(problems), 'input line')} skipped (see warnings above)")
+    return 0
+
+
+def _answer_all(args: argparse.Namespace, source, out, problems: list[str]) -> tuple[int, int]:
+    """Answer every question of ``source`` into ``out``; returns (answers written, problems warned)."""
     bar = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(desc="Answering", unit="q", file=sys.stderr)
-    reported = 0
+    answered = reported = 0
     try:
         with open_assistant(args) as assistant:
             say_source(args)
@@ -109,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                     problems.append(f"question {qid}: skipped: {e}")
                 else:
                     out.write(json.dumps(result.to_json(qid), ensure_ascii=False) + "\n")
-                    out.flush()
+                    answered += 1
                     for note in result.notes:
                         warn(f"question {qid}: {note}")
                 while reported < len(problems):
@@ -120,12 +163,18 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-        if out is not sys.stdout:
-            out.close()
-        if source is not sys.stdin.buffer:
-            source.close()
-    for p in problems[reported:]:
-        warn(p)
-    if problems:
-        raise BadInputError(f"{len(problems)} input line(s) skipped (see warnings above)")
-    return 0
+    return answered, reported
+
+
+class _Stdout:
+    """Standard output with the interface of ``AtomicTextFile``: each answer streamed as it comes."""
+
+    def write(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def commit(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass

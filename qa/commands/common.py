@@ -29,6 +29,21 @@ def finite_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """``--threshold``: a number from 0 to 1 (a confidence)."""
+    value = finite_float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
 def index_location(text: str) -> Path | str:
     """``--index``: a folder, or ``milvus:URI[?collection=NAME]`` (kept as text)."""
     from qa.index import MILVUS_PREFIX
@@ -66,9 +81,9 @@ def add_answer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threshold",
         metavar="T",
-        type=finite_float,
+        type=probability,
         default=DEFAULT_THRESHOLD,
-        help=f"abstain when the confidence is below T (default: {DEFAULT_THRESHOLD})",
+        help=f"abstain when the confidence (0 to 1) is below T (default: {DEFAULT_THRESHOLD})",
     )
 
 

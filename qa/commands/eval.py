@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qa.commands.common import add_answer_arguments, positive_int, warn
 from qa.errors import BadInputError
+from qa.wording import counted
 
 HELP = "measure retrieval, answers and abstention on a question set"
 DESCRIPTION = """\
@@ -21,13 +22,18 @@ and the same by question kind. A sentence is relevant when its span overlaps a
 gold quote in the same document, or, for evidence without a quote, when it
 belongs to a gold document.
 
-QUESTIONS is JSONL in the format of eval/README.md ({"id", "question",
-"answers", "evidence": [{"doc", "quote"?}], "kind"}); conversation lines
-({"id", "doc"?, "turns": [{"question", "answers"}]}) are scored turn by turn: a
-conversation with a "doc" is asked inside that document only (QuAC's format), and
-reports first-turn and follow-up F1, whether the top citation overlaps a reference
-in the document, and abstention on turns without answers (unanswerable). With
---qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
+QUESTIONS is JSONL, one question or conversation a line:
+  {"id", "question", "answers": [...], "evidence": [{"doc", "quote"?}], "kind"}
+  {"id", "doc"?, "turns": [{"question", "answers": [...]}, ...]}
+A conversation is scored turn by turn; with "doc" it is asked inside that one
+document (QuAC's format), and the summary gives first-turn and follow-up F1,
+whether the top citation overlaps a reference in the document, and abstention
+on turns without answers (unanswerable). The format, field by field:
+docs/eval-format.md in the citeqa source.
+--example runs a small question set shipped with citeqa, about the bundled seed
+articles, on the seeds demo; the file is a template for your own:
+  %(example)s
+With --qrels, QUESTIONS is a TREC queries file (QID<TAB>TEXT, or JSONL with
 id/_id and question/text) and the qrels give document-level evidence.
 
 Malformed lines and questions whose evidence is not in the index are skipped
@@ -36,7 +42,9 @@ with a warning, and the exit code is then 2.
 
 EPILOG = """\
 examples:
-  qa eval questions.jsonl                              # on the bundled seeds
+  qa eval --example                                    # the shipped example, on the seeds demo
+  qa eval questions.jsonl                              # on your library (or the seeds demo before there is one)
+  qa eval questions.jsonl --index seeds                # on the seeds demo, library or not
   qa eval questions.jsonl --corpus corpus.jsonl        # index the corpus once (cached), then evaluate
   qa eval questions.jsonl --index DIR --run dense.trec --report misses.txt
   qa eval questions.jsonl --index DIR --retriever hybrid --compare dense.trec
@@ -47,8 +55,21 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from qa.examples import SEEDS_QUESTIONS
+
     parser.epilog = EPILOG
-    parser.add_argument("questions", metavar="QUESTIONS", help="question set (JSONL), or a queries file with --qrels")
+    parser.description = DESCRIPTION.replace("%(example)s", str(SEEDS_QUESTIONS))
+    parser.add_argument(
+        "questions",
+        nargs="?",
+        metavar="QUESTIONS",
+        help="question set (JSONL; docs/eval-format.md), or a queries file with --qrels",
+    )
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="evaluate the example question set shipped with citeqa, on the bundled seeds (--index seeds)",
+    )
     add_answer_arguments(parser)
     parser.add_argument(
         "--corpus",
@@ -136,8 +157,27 @@ def stride_sample(items: list, limit: int) -> list:
     return items[:: -(-len(items) // limit)]
 
 
+def _example(args: argparse.Namespace) -> None:
+    """``--example``: the shipped question set, on the seeds demo unless --index names another copy of it."""
+    from qa.defaults import SEEDS_INDEX_NAME
+    from qa.examples import SEEDS_QUESTIONS
+
+    if args.example:
+        if args.questions is not None or args.corpus is not None or args.qrels is not None:
+            raise BadInputError(
+                "--example is a question set of its own: give it without QUESTIONS, --corpus or --qrels"
+            )
+        args.questions = str(SEEDS_QUESTIONS)
+        if args.index is None:
+            args.index = Path(SEEDS_INDEX_NAME)
+    elif args.questions is None:
+        raise BadInputError("give a QUESTIONS file (its format: docs/eval-format.md), or try: qa eval --example")
+
+
 def run(args: argparse.Namespace) -> int:
     from qa.evaluation import evaluate, load_question_set
+
+    _example(args)
     from qa.evaluation.report import render_comparison, render_conversations, render_summary, write_report
 
     qset = load_question_set(args.questions, qrels=args.qrels)
@@ -212,5 +252,6 @@ def run(args: argparse.Namespace) -> int:
         print("\n\n".join(parts))
     sys.stdout.flush()
     if problems:
-        raise BadInputError(f"{len(problems)} question(s) or line(s) skipped (see warnings above)")
+        skipped = counted(len(problems), "question or line", "questions or lines")
+        raise BadInputError(f"{skipped} skipped (see warnings above)")
     return 0

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from qa.commands.common import index_location
+from qa.commands.common import index_location, non_negative_float
 from qa.errors import BadInputError, IndexProblem
+from qa.wording import counted
 
 HELP = "add folders and files to your library (or build an index with --index DIR)"
 DESCRIPTION = """\
@@ -72,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
         metavar="SECONDS",
-        type=float,
+        type=non_negative_float,
         default=600.0,
         help="how long to wait for another process writing the same index (default: 600)",
     )
@@ -115,8 +116,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.check:
         return run_check(args)
-    if args.wait < 0:
-        raise BadInputError("--wait must be 0 or more seconds")
     if args.index is not None and str(args.index) == SEEDS_INDEX_NAME:
         raise BadInputError(
             "--index seeds is the bundled demo and is built from its own articles; "
@@ -148,9 +147,13 @@ def run(args: argparse.Namespace) -> int:
             _summary(args, f"your library ({library_dir()})", report, read)
         for path in args.paths:
             report, read, root = library.add(path, warn=warn, progress=progress, lock_wait=args.wait, formats=formats)
-            _summary(args, f"your library, {root.path} (as {root.name}/)", report, read)
+            label = root.name if Path(root.path).is_file() else f"{root.name}/"
+            _summary(args, f"your library, {root.path} (as {label})", report, read, part=root)
     if warn.count:
-        raise BadInputError(f"{warn.count} file(s) or line(s) skipped (see the warnings above); the rest was indexed")
+        raise BadInputError(
+            f"{counted(warn.count, 'file or line', 'files or lines')} skipped (see the warnings above); "
+            "the rest was indexed"
+        )
     return 0
 
 
@@ -160,7 +163,9 @@ def _progress(args: argparse.Namespace):
     return tqdm_progress(enabled=False) if args.quiet else tqdm_progress()
 
 
-def _summary(args: argparse.Namespace, where: str, report, read) -> None:
+def _summary(args: argparse.Namespace, where: str, report, read, part=None) -> None:
+    """What the run did. ``part``: the library folder (or file) indexed, whose own counts are said, then the
+    library's totals, labelled as such; without it the index holds exactly what was indexed."""
     from qa.documents import unknown_summary
 
     unknown = unknown_summary(read)
@@ -169,10 +174,21 @@ def _summary(args: argparse.Namespace, where: str, report, read) -> None:
     if args.quiet:
         return
     state = "updated" if report.committed else "already up to date"
-    print(
-        f"{where}: {state}: {report.documents_total} documents, {report.sentences_total} sentences "
+    changes = (
         f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-        f"{report.unchanged} unchanged; {report.sentences_embedded} sentences embedded)",
+        f"{report.unchanged} unchanged; {counted(report.sentences_embedded, 'sentence')} embedded)"
+    )
+    totals = f"{counted(report.documents_total, 'document')}, {counted(report.sentences_total, 'sentence')}"
+    if part is None:
+        print(f"{where}: {state}: {totals} {changes}", file=sys.stderr)
+        return
+    from qa import library
+
+    documents, sentences = library.counts_of([part]).get(part.name, (0, 0))
+    what = "this file" if Path(part.path).is_file() else "this folder"
+    print(
+        f"{where}: {state}: {counted(documents, 'document')}, {counted(sentences, 'sentence')} in {what} "
+        f"{changes}; the whole library: {totals}",
         file=sys.stderr,
     )
 
@@ -192,7 +208,7 @@ def run_list(args: argparse.Namespace) -> int:
     for r in found:
         docs, sentences = counts.get(r.name, (0, 0))
         gone = "" if Path(r.path).exists() else "  (folder not found: kept; qa index --remove it to drop it)"
-        print(f"  {r.path}  as {r.name}/: {docs} documents, {sentences} sentences{gone}")
+        print(f"  {r.path}  as {r.name}/: {counted(docs, 'document')}, {counted(sentences, 'sentence')}{gone}")
     return 0
 
 
@@ -204,7 +220,8 @@ def run_remove(args: argparse.Namespace) -> int:
     for path in args.paths:
         report, root = library.remove(path, lock_wait=args.wait)
         if not args.quiet:
-            print(f"removed {root.path} from your library: {report.removed} documents taken out", file=sys.stderr)
+            taken = counted(report.removed, "document")
+            print(f"removed {root.path} from your library: {taken} taken out", file=sys.stderr)
     return 0
 
 
@@ -228,4 +245,5 @@ def run_check(args: argparse.Namespace) -> int:
         return 0
     for problem in report.problems:
         print(f"qa: problem: {problem}", file=sys.stderr)
-    raise IndexProblem(f"{index_dir} failed the check ({len(report.problems)} problem(s)); {rebuild_hint(index_dir)}")
+    found = counted(len(report.problems), "problem")
+    raise IndexProblem(f"{index_dir} failed the check ({found}); {rebuild_hint(index_dir)}")

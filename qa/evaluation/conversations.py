@@ -47,8 +47,8 @@ def evaluate_conversations(assistant, conversations: list[Conversation], problem
         if docs:
             try:
                 assistant.outside(docs)  # the document must be in the index
-            except BadInputError as e:
-                problems.append(f"conversation {conv.id}: skipped: {e}")
+            except BadInputError:
+                problems.append(f"conversation {conv.id}: skipped: its doc {conv.doc!r} is not in the index")
                 continue
         try:
             session = assistant.conversation(docs=docs)

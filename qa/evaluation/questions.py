@@ -1,4 +1,4 @@
-"""Loading question sets: the JSONL format of ``eval/README.md``, conversations,
+"""Loading question sets: the JSONL format of ``docs/eval-format.md``, conversations,
 and TREC qrels plus a queries file.
 
 Bad lines never abort loading: each one becomes a ``problems`` entry naming the
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qa.errors import BadInputError
 from qa.jsonl import BadLine, parse_object
+from qa.wording import counted, plural
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Turn:
 class Conversation:
     id: str
     turns: tuple[Turn, ...]
-    #: The document the conversation is about (QuAC's format): every turn is asked inside it.
+    #: The one document the conversation is about (its turns are answered from it only); None: the whole index.
     doc: str | None = None
 
 
@@ -136,7 +137,7 @@ def _conversation(record: dict, lineno: int) -> Conversation:
         out.append(Turn(t["question"], _strings(t.get("answers"), "answers")))
     doc = record.get("doc")
     if doc is not None and (not isinstance(doc, str) or not doc.strip()):
-        raise ValueError('"doc" must be a non-empty string (the id of the document the conversation is about)')
+        raise ValueError('"doc" must be a document id (a non-empty string)')
     return Conversation(_id(record, lineno, "id"), tuple(out), doc)
 
 
@@ -238,10 +239,12 @@ def _load_trec(queries_path: Path, qrels_path: Path) -> QuestionSet:
         evidence = tuple(Evidence(doc, None, rel) for doc, rel in sorted(qrels[qid].items()) if rel > 0)
         qs.questions.append(Question(qid, text, (), evidence, "judged" if evidence else "unanswerable"))
     if unjudged:
-        qs.notes.append(f"{unjudged} queries have no judgements in {qrels_path.name}; left out")
+        has = plural(unjudged, "has")
+        qs.notes.append(f"{counted(unjudged, 'query')} {has} no judgements in {qrels_path.name}; left out")
     stray = set(qrels) - {qid for qid, _ in queries}
     if stray:
-        qs.notes.append(f"{len(stray)} qrels query ids are not in {queries_path.name}; ignored")
+        ids, are = plural(len(stray), "id"), plural(len(stray), "is")
+        qs.notes.append(f"{len(stray)} qrels query {ids} {are} not in {queries_path.name}; ignored")
     if not qs.questions:
         raise BadInputError(f"{queries_path}: no judged queries (check that its ids match {qrels_path})")
     return qs

@@ -8,6 +8,7 @@ from pathlib import Path
 from qa.errors import BadInputError
 from qa.evaluation.metrics import MEASURES
 from qa.evaluation.runner import EvalRun
+from qa.wording import counted, plural
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -48,17 +49,17 @@ def render_summary(summary: dict, title: str) -> str:
     st = s["settings"]
     lines = [
         title,
-        f"  {s['questions']} questions: {s['answerable']} answerable, {s['unanswerable']} unanswerable; "
+        f"  {counted(s['questions'], 'question')}: {s['answerable']} answerable, {s['unanswerable']} unanswerable; "
         f"retriever {st.get('retriever')}, top-k {st['top_k']}, ranking depth {st['depth']}",
         f"  index: {st.get('index')}",
         "",
-        f"Retrieval ({s['answerable']} answerable questions; "
+        f"Retrieval ({s['answerable']} answerable {plural(s['answerable'], 'question')}; "
         + ("documents ranked by their best sentence; a document holding evidence is relevant)"
            if st.get("units") == "doc" else "a sentence is relevant when it overlaps the evidence)"),
     ]
     lines += _table(list(MEASURES), [[fmt(s["retrieval"][m]) for m in MEASURES]])
     a = s["answers"]
-    lines += ["", f"Answers ({s['with_gold_answers']} questions with gold answers)"]
+    lines += ["", f"Answers ({counted(s['with_gold_answers'], 'question')} with gold answers)"]
     lines += _table(
         ["contains gold", "EM", "F1", "top sentence contains gold"],
         [[fmt(a["contains"]), fmt(a["em"]), fmt(a["f1"]), fmt(a["top_sentence_contains"])]],
@@ -99,7 +100,8 @@ def render_summary(summary: dict, title: str) -> str:
 
 def render_conversations(conv: dict) -> str:
     s = conv["summary"]
-    lines = [f"Conversations ({s['conversations']} conversations, {s['scored_turns']} scored turns; "
+    lines = [f"Conversations ({counted(s['conversations'], 'conversation')}, {s['scored_turns']} scored "
+             f"{plural(s['scored_turns'], 'turn')}; "
              "a turn is right when its answer contains a gold answer)"]
     lines += _table(
         ["turn accuracy", "first turns", "follow-ups", "all turns right", "EM", "F1"],

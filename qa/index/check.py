@@ -39,6 +39,7 @@ from embeddings.model import DIM
 from qa.errors import IndexProblem
 from qa.index.ingest import line_starts
 from qa.index.layout import connect_readonly, read_manifest
+from qa.wording import counted
 
 #: Problems listed per kind before the rest are only counted.
 MAX_EXAMPLES = 5
@@ -313,6 +314,6 @@ def _stored_vectors(vectors) -> np.ndarray | None:
 def format_report(report: CheckReport) -> str:
     """One summary line for a sound index."""
     return (
-        f"{report.index_dir}: sound: {report.documents} documents, {report.sentences} sentences, "
-        f"{report.vectors} vectors (generation {report.generation})"
+        f"{report.index_dir}: sound: {counted(report.documents, 'document')}, "
+        f"{counted(report.sentences, 'sentence')}, {counted(report.vectors, 'vector')} (generation {report.generation})"
     )
