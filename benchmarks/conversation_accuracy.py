@@ -1,87 +1,117 @@
-"""Per-turn accuracy of ``Conversation`` on a conversations file (see ../shared/eval/README.md).
+"""Conversations in one document (QuAC's format), scored on a fixed half of the set.
 
-A turn is correct when one of its gold answers occurs in the answer text
-(case-insensitive); an abstention is correct only when the turn has no answers.
-For follow-ups, also whether the top cited sentence holds a gold answer (what the
-conversation's retrieval decides, apart from span extraction and abstention).
-Compared with asking every question on its own (no conversation context).
+Every conversation of CONVERSATIONS is asked, turn by turn, through
+``assistant.conversation(docs=[its doc])``, exactly as ``qa eval`` does
+(``qa.evaluation.conversations``): first-turn and follow-up answer F1, whether the top
+citation overlaps a reference, abstention on unanswerable and answerable turns.
 
-    python benchmarks/conversation_accuracy.py [CONVERSATIONS.jsonl ...] [--index DIR] [-v]
+The set is split in two fixed halves by a hash of the conversation id: make every choice
+on ``--half fit``, report on ``--half check``.
 
-On the seeds (default index):
-    python benchmarks/conversation_accuracy.py ../shared/eval/conversations-dev.jsonl \
-        tests/data/conversations-extra.jsonl
-On NarrativeQA stories (tests/data/conversations-narrative.jsonl, written for this benchmark):
-    qa index ../shared/eval/narrativeqa/corpus.jsonl --index /tmp/nqa-index
-    python benchmarks/conversation_accuracy.py tests/data/conversations-narrative.jsonl --index /tmp/nqa-index
+    python benchmarks/conversation_accuracy.py --half fit                  # quac-dev, its fit half
+    python benchmarks/conversation_accuracy.py --half check --json
+    python benchmarks/conversation_accuracy.py --half fit --report runs/quac-fit.jsonl
+    python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds
+    python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds \
+        --latency 20                                                         # warm follow-up latency
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT.parent / "shared" / "eval" / "conversations-dev.jsonl"
+QUAC = ROOT.parent / "shared" / "conversations" / "quac-dev"
 
 
-def correct(result, answers: list[str]) -> bool:
-    if not answers:
-        return result.answer is None
-    text = result.answer.text.lower() if result.answer else ""
-    return any(a.lower() in text for a in answers)
+def half(conversation_id: str) -> str:
+    """``"fit"`` or ``"check"``: a fixed split by the first byte of the id's SHA-256."""
+    return "fit" if hashlib.sha256(conversation_id.encode("utf-8")).digest()[0] % 2 == 0 else "check"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("conversations", nargs="*", type=Path, default=[DEFAULT])
-    parser.add_argument("--index", type=Path, help="index directory (default: the seeds index)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every turn")
+    parser.add_argument("--conversations", type=Path, default=QUAC / "conversations.jsonl")
+    parser.add_argument("--corpus", type=Path, help="index this corpus (cached; default: quac-dev's corpus)")
+    parser.add_argument("--index", help="an index instead of --corpus (e.g. seeds)")
+    parser.add_argument("--half", choices=("fit", "check", "all"), default="all")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many conversations (0: all)")
+    parser.add_argument("--report", type=Path, help="per-turn records as JSONL")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--latency", type=int, metavar="PASSES", default=0,
+                        help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
+    parser.add_argument("--resolved-only", action="store_true",
+                        help="ask follow-ups as resolved only (default: also as typed, the more confident kept)")
+    parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
+    parser.add_argument("--repeats", choices=("span", "sentence", "allowed"), default="span",
+                        help="what counts as an answer given again: its span (default), its sentence; or allowed")
     args = parser.parse_args()
-    from qa import Assistant
 
-    with Assistant.open(args.index) as assistant:
-        for path in args.conversations:
-            report(assistant, path, args.verbose)
+    from qa import Assistant
+    from qa.evaluation.conversations import evaluate_conversations
+    from qa.evaluation.corpus import ensure_corpus_index
+    from qa.evaluation.questions import load_question_set
+    from qa.evaluation.report import render_conversations
+
+    import qa.conversation
+
+    qa.conversation.SENTENCE_ANSWERS = not args.span_answers
+    qa.conversation.POOL_TYPED = not args.resolved_only
+    qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
+    qset = load_question_set(args.conversations)
+    conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]
+    if args.limit:
+        conversations = conversations[: args.limit]
+    if args.index:
+        location = args.index
+    else:
+        location = ensure_corpus_index(args.corpus or QUAC / "corpus.jsonl", quiet=True)
+    if args.latency:
+        return latency(location, conversations, args.latency)
+    problems: list[str] = []
+    started = time.perf_counter()
+    with Assistant.open(location) as assistant:
+        out = evaluate_conversations(assistant, conversations, problems)
+    seconds = time.perf_counter() - started
+    for p in problems:
+        print(f"warning: {p}", file=sys.stderr)
+    if args.report:
+        args.report.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in out["turns"]), "utf-8")
+    if args.json:
+        print(json.dumps({"half": args.half, "seconds": round(seconds, 1), **out["summary"]}, indent=1))
+    else:
+        print(f"{args.conversations} ({args.half} half, {len(conversations)} conversations, {seconds:.0f} s)")
+        print(render_conversations(out))
     return 0
 
 
-def report(assistant, path: Path, verbose: bool) -> None:
-    conversations = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    if True:
-        totals = {"conversation": [0, 0], "standalone": [0, 0]}
-        followups = {"conversation": [0, 0], "standalone": [0, 0]}
-        in_top = {"conversation": [0, 0], "standalone": [0, 0]}
-        for conv in conversations:
-            chat = assistant.conversation()
-            for n, turn in enumerate(conv["turns"]):
-                with_context = chat.ask(turn["question"])
-                alone = assistant.ask(turn["question"])
-                for mode, result in (("conversation", with_context), ("standalone", alone)):
-                    ok = correct(result, turn["answers"])
-                    totals[mode][0] += ok
-                    totals[mode][1] += 1
-                    if n:
-                        followups[mode][0] += ok
-                        followups[mode][1] += 1
-                        top = result.citations[0].text.lower() if result.citations else ""
-                        in_top[mode][0] += any(a.lower() in top for a in turn["answers"])
-                        in_top[mode][1] += 1
-                if verbose:
-                    got = with_context.answer.text if with_context.answer else None
-                    mark = "ok " if correct(with_context, turn["answers"]) else "MISS"
-                    asked = f"{turn['question']!r} -> {chat.turns[-1].resolved!r}"
-                    print(f"{mark} {conv['id']} #{n + 1}: {asked}", file=sys.stderr)
-                    top = with_context.citations[0].text[:100] if with_context.citations else None
-                    print(f"       answer {got!r}; gold {turn['answers']}; top {top!r}", file=sys.stderr)
-    print(f"\n{path.name}: {len(conversations)} conversations")
-    print("| mode | answer, all turns | answer, follow-ups | top sentence holds a gold answer, follow-ups |")
-    print("|---|---|---|---|")
-    for mode in ("conversation", "standalone"):
-        cells = [f"{a}/{n} = {a / max(n, 1):.3f}" for a, n in (totals[mode], followups[mode], in_top[mode])]
-        print(f"| {mode} | " + " | ".join(cells) + " |")
+def latency(location, conversations, passes: int) -> int:
+    """Warm latency of follow-ups (turns after the first, resolver included) through the API, after one
+    warm-up pass: p50 / p95 in ms, and the first turns' for comparison."""
+    import numpy as np
+
+    from qa import Assistant
+
+    first, later = [], []
+    with Assistant.open(location) as assistant:
+        for n in range(passes + 1):
+            for conv in conversations:
+                chat = assistant.conversation(docs=[conv.doc] if conv.doc else None)
+                for i, turn in enumerate(conv.turns):
+                    t = time.perf_counter()
+                    chat.ask(turn.question)
+                    ms = (time.perf_counter() - t) * 1000
+                    if n:  # pass 0 warms the models up
+                        (later if i else first).append(ms)
+    for name, values in (("first turns", first), ("follow-ups", later)):
+        p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+        print(f"{name}: {len(values)} asks, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    return 0
 
 
 if __name__ == "__main__":

@@ -182,11 +182,12 @@ class Assistant:
             self._heads[key] = headings(self.store.text(info.id), info.format)
         return self._heads[key]
 
-    def conversation(self):
-        """A conversation: follow-up questions resolved against earlier turns."""
+    def conversation(self, docs: list[str] | None = None):
+        """A conversation: follow-up questions resolved against earlier turns. ``docs`` keeps
+        it inside those documents (as ``ask``'s ``docs``; default: ``scope``, else all)."""
         from qa.conversation import Conversation
 
-        return Conversation(self)
+        return Conversation(self, docs=docs if docs is not None else self.scope)
 
     def encode_question(self, text: str):
         """The question's sentence vector ``(1, DIM)``, the L2-normalised vectors of its
@@ -218,13 +219,15 @@ class Assistant:
         top_k: int | None = None,
         exclude_docs: set[str] | None = None,
         docs: list[str] | None = None,
+        exclude_sentences: set[int] | None = None,
     ) -> Result:
         """Answer ``question`` from the index; ``answer`` is None when abstaining.
 
         ``docs`` scopes the question to those documents (ids, folder prefixes of ids, or
         indexed paths: ``qa.scope``). ``exclude_docs`` leaves those documents out of
         retrieval (used to test abstention: a question asked without the document that
-        answers it).
+        answers it); ``exclude_sentences`` those sentences (by index id: a conversation's
+        answers already given).
         """
         text, notes = clean_question(question)
         understood = understood_as(self.store, text)  # misspelt words corrected against the index's vocabulary
@@ -233,7 +236,10 @@ class Assistant:
         if docs:
             exclude_docs = set(exclude_docs or ()) | self.outside(docs)
         k = max(1, top_k or self.top_k)
-        retrieved = self.retrieve(text, max(k, _FEATURE_DEPTH), exclude_docs)
+        skip = exclude_sentences or set()
+        retrieved = self.retrieve(text, max(k, _FEATURE_DEPTH) + len(skip), exclude_docs)
+        if skip:
+            retrieved = replace(retrieved, hits=[h for h in retrieved.hits if h.sentence_id not in skip])
         reading = self.read(text, retrieved)
         confidence, feats = self.decide(text, retrieved, reading)
         citations = reading.citations

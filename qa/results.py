@@ -94,6 +94,9 @@ class Result:
     #: The question as it was understood when misspelt words were corrected (``qa.spelling``);
     #: None when it was read as written. ``question`` stays as asked.
     understood_as: str | None = None
+    #: In a conversation: the question as it was asked on its own, with what it leans on from
+    #: earlier turns (``qa.conversation``); None when it was asked as typed.
+    resolved: str | None = None
     #: The confidence model's inputs (for inspection and fitting; not part of ``to_json``).
     features: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -102,11 +105,14 @@ class Result:
         return self.answer is None
 
     def to_json(self, id: str) -> dict:
-        """The batch format (a contract: keep the fields exactly); ``understood_as`` follows
-        ``question`` only when misspelt words were corrected."""
+        """The batch format (a contract: keep the fields exactly). After ``question``:
+        ``understood_as`` only when misspelt words were corrected, and ``resolved`` only for a
+        follow-up of a conversation asked otherwise than typed (the question as it was asked)."""
         out = {"id": id, "question": self.question}
         if self.understood_as is not None:
             out["understood_as"] = self.understood_as
+        if self.resolved is not None and self.resolved != self.question:
+            out["resolved"] = self.resolved
         out.update(
             answer=self.answer.to_json() if self.answer else None,
             confidence=round(self.confidence, 6),

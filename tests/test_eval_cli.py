@@ -150,6 +150,47 @@ def test_report_is_written_for_a_conversations_file(seeds_index, tmp_path, capsy
     assert len(turns) == 7 and all(t["type"] == "turn" and "answer" in t for t in turns)
 
 
+def test_quac_format_conversations_are_asked_inside_their_document(tmp_path, capsys):
+    """A conversation with a "doc" (QuAC's format) is asked inside it: every citation comes from
+    it, the summary splits first turns from follow-ups, and unanswerable turns count apart."""
+    report = tmp_path / "turns.jsonl"
+    tiny = DATA / "quac-tiny"
+    code, out, _ = run(capsys, "eval", tiny / "conversations.jsonl", "--corpus", tiny / "corpus.jsonl", "--json",
+                       "--report", report)
+    assert code == 0
+    conv = json.loads(out)["conversations"]
+    assert (conv["conversations"], conv["turns"], conv["scored_turns"], conv["unanswerable_turns"]) == (2, 5, 4, 1)
+    for key in ("first_turn_f1", "follow_up_f1", "first_turn_overlap", "follow_up_overlap",
+                "abstained_when_unanswerable", "abstained_when_answerable"):
+        assert 0 <= conv[key] <= 1, key
+    assert conv["overlap_turns"] == 4  # every reference is found in its document
+    turns = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    docs = {"tiny-1": "gull-point", "tiny-2": "westby-harbour"}
+    for t in turns:
+        assert t["cited_docs"] in ([], [docs[t["conversation"]]]), t
+    # the harbour question inside the lighthouse article: Westby's article is not asked
+    assert not turns[2]["answerable"] and "answer_scores" not in turns[2]
+
+
+def test_a_conversation_doc_not_in_the_index_is_skipped_with_a_warning(seeds_index, tmp_path, capsys):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "c1", "doc": "nowhere.txt", "turns": [{"question": "Who?", "answers": ["x"]}]}\n'
+                    '{"id": "c2", "doc": "", "turns": [{"question": "Who?", "answers": ["x"]}]}\n'
+                    '{"id": "c3", "turns": [{"question": "Who is the deputy mayor of Mariupol?", '
+                    '"answers": ["Serhiy Orlov"]}]}\n', encoding="utf-8")
+    code, out, err = run(capsys, "eval", path, "--index", seeds_index, "--json")
+    assert code == 2
+    assert "conversation c1: skipped: its doc 'nowhere.txt' is not in the index" in err
+    assert '"doc" must be a document id' in err
+    assert json.loads(out)["conversations"]["conversations"] == 1
+
+
+def test_limit_asks_an_even_stride_sample(seeds_index, capsys):
+    code, out, _ = run(capsys, "eval", QUESTIONS, "--index", seeds_index, "--json", "--limit", "10", "--no-progress")
+    assert code == 0
+    assert json.loads(out)["questions"] == 9  # every 4th of 33
+
+
 def test_json_citations_carry_line_and_page(seeds_index, capsys):
     code, out, _ = run(capsys, "ask", "Who is the deputy mayor of Mariupol?", "--index", seeds_index, "--json")
     assert code == 0
@@ -359,7 +400,7 @@ def test_a_conversation_with_a_doc_is_asked_inside_that_document(assistant, monk
     real_ask = type(assistant).ask
 
     def spy(self, question, *a, **k):
-        scopes.append(self.scope)
+        scopes.append(k["docs"] if k.get("docs") is not None else self.scope)  # a conversation's scope, or the own
         return real_ask(self, question, *a, **k)
 
     monkeypatch.setattr(type(assistant), "ask", spy)

@@ -87,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     with open_assistant(args) as assistant:
         question = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in args.question)
         result = assistant.ask(question)  # (lone surrogates: undecodable argv bytes, shown as U+FFFD)
+        if not assistant.scope and result.answer is not None:  # "What did he say?" with nothing said before
+            from qa.conversation import checked_alone
+
+            result = checked_alone(result)
     say_source(args)
     for note in result.notes:
         warn(note)

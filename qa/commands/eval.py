@@ -26,7 +26,10 @@ QUESTIONS is JSONL, one question or conversation a line:
   {"id", "question", "answers": [...], "evidence": [{"doc", "quote"?}], "kind"}
   {"id", "doc"?, "turns": [{"question", "answers": [...]}, ...]}
 A conversation is scored turn by turn; with "doc" it is asked inside that one
-document. The format, field by field: docs/eval-format.md in the citeqa source.
+document (QuAC's format), and the summary gives first-turn and follow-up F1,
+whether the top citation overlaps a reference in the document, and abstention
+on turns without answers (unanswerable). The format, field by field:
+docs/eval-format.md in the citeqa source.
 --example runs a small question set shipped with citeqa, about the bundled seed
 articles, on the seeds demo; the file is a template for your own:
   %(example)s
@@ -46,6 +49,8 @@ examples:
   qa eval questions.jsonl --index DIR --run dense.trec --report misses.txt
   qa eval questions.jsonl --index DIR --retriever hybrid --compare dense.trec
   qa eval questions.jsonl --index DIR --exclude-gold   # abstention benchmark
+  qa eval questions.jsonl --corpus corpus.jsonl --limit 1000   # a fixed sample: every k-th question
+  qa eval conversations.jsonl --corpus corpus.jsonl    # conversations with a "doc": each asked inside it
 """
 
 
@@ -119,6 +124,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "excluded, and report how often it abstains, and how often its answer still holds a gold "
         "answer (found in another document)",
     )
+    parser.add_argument(
+        "--limit",
+        metavar="N",
+        type=positive_int,
+        help="a fixed sample: at most N questions (and N conversations), an even stride through the file",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -137,6 +148,13 @@ def _open(args: argparse.Namespace):
     elif args.reindex:
         raise BadInputError("--reindex goes with --corpus")
     return open_assistant(args, retriever=args.retriever or DEFAULT_RETRIEVER)
+
+
+def stride_sample(items: list, limit: int) -> list:
+    """At most ``limit`` of ``items``: every k-th, from the first (the same sample on every run)."""
+    if len(items) <= limit:
+        return items
+    return items[:: -(-len(items) // limit)]
 
 
 def _example(args: argparse.Namespace) -> None:
@@ -163,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
     from qa.evaluation.report import render_comparison, render_conversations, render_summary, write_report
 
     qset = load_question_set(args.questions, qrels=args.qrels)
+    if args.limit:
+        qset.questions = stride_sample(qset.questions, args.limit)
+        qset.conversations = stride_sample(qset.conversations, args.limit)
     for note in qset.notes:
         warn(note)
     other_run = None

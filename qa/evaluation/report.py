@@ -108,6 +108,18 @@ def render_conversations(conv: dict) -> str:
         [[fmt(s["turn_accuracy"]), fmt(s["first_turn_accuracy"]), fmt(s["follow_up_accuracy"]),
           fmt(s["conversations_all_correct"]), fmt(s["em"]), fmt(s["f1"])]],
     )
+    lines += ["", "  By turn (F1: SQuAD token F1, best over the references; overlap: the top cited sentence "
+              "overlaps a reference in the document)"]
+    lines += _table(
+        ["turns", "F1", "overlap"],
+        [["first turns", fmt(s["first_turn_f1"]), fmt(s["first_turn_overlap"])],
+         ["follow-ups", fmt(s["follow_up_f1"]), fmt(s["follow_up_overlap"])]],
+    )
+    answerable = s["turns"] - s["unanswerable_turns"]
+    lines += ["", "  Abstention"]
+    unanswerable = _count(s["abstained_when_unanswerable"], s["unanswerable_turns"])
+    lines.append(f"    abstained when unanswerable   {unanswerable}")
+    lines.append(f"    abstained when answerable     {_count(s['abstained_when_answerable'], answerable)}")
     return "\n".join(lines)
 
 
@@ -181,11 +193,29 @@ def write_report(path: str | Path, ev: EvalRun | None, conversations: dict | Non
         if conversations:
             text += "\n## Conversations\n\n"
             for t in conversations["turns"]:
-                ok = t.get("answer_scores", {}).get("contains")
-                mark = "-" if ok is None else ("right" if ok else "WRONG")
-                text += (f"{t['conversation']} turn {t['turn']}: {t['question']} -> "
-                         f"{t['answer']!r}  ({mark}; gold: {' | '.join(t['gold_answers'])})\n")
+                text += _turn_text(t)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise BadInputError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _turn_text(t: dict) -> str:
+    """One conversation turn of the text report."""
+    scores = t.get("answer_scores")
+    if scores is None:
+        mark = "unanswerable: " + ("abstained (right)" if t["abstained"] else "ANSWERED")
+    else:
+        mark = ("right" if scores["contains"] else "WRONG") + f", F1 {scores['f1']:.2f}"
+        if "overlap" in t:
+            mark += ", top citation " + ("overlaps" if t["overlap"] else "DOES NOT overlap") + " a reference"
+    out = f"{t['conversation']} turn {t['turn']}: {t['question']}\n"
+    if t.get("resolved"):
+        out += f"  understood as: {t['resolved']}\n"
+    out += f"  answer: {t['answer']!r}" + (f" ({t['kind']})" if t.get("kind") else "") + f"  [{mark}]\n"
+    if t["gold_answers"]:
+        out += f"  gold: {' | '.join(t['gold_answers'])}\n"
+    for note in t.get("notes", []):
+        if not note.startswith("understood as: "):
+            out += f"  note: {note}\n"
+    return out

@@ -143,9 +143,12 @@ class CiteQAApp(App):
         index: str | os.PathLike[str] | None = None,
         *,
         opener: Callable[[Path | None, Callable[[str], None]], object] = open_assistant,
+        docs: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.index = Path(index) if index is not None else None
+        #: ``qa chat --doc``: the conversation stays inside these documents (until "Ask about all documents").
+        self.docs = list(docs) if docs else None
         self.opener = opener
         self.assistant = None
         self.conversation = None
@@ -222,6 +225,9 @@ class CiteQAApp(App):
     def on_assistant_loaded(self, message: AssistantLoaded) -> None:
         old = self.assistant
         self.assistant = message.assistant
+        if self.docs and old is None:  # qa chat --doc: the first index opened
+            self.assistant.scope = list(self.docs)
+            self.show_mode()
         self.conversation = self.assistant.conversation()
         self.loading = False
         self.status.set(f"Ready · {message.description}")
@@ -492,12 +498,16 @@ class CiteQAApp(App):
             self.notify("Show a citation first (Escape, then a number).", severity="warning")
             return
         self.assistant.scope = [citation.doc]
+        if self.conversation is not None:  # the whole conversation, follow-ups included
+            self.conversation.docs = [citation.doc]
         self.show_mode()
         self.notify(f"Questions now ask about {citation.doc} only.")
 
     def action_scope_all(self) -> None:
         if self.assistant is not None:
             self.assistant.scope = None
+        if self.conversation is not None:
+            self.conversation.docs = None
         self.show_mode()
 
     # -- other indexes -------------------------------------------------------
@@ -586,6 +596,6 @@ class CiteQAApp(App):
                 pass
 
 
-def run(index: str | os.PathLike[str] | None = None) -> int:
-    CiteQAApp(index).run()
+def run(index: str | os.PathLike[str] | None = None, docs: list[str] | None = None) -> int:
+    CiteQAApp(index, docs=docs).run()
     return 0

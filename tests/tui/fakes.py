@@ -54,6 +54,16 @@ def _line_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
     return out
 
 
+def fixed_resolution(question: str, history: list[str]):
+    """A stand-in for the resolver model (snapshots do not move with it): a question with "she" or "he"
+    leans on history and is resolved with "Ada Quill" when there is history."""
+    from qa.resolver import Resolution
+
+    leans = bool({"she", "he"} & set(question.lower().rstrip("?").split()))
+    added = ["Ada Quill"] if leans and history else []
+    return Resolution(question, " ".join([question, *added]), added, 0.99 if leans else 0.1)
+
+
 def _split_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
     """Sentences as indexing splits them (``qa.sentences``): in wrapped prose they span line breaks."""
     from qa.sentences import split_sentences
@@ -106,10 +116,12 @@ class FakeAssistant:
     """Answers three questions; abstains on anything else."""
 
     top_k = 5
+    scope = None
 
     def __init__(self) -> None:
         self.store = FakeStore()
         self.asked: list[str] = []
+        self.scopes: list[list[str] | None] = []
 
     def citation(self, doc: str, needle: str, score: float) -> Citation:
         s = self.store.sentence(doc, needle)
@@ -119,8 +131,12 @@ class FakeAssistant:
         offset = citation.text.index(span)
         return Answer(span, citation.doc, citation.start + offset, citation.start + offset + len(span), citation)
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
+    def outside(self, docs) -> set[str]:
+        return set(self.store.by_doc) - set(docs)
+
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
         self.asked.append(question)
+        self.scopes.append(docs)
         q = question.lower()
         if re.search(r"\bships?\b", q):
             c1 = self.citation("harbour.txt", "412 ships", 0.66)
@@ -139,10 +155,10 @@ class FakeAssistant:
         c2 = self.citation("harbour.txt", "now kept", 0.18)
         return Result(question, None, 0.21, [c1, c2])
 
-    def conversation(self):
+    def conversation(self, docs=None):
         from qa.conversation import Conversation
 
-        return Conversation(self)
+        return Conversation(self, docs=docs if docs is not None else self.scope, resolver=fixed_resolution)
 
     def extract(self, question: str, citation: Citation) -> Answer:
         return Answer(citation.text, citation.doc, citation.start, citation.end, citation)
@@ -158,7 +174,7 @@ class WrappedAssistant(FakeAssistant):
         super().__init__()
         self.store = FakeStore(WRAPPED_DOCS, _split_sentences(WRAPPED_DOCS))
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
         self.asked.append(question)
         c1 = self.citation("fleet.txt", "designed the lighthouse", 0.7)
         c2 = self.citation("fleet.txt", "forty small trawlers", 0.4)

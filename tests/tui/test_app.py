@@ -177,12 +177,17 @@ async def test_follow_up_uses_the_conversation_and_new_topic_forgets_it():
         await ask(pilot, "How many ships did she record?")
         await wait_for(pilot, answered(app, 2))
         second = app.query(AnswerCard)[1]
-        assert "understood as: How many ships did Ada Quill record?" in body(second)
-        assert body(second).startswith("412")
+        understood, answer = body(second).split("\n")[:2]  # how it was understood: a line under the question
+        assert understood == "understood as: How many ships did she record? Ada Quill"
+        assert answer.startswith("412")
         assert len(app.conversation.turns) == 2
         await pilot.press("ctrl+n")
         assert app.conversation.turns == []
         assert any("New topic" in str(n.content) for n in app.query(Notice))
+        await ask(pilot, "How many ships did she record?")  # nothing to lean on now: not guessed
+        await wait_for(pilot, answered(app, 3))
+        third = body(app.query(AnswerCard)[2])
+        assert third.startswith(NO_ANSWER) and "cannot tell what this question refers to" in third
 
 
 async def test_palette_toggles_sources_and_clear_empties_the_view():
@@ -304,9 +309,9 @@ async def test_a_slow_query_does_not_freeze_the_ui():
     release = threading.Event()
 
     class SlowAssistant(FakeAssistant):
-        def ask(self, question, top_k=None):
+        def ask(self, question, top_k=None, **scope):
             assert release.wait(30)
-            return super().ask(question, top_k)
+            return super().ask(question, top_k, **scope)
 
     app = CiteQAApp(opener=lambda index, status: SlowAssistant())
     async with app.run_test(size=SIZE) as pilot:
@@ -436,8 +441,21 @@ async def test_ask_about_this_document_scopes_the_questions():
         await pilot.pause()
         assert app.assistant.scope == ["museum.md"]
         assert "museum.md" in app.query_one(QuestionInput).border_subtitle
+        assert app.conversation.docs == ["museum.md"]  # the whole conversation, follow-ups included
         app.action_scope_all()
-        assert app.assistant.scope is None
+        assert app.assistant.scope is None and app.conversation.docs is None
+
+
+async def test_chat_doc_keeps_the_conversation_inside_the_document():
+    app = CiteQAApp(opener=fake_opener, docs=["museum.md"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        await pilot.pause()
+        assert app.assistant.scope == ["museum.md"] and app.conversation.docs == ["museum.md"]
+        assert "museum.md" in app.query_one(QuestionInput).border_subtitle
+        app.ask("How many ships were recorded?")
+        await wait_for(pilot, lambda: app.assistant.asked)
+        assert app.assistant.scopes[-1] == ["museum.md"]
 
 
 async def test_an_empty_index_says_so_and_how_to_fill_it():

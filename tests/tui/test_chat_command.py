@@ -32,3 +32,10 @@ def test_bare_qa_without_a_terminal_prints_help():
     done = _qa()
     assert done.returncode == 0
     assert "usage: qa" in done.stdout
+
+
+def test_chat_doc_naming_no_document_is_a_clear_error(seeds_index):
+    done = _qa("chat", "--index", str(seeds_index), "--doc", "no-such-document.txt")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("qa: error: --doc no-such-document.txt: no indexed document")
+    assert "Traceback" not in done.stderr

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from qa.layout import one_line
 from qa.results import SENTENCE_ANSWER_NOTE
+from qa.text import asks_yes_no
 
 NO_ANSWER = "No answer found in the indexed documents"
 
@@ -48,8 +49,11 @@ def highlighted_sentence(
 
 
 def answer_text(result) -> Text:
-    """The body of an answer card."""
+    """The body of an answer card; a follow-up asked otherwise than typed starts with how it was understood."""
     out = Text()
+    understood = f"understood as: {result.resolved}" if getattr(result, "resolved", None) else None
+    if understood:
+        out.append(understood + "\n", style="dim italic")
     if result.answer is None:
         out.append(NO_ANSWER, style="bold")
     else:
@@ -62,7 +66,7 @@ def answer_text(result) -> Text:
             out.append("\n")
             span = (a.start - c.start, a.end - c.start)
             out.append_text(highlighted_sentence(one_line(c.text), span, mark="bold black on yellow"))
-        if getattr(a, "kind", "span") == "sentence":
+        if getattr(a, "kind", "span") == "sentence" and asks_yes_no(result.question):
             out.append(f"\n({SENTENCE_ANSWER_NOTE})", style="dim italic")
     meta = [f"confidence {result.confidence:.2f}"]
     summary = sources_summary(result)
@@ -70,7 +74,8 @@ def answer_text(result) -> Text:
         meta.insert(0, summary)
     out.append("\n" + " · ".join(meta), style="dim")
     for note in result.notes:
-        out.append(f"\n{note}", style="dim italic")
+        if note != understood:
+            out.append(f"\n{note}", style="dim italic")
     return out
 
 

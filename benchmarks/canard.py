@@ -1,0 +1,195 @@
+"""The follow-up resolver measured on CANARD the way QuReTeC is: term precision, recall and F1
+of the terms the resolution adds, on the checking half of ``canard-dev.jsonl``.
+
+The gold terms of a turn are its rewrite's content words (lower-cased, not in scikit-learn's
+English stopword list) that occur in the history but not in the question; a resolution's terms
+are the content words it adds. Scores are micro-averaged over the turns (summed counts).
+Measured twice: with CANARD's history as is, and without its first two items (the article and
+section titles). Baselines: the question as typed, the title's words appended, the previous
+answer's words appended. Also the ``needs_history`` AUC (label: the rewrite has content words
+the question lacks) and the resolver's latency per call.
+
+Split (fixed, by dialog): a dialog is in the fitting half when the first 8 hex digits of the
+sha256 of its id, as an integer, are even; otherwise in the checking half.
+
+    python benchmarks/canard.py                          # the shipped int8 model, checking half
+    python benchmarks/canard.py --model runs/resolver/resolver-fp32.onnx --limit 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT = ROOT.parent / "shared" / "conversations" / "canard-dev.jsonl"
+
+
+def stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
+
+
+def in_fitting_half(dialog: str) -> bool:
+    return int(hashlib.sha256(dialog.encode("utf-8")).hexdigest()[:8], 16) % 2 == 0
+
+
+def load_canard(path: Path = DEFAULT, half: str = "check") -> list[dict]:
+    """The rows of one half (``"fit"`` or ``"check"``) of ``canard-dev.jsonl``."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if in_fitting_half(r["dialog"]) == (half == "fit")]
+
+
+def without_titles(history: list[str]) -> list[str]:
+    return history[2:]
+
+
+def words_lower(tokenizer, text: str) -> list[str]:
+    from qa.resolver import split_words
+
+    return [w.lower() for w, _, _ in split_words(tokenizer, text)]
+
+
+def content_terms(tokenizer, text: str) -> list[str]:
+    stop = stopwords()
+    return list(dict.fromkeys(w for w in words_lower(tokenizer, text) if w not in stop))
+
+
+def gold_terms(tokenizer, question: str, history: list[str], rewrite: str) -> set[str]:
+    """The rewrite's content words that are in the history but not in the question."""
+    in_question = set(words_lower(tokenizer, question))
+    in_history = {w for item in history for w in words_lower(tokenizer, item)}
+    return {w for w in content_terms(tokenizer, rewrite) if w not in in_question and w in in_history}
+
+
+def needs_history_label(tokenizer, question: str, rewrite: str) -> bool:
+    """The rewrite has content words that the question lacks."""
+    in_question = set(words_lower(tokenizer, question))
+    return any(w not in in_question for w in content_terms(tokenizer, rewrite))
+
+
+def added_content_terms(tokenizer, question: str, added: list[str]) -> set[str]:
+    stop = stopwords()
+    in_question = set(words_lower(tokenizer, question))
+    return {w for a in added for w in words_lower(tokenizer, a) if w not in stop and w not in in_question}
+
+
+def prf(predicted: list[set[str]], gold: list[set[str]]) -> dict:
+    tp = sum(len(p & g) for p, g in zip(predicted, gold, strict=True))
+    n_pred = sum(len(p) for p in predicted)
+    n_gold = sum(len(g) for g in gold)
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def baselines(tokenizer, rows: list[dict], titles: bool) -> dict:
+    """Term P/R/F1 of: nothing added, the title's words added, the previous answer's words added."""
+    out: dict[str, list[set[str]]] = {"as typed": [], "title words appended": [], "previous answer appended": []}
+    gold = []
+    for r in rows:
+        history = r["history"] if titles else without_titles(r["history"])
+        gold.append(gold_terms(tokenizer, r["question"], history, r["rewrite"]))
+        out["as typed"].append(set())
+        title = [r["history"][0]] if titles and r["history"] else []
+        out["title words appended"].append(added_content_terms(tokenizer, r["question"], title))
+        # the last item is the previous answer when the history has a turn (titles are 2 items)
+        answer = [history[-1]] if len(history) > (2 if titles else 0) else []
+        out["previous answer appended"].append(added_content_terms(tokenizer, r["question"], answer))
+    return {name: prf(predicted, gold) for name, predicted in out.items()}
+
+
+def score_model(resolver, rows: list[dict], titles: bool, threshold: float | None = None) -> dict:
+    """Term P/R/F1, needs_history AUC and latency of ``resolver`` (a ``qa.resolver.Resolver``)."""
+    from sklearn.metrics import roc_auc_score
+
+    from qa.resolver import ADD_THRESHOLD
+
+    tokenizer = resolver._tokenizer
+    predicted, gold, needs, labels, seconds = [], [], [], [], []
+    for r in rows:
+        history = r["history"] if titles else without_titles(r["history"])
+        t0 = time.perf_counter()
+        resolution = resolver.resolve_turn(r["question"], history, threshold or ADD_THRESHOLD)
+        seconds.append(time.perf_counter() - t0)
+        predicted.append(added_content_terms(tokenizer, r["question"], resolution.added))
+        gold.append(gold_terms(tokenizer, r["question"], history, r["rewrite"]))
+        needs.append(resolution.needs_history)
+        labels.append(needs_history_label(tokenizer, r["question"], r["rewrite"]))
+    out = prf(predicted, gold)
+    out["needs_history_auc"] = round(float(roc_auc_score(labels, needs)), 4) if len(set(labels)) == 2 else None
+    out["median_ms"] = round(1000 * statistics.median(seconds), 2)
+    out["turns"] = len(rows)
+    return out
+
+
+def measure(model: Path, rows: list[dict], threads: list[int | None]) -> dict:
+    """The model's scores with and without titles (default threads), and its latency per thread count."""
+    from qa.resolver import Resolver, load_tokenizer
+
+    tokenizer = load_tokenizer()
+    result: dict = {"turns": len(rows), "model": {}, "baselines": {}, "latency_ms": {}}
+    for titles, name in ((True, "with titles"), (False, "without titles")):
+        result["baselines"][name] = baselines(tokenizer, rows, titles)
+        resolver = Resolver(model)
+        result["model"][name] = score_model(resolver, rows, titles)
+    for n in threads:
+        resolver = Resolver(model, threads=n)
+        result["latency_ms"][f"threads={n or 'default'}"] = score_model(resolver, rows, True)["median_ms"]
+    return result
+
+
+def print_table(result: dict) -> None:
+    print(f"CANARD checking half: {result['turns']} turns; term precision / recall / F1 of the added terms")
+    print(f"{'':34} {'with titles':>22} {'without titles':>22}")
+    names = list(result["baselines"]["with titles"])
+    for name in names:
+        cells = [result["baselines"][t][name] for t in ("with titles", "without titles")]
+        print(f"{name:34} " + " ".join(f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells))
+    cells = [result["model"][t] for t in ("with titles", "without titles")]
+    print(f"{'resolver':34} " + " ".join(f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells))
+    print(
+        "needs_history AUC: "
+        + " / ".join(f"{cells[i]['needs_history_auc']} ({t})" for i, t in enumerate(("with titles", "without titles")))
+    )
+    print("latency per call, median: " + ", ".join(f"{k} {v} ms" for k, v in result["latency_ms"].items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--canard", type=Path, default=DEFAULT)
+    parser.add_argument("--model", type=Path, help="an exported resolver .onnx (default: the shipped model)")
+    parser.add_argument("--half", choices=["check", "fit"], default="check")
+    parser.add_argument("--limit", type=int, default=0, help="the first N turns of the half (0: all)")
+    parser.add_argument("--json", type=Path, help="also write the scores here")
+    args = parser.parse_args()
+    if not args.canard.exists():
+        print(f"error: {args.canard} not found: pass --canard FILE", file=sys.stderr)
+        return 2
+    from qa.resolver import MODEL_PATH
+
+    model = args.model or MODEL_PATH
+    if not model.exists():
+        print(f"error: no resolver model at {model}: run training/train_resolver.py", file=sys.stderr)
+        return 2
+    rows = load_canard(args.canard, args.half)
+    if args.limit > 0:
+        rows = rows[: args.limit]
+    result = measure(model, rows, threads=[1, None])
+    print_table(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
