@@ -152,7 +152,8 @@ def print_table(result: dict) -> None:
     print(f"CANARD checking half: {result['turns']} turns; term precision / recall / F1 of the added terms")
     print(f"{'':34} {'with titles':>22} {'without titles':>22}")
     def row(name: str, cells: list[dict]) -> str:
-        return f"{name:34} " + " ".join(f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells)
+        scores = (f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells)
+        return f"{name:34} " + " ".join(scores)
 
     for name in result["baselines"]["with titles"]:
         print(row(name, [result["baselines"][t][name] for t in ("with titles", "without titles")]))
