@@ -151,12 +151,14 @@ def measure(model: Path, rows: list[dict], threads: list[int | None]) -> dict:
 def print_table(result: dict) -> None:
     print(f"CANARD checking half: {result['turns']} turns; term precision / recall / F1 of the added terms")
     print(f"{'':34} {'with titles':>22} {'without titles':>22}")
-    names = list(result["baselines"]["with titles"])
-    for name in names:
-        cells = [result["baselines"][t][name] for t in ("with titles", "without titles")]
-        print(f"{name:34} " + " ".join(f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells))
+    def row(name: str, cells: list[dict]) -> str:
+        scores = (f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells)
+        return f"{name:34} " + " ".join(scores)
+
+    for name in result["baselines"]["with titles"]:
+        print(row(name, [result["baselines"][t][name] for t in ("with titles", "without titles")]))
     cells = [result["model"][t] for t in ("with titles", "without titles")]
-    print(f"{'resolver':34} " + " ".join(f"{c['precision']:.3f} {c['recall']:.3f} {c['f1']:.3f}".rjust(22) for c in cells))
+    print(row("resolver", cells))
     print(
         "needs_history AUC: "
         + " / ".join(f"{cells[i]['needs_history_auc']} ({t})" for i, t in enumerate(("with titles", "without titles")))

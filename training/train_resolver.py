@@ -369,7 +369,8 @@ def train(args) -> None:
         losses.append((float(term_loss.detach()), float(history_loss.detach())))
         if step % 20 == 0 or step == total:
             t, hl = (sum(x) / len(losses) for x in zip(*losses, strict=True))
-            print(f"step {step}/{total} term {t:.4f} history {hl:.4f} {time.time() - t_start:.0f} s", file=log, flush=True)
+            elapsed = time.time() - t_start
+            print(f"step {step}/{total} term {t:.4f} history {hl:.4f} {elapsed:.0f} s", file=log, flush=True)
             losses = []
         if step % args.checkpoint_every == 0 or step == total:
             tmp = ckpt.with_suffix(".tmp")
@@ -413,7 +414,6 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
         torch.ones((1, 16), dtype=torch.long),
         torch.zeros((1, 16), dtype=torch.long),
     )
-    axes = {"batch": 0, "seq": 1}
     seq_axes = {0: "batch", 1: "seq"}
     torch.onnx.export(
         model,
@@ -431,7 +431,6 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
         opset_version=17,
         dynamo=False,
     )
-    del axes
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     return fp32, int8
 
@@ -470,7 +469,9 @@ def export(args) -> None:
         }
         print(f"{other_run.name}: {compared[other_run.name]['int8']}", file=sys.stderr)
     tokenizer = load_tokenizer()
-    base = {t: canard.baselines(tokenizer, rows, titles) for t, titles in (("with titles", True), ("without titles", False))}
+    base = {
+        t: canard.baselines(tokenizer, rows, titles) for t, titles in (("with titles", True), ("without titles", False))
+    }
     latency = {}
     for n in (1, None):
         resolver = Resolver(int8, threads=n)
@@ -551,7 +552,9 @@ def main() -> None:
     p.add_argument("--latency-turns", type=int, default=200, help="checking-half turns timed at export")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
-            p.add_argument(f"--{key.replace('_', '-')}", type=lambda s: s.lower() in {"1", "true", "yes"}, default=value)
+            p.add_argument(
+                f"--{key.replace('_', '-')}", type=lambda s: s.lower() in {"1", "true", "yes"}, default=value
+            )
         else:
             p.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args()
