@@ -61,7 +61,7 @@ def fixed_resolution(question: str, history: list[str]):
 
     leans = bool({"she", "he"} & set(question.lower().rstrip("?").split()))
     added = ["Ada Quill"] if leans and history else []
-    return Resolution(question, " ".join([question, *added]), added, 0.99 if leans else 0.1)
+    return Resolution(question, " ".join([question, *added]), added, 1.0 if leans else 0.1)
 
 
 def _split_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
