@@ -7,15 +7,14 @@ and its training record ship in ``qa/models/`` (``training/train_reader.py`` mak
 
 from __future__ import annotations
 
-import hashlib
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+from qa.models import MODELS_DIR, file_sha256, read_record
+
 MODEL_PATH = MODELS_DIR / "reader.onnx"
 RECORD_PATH = MODELS_DIR / "reader.json"
 #: Word pieces read per question + sentence (p99 of SQuAD is 127); longer sentences are cut.
@@ -42,15 +41,11 @@ class ReadSpan:
 
 
 def model_sha256(path: Path = MODEL_PATH) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def training_record() -> dict:
-    return json.loads(RECORD_PATH.read_text(encoding="utf-8"))
+    return read_record(RECORD_PATH)
 
 
 class Reader:

@@ -15,15 +15,14 @@ earlier questions and answers, alternating, oldest first.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+from qa.models import MODELS_DIR, file_sha256, read_record
+
 MODEL_PATH = MODELS_DIR / "resolver.onnx"
 RECORD_PATH = MODELS_DIR / "resolver.json"
 #: Word pieces read per question + history; older turns are dropped first.
@@ -226,12 +225,8 @@ def resolve(question: str, history: list[str]) -> str:
 
 
 def model_sha256(path: Path = MODEL_PATH) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def training_record() -> dict:
-    return json.loads(RECORD_PATH.read_text(encoding="utf-8"))
+    return read_record(RECORD_PATH)
