@@ -125,9 +125,9 @@ def cmd_cost(args) -> int:
         reads = [0]
         read = reader.read
 
-        def counted(question, sentences, before=None):
+        def counted(question, sentences, context=None):
             reads[0] += len(sentences)
-            return read(question, sentences, before)
+            return read(question, sentences, context)
 
         corroborate = assistant._corroborate
         spent: list[float] = []

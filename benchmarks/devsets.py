@@ -78,6 +78,21 @@ def question_half(q: DevQuestion) -> int:
     return story_half(docs[0]) if docs else 0
 
 
+def v2_articles(path: Path, store) -> list[str]:
+    """The article title of each question of a SQuAD 2.0 question set (``../shared/squad/v2-dev``),
+    in file order: an unanswerable question has no evidence, and follows its paragraph's
+    answerable ones."""
+    titles, title = [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        evidence = json.loads(line).get("evidence") or []
+        if evidence:
+            title = store.document(evidence[0]["doc"]).title or evidence[0]["doc"]
+        titles.append(title)
+    return titles
+
+
 def first_relevant_rank(q: DevQuestion, sentences) -> int | None:
     """1-based rank of the first relevant sentence, or None."""
     for rank, s in enumerate(sentences, 1):

@@ -12,6 +12,13 @@ halves 0 and checked on the halves 1.
   (``--transplant-weight``).
 * SQuAD dev split (``../shared/squad/dev``): its own paragraph removed (the other paragraphs
   of the article stay: near misses by construction). ``--squad-limit`` questions, a stride sample.
+* SQuAD 2.0 (``../shared/squad/v2-dev``, 15 articles split by a hash of the title): the
+  unanswerable questions, written against their paragraph to look answerable, as negatives, and
+  the answerable ones as positives, all asked against the 15 articles.
+
+Every domain is checked on its own halves 1 with the one threshold: abstained on the
+negatives, wrongly abstained on the positives, and calibration (expected calibration error over
+ten equal-width bins, and a reliability table with ``--reliability``).
 
 The threshold is the highest probability cut that abstains wrongly on at most ``--max-wrong``
 of the fit halves' answerable questions.
@@ -32,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import EVAL, SHARED, load_questions, question_half, story_half  # noqa: E402
+from devsets import EVAL, SHARED, load_questions, question_half, story_half, v2_articles  # noqa: E402
 from near_miss import transplanted  # noqa: E402
 
 from qa import Assistant  # noqa: E402
@@ -63,6 +70,7 @@ ALL_FEATURES = [
     "read_margin_max",
     "read_margins_positive",
     "yes_no",
+    "read_null",
 ]
 
 
@@ -96,6 +104,7 @@ def main() -> int:
     ap.add_argument("--transplant-weight", type=float, default=0.25, help="weight of transplanted questions; 0: none")
     ap.add_argument("--max-wrong", type=float, default=0.04, help="most wrong abstentions allowed on the fit halves")
     ap.add_argument("--C", type=float, default=1.0)
+    ap.add_argument("--reliability", action="store_true", help="print each domain's reliability table")
     ap.add_argument("--write", action="store_true", help="write qa/confidence_weights.py")
     ap.add_argument(
         "--features",
@@ -223,7 +232,40 @@ def ask_groups(args) -> list:
     half = np.array([article_half(q) for q in sq])
     groups.append(("squad answerable", collect(squad, sq, False), 1, half, 1.0))
     groups.append(("squad own paragraph removed", collect(squad, sq, True), 0, half, 1.0))
+
+    v2_dir = SHARED / "squad" / "v2-dev"
+    v2 = Assistant.open(ensure_corpus_index(v2_dir / "corpus.jsonl", quiet=True), threshold=0.0)
+    qs = load_questions(v2_dir / "questions.jsonl", v2.store)
+    half = np.array([story_half(t) for t in v2_articles(v2_dir / "questions.jsonl", v2.store)])
+    answerable = np.array([q.answerable for q in qs])
+    X = collect(v2, qs, False)
+    groups.append(("v2 answerable", X[answerable], 1, half[answerable], 1.0))
+    groups.append(("v2 unanswerable", X[~answerable], 0, half[~answerable], 1.0))
     return groups
+
+
+def calibration(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[float, list[tuple[str, int, float, float]]]:
+    """Expected calibration error over ``bins`` equal-width bins of ``p``, and the reliability
+    table: (bin, questions, mean confidence, share answerable) for each non-empty bin."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            conf, acc = float(p[inside].mean()), float(y[inside].mean())
+            ece += inside.sum() / len(p) * abs(conf - acc)
+            rows.append((f"{edges[b]:.1f}-{edges[b + 1]:.1f}", int(inside.sum()), conf, acc))
+    return float(ece), rows
+
+
+def domains(groups: list) -> dict[str, tuple[list, list]]:
+    """Groups by domain (the name's first word): (positive groups, negative groups)."""
+    out: dict[str, tuple[list, list]] = {}
+    for g in groups:
+        pos, neg = out.setdefault(g[0].split()[0], ([], []))
+        (pos if g[2] == 1 else neg).append(g)
+    return out
 
 
 def fit(args, groups: list) -> None:
@@ -261,6 +303,17 @@ def fit(args, groups: list) -> None:
             f"{(h == k).sum():>6d} {(p[h == k] < threshold).mean() if (h == k).any() else 0:>13.3f}" for k in (0, 1)
         ]
         print(f"{name:32s} {cells[0]} {cells[1].replace('  ', ' ', 1):>24s}")
+    print("\nper domain, check halves, one threshold:")
+    print(f"{'domain':8s} {'negatives abstained':>20s} {'answerable wrongly abstained':>29s} {'ECE':>6s}")
+    for name, (pos, neg) in domains(groups).items():
+        pp = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in pos])
+        pn = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in neg])
+        ece, rows = calibration(np.concatenate([pp, pn]), np.concatenate([np.ones(len(pp)), np.zeros(len(pn))]))
+        print(f"{name:8s} {(pn < threshold).mean():>20.3f} {(pp < threshold).mean():>29.3f} {ece:>6.3f}")
+        if args.reliability:
+            print(f"  {'bin':9s} {'n':>5s} {'confidence':>10s} {'answerable':>10s}")
+            for b, n, conf, acc in rows:
+                print(f"  {b:9s} {n:>5d} {conf:>10.3f} {acc:>10.3f}")
     seeds = Assistant.open(ensure_corpus_index(ROOT / "seeds", quiet=True), threshold=0.0)
     sdev = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)
     ps = [prob(np.array([[seeds.ask(q.question).features.get(f, 0.0) for f in ALL_FEATURES]]))[0] for q in sdev]

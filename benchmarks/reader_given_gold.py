@@ -93,7 +93,8 @@ def main() -> int:
     if args.models:
         spans = torch_spans(args.models.split(","), gold)
     else:
-        spans = Reader().read_pairs([g["question"] for g in gold], [g["sentence"] for g in gold])
+        around = [(g["before"], g["after"]) for g in gold]
+        spans = Reader().read_pairs([g["question"] for g in gold], [g["sentence"] for g in gold], around)
     em = sc = 0.0
     kinds: Counter[str] = Counter()
     for g, s in zip(gold, spans, strict=True):

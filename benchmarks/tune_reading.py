@@ -49,13 +49,10 @@ def collect(assistant: Assistant, questions, max_depth: int, context: bool) -> l
         if not hits:
             continue
         sents = [retrieved.sentences[h.sentence_id] for h in hits]
-        before = None
         if context:
-            before = []
-            for s in sents[:max_depth]:
-                around = assistant.store.neighbours(s, before=1, after=0)
-                before.append(around[0].text if len(around) > 1 else "")
-        read = assistant.reader.read(q.question, [s.text for s in sents[:max_depth]], before)
+            read = assistant.read_sentences(q.question, sents[:max_depth])
+        else:
+            read = assistant.reader.read(q.question, [s.text for s in sents[:max_depth]])
         rows.append(
             {
                 "half": question_half(q),
@@ -94,7 +91,7 @@ def main() -> int:
     ap.add_argument("--set", choices=sorted(SETS), default="squad")
     ap.add_argument("--limit", type=int, default=0, help="questions (0: all); a fixed stride sample")
     ap.add_argument("--max-depth", type=int, default=max(DEPTHS))
-    ap.add_argument("--context", action="store_true", help="read each sentence after its previous one")
+    ap.add_argument("--context", action="store_true", help="read each sentence between its neighbours (with a context reader)")
     ap.add_argument("--key", choices=["margin", "score"], default="margin", help="the reader's number to combine")
     args = ap.parse_args()
     questions_path, corpus = SETS[args.set]

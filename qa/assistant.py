@@ -262,7 +262,7 @@ class Assistant:
 
         def span(citation: Citation) -> ReadSpan:
             if citation.sentence_id not in spans:
-                spans[citation.sentence_id] = self.reader.read(text, [citation.text])[0]
+                spans[citation.sentence_id] = self.read_sentences(text, self.store.sentences([citation.sentence_id]))[0]
             return spans[citation.sentence_id]
 
         def extract(q: str, citation: Citation) -> Answer:
@@ -300,7 +300,7 @@ class Assistant:
         if not hits:
             return Reading([], {}, [], yes_no)
         top = [retrieved.sentences[h.sentence_id] for h in hits[:READ_DEPTH]]
-        read = self.reader.read(text, [s.text for s in top])
+        read = self.read_sentences(text, top)
         spans = {s.id: r for s, r in zip(top, read, strict=True)}
         margins = [r.margin for r in read]
         scores = [h.score for h in hits] if yes_no else rank_by_reading([h.score for h in hits], margins)
@@ -362,8 +362,21 @@ class Assistant:
         """The answer ``citation`` gives to ``question``: the reader's best span of it, or
         the whole sentence for a yes/no question."""
         yes_no = asks_yes_no(question)
-        span = None if yes_no else self.reader.read(question, [citation.text])[0]
+        span = None if yes_no else self.read_sentences(question, self.store.sentences([citation.sentence_id]))[0]
         return self._answer(citation, span, yes_no)
+
+    def read_sentences(self, question: str, sentences: list[Sentence]) -> list[ReadSpan]:
+        """The reader's best span of each sentence, read between its neighbours in its document
+        when the reader was trained so (``qa.reader.Reader.context``)."""
+        if not self.reader.context:
+            return self.reader.read(question, [s.text for s in sentences])
+        around = []
+        for s in sentences:
+            near = self.store.neighbours(s)
+            before = " ".join(n.text for n in near if n.start < s.start)
+            after = " ".join(n.text for n in near if n.start > s.start)
+            around.append((before, after))
+        return self.reader.read(question, [s.text for s in sentences], around)
 
     @staticmethod
     def _answer(citation: Citation, span: ReadSpan | None, yes_no: bool) -> Answer:

