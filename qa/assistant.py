@@ -262,7 +262,7 @@ class Assistant:
 
         def span(citation: Citation) -> ReadSpan:
             if citation.sentence_id not in spans:
-                spans[citation.sentence_id] = self.read_sentences(text, self.store.sentences([citation.sentence_id]))[0]
+                spans[citation.sentence_id] = self._read_citation(text, citation)
             return spans[citation.sentence_id]
 
         def extract(q: str, citation: Citation) -> Answer:
@@ -362,8 +362,15 @@ class Assistant:
         """The answer ``citation`` gives to ``question``: the reader's best span of it, or
         the whole sentence for a yes/no question."""
         yes_no = asks_yes_no(question)
-        span = None if yes_no else self.read_sentences(question, self.store.sentences([citation.sentence_id]))[0]
+        span = None if yes_no else self._read_citation(question, citation)
         return self._answer(citation, span, yes_no)
+
+    def _read_citation(self, question: str, citation: Citation) -> ReadSpan:
+        """The reader's best span of one cited sentence (its neighbours looked up only for a
+        context reader)."""
+        if not self.reader.context:
+            return self.reader.read(question, [citation.text])[0]
+        return self.read_sentences(question, self.store.sentences([citation.sentence_id]))[0]
 
     def read_sentences(self, question: str, sentences: list[Sentence]) -> list[ReadSpan]:
         """The reader's best span of each sentence, read between its neighbours in its document

@@ -20,8 +20,10 @@ from qa.models import MODELS_DIR, file_sha256, read_record
 
 MODEL_PATH = MODELS_DIR / "reader.onnx"
 RECORD_PATH = MODELS_DIR / "reader.json"
-#: Word pieces read per question + sentence and its context; longer inputs are cut from the end.
-MAX_TOKENS = 256
+#: Word pieces read per question + sentence (p99 of SQuAD is 127); longer sentences are cut.
+MAX_TOKENS = 192
+#: The same for a context reader, which reads the sentence's neighbours too (cut from the end).
+MAX_CONTEXT_TOKENS = 256
 #: At most this many characters of each neighbour are read as context (cut at a space).
 CONTEXT_CHARS = 200
 #: Put between the context and the candidate sentence (the tokenizer reads it as the [SEP] token).
@@ -84,8 +86,10 @@ class Reader:
 
         from embeddings.model import model_dir
 
+        #: Whether the model was trained to read each sentence between its neighbours.
+        self.context = bool(training_record().get("context")) if context is None else context
         self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+        self._tokenizer.enable_truncation(MAX_CONTEXT_TOKENS if self.context else MAX_TOKENS, strategy="longest_first")
         self._tokenizer.no_padding()  # the packaged tokenizer.json pads to 128
         options = ort.SessionOptions()
         options.log_severity_level = 3
@@ -94,8 +98,6 @@ class Reader:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="reader") if workers > 1 else None
-        #: Whether the model was trained to read each sentence between its neighbours.
-        self.context = bool(training_record().get("context")) if context is None else context
 
     def read(
         self, question: str, sentences: list[str], context: list[tuple[str, str]] | None = None

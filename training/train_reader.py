@@ -116,7 +116,8 @@ def v2_fit_examples(v2_dir: Path, rng: random.Random) -> list[dict]:
     of the title is 0): each answerable question with its answer's sentence, and each unanswerable
     question (which follows its paragraph's answerable ones in the file) with the sentence of its
     paragraph sharing the most content words with it and one other sentence, both as no-answer."""
-    import hashlib
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from devsets import story_half
 
     from qa.text import content_words
 
@@ -129,7 +130,7 @@ def v2_fit_examples(v2_dir: Path, rng: random.Random) -> list[dict]:
         q = json.loads(line)
         if q.get("evidence"):
             doc = docs[q["evidence"][0]["doc"]]
-        if doc is None or hashlib.sha256(doc["title"].encode()).digest()[0] % 2:
+        if doc is None or story_half(doc["title"]):
             continue
         text = doc["text"]
         spans = split_sentences(text) or [(0, len(text))]
