@@ -268,6 +268,33 @@ def domains(groups: list) -> dict[str, tuple[list, list]]:
     return out
 
 
+def shipped_model():
+    """The shipped confidence model as (probability function over ``ALL_FEATURES`` rows, threshold)."""
+    from qa import confidence_weights as cw
+
+    cols = [ALL_FEATURES.index(f) for f in cw.FEATURES]
+    means, scales, w = np.array(cw.MEANS), np.array(cw.SCALES), np.array(cw.WEIGHTS)
+
+    def prob(A):
+        return 1 / (1 + np.exp(-(cw.INTERCEPT + ((A[:, cols] - means) / scales) @ w)))
+
+    return prob, cw.THRESHOLD
+
+
+def domain_table(groups: list, prob, threshold: float, reliability: bool) -> None:
+    """Per domain, on the check halves: negatives abstained, answerable wrongly abstained, ECE."""
+    print(f"{'domain':8s} {'negatives abstained':>20s} {'answerable wrongly abstained':>29s} {'ECE':>6s}")
+    for name, (pos, neg) in domains(groups).items():
+        pp = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in pos])
+        pn = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in neg])
+        ece, rows = calibration(np.concatenate([pp, pn]), np.concatenate([np.ones(len(pp)), np.zeros(len(pn))]))
+        print(f"{name:8s} {(pn < threshold).mean():>20.3f} {(pp < threshold).mean():>29.3f} {ece:>6.3f}")
+        if reliability:
+            print(f"  {'bin':9s} {'n':>5s} {'confidence':>10s} {'answerable':>10s}")
+            for b, n, conf, acc in rows:
+                print(f"  {b:9s} {n:>5d} {conf:>10.3f} {acc:>10.3f}")
+
+
 def fit(args, groups: list) -> None:
     """Fit on the halves 0, print the check on the halves 1 (and the seeds smoke test), write."""
     from sklearn.linear_model import LogisticRegression
@@ -303,17 +330,10 @@ def fit(args, groups: list) -> None:
             f"{(h == k).sum():>6d} {(p[h == k] < threshold).mean() if (h == k).any() else 0:>13.3f}" for k in (0, 1)
         ]
         print(f"{name:32s} {cells[0]} {cells[1].replace('  ', ' ', 1):>24s}")
-    print("\nper domain, check halves, one threshold:")
-    print(f"{'domain':8s} {'negatives abstained':>20s} {'answerable wrongly abstained':>29s} {'ECE':>6s}")
-    for name, (pos, neg) in domains(groups).items():
-        pp = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in pos])
-        pn = np.concatenate([prob(X_[h == 1]) for _, X_, _, h, _ in neg])
-        ece, rows = calibration(np.concatenate([pp, pn]), np.concatenate([np.ones(len(pp)), np.zeros(len(pn))]))
-        print(f"{name:8s} {(pn < threshold).mean():>20.3f} {(pp < threshold).mean():>29.3f} {ece:>6.3f}")
-        if args.reliability:
-            print(f"  {'bin':9s} {'n':>5s} {'confidence':>10s} {'answerable':>10s}")
-            for b, n, conf, acc in rows:
-                print(f"  {b:9s} {n:>5d} {conf:>10.3f} {acc:>10.3f}")
+    print("\nper domain, check halves, one threshold: this fit")
+    domain_table(groups, prob, threshold, args.reliability)
+    print("\nthe same with the shipped weights (qa/confidence_weights.py), for comparison")
+    domain_table(groups, *shipped_model(), args.reliability)
     seeds = Assistant.open(ensure_corpus_index(ROOT / "seeds", quiet=True), threshold=0.0)
     sdev = load_questions(EVAL / "seeds-dev.jsonl", seeds.store)
     ps = [prob(np.array([[seeds.ask(q.question).features.get(f, 0.0) for f in ALL_FEATURES]]))[0] for q in sdev]
