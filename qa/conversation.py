@@ -58,8 +58,9 @@ NO_REPEATS: str | None = "span"
 #: follow-up F1 / overlap: resolved only .324 / .393, as typed only .352 / .434, both pooled .366 / .423.
 POOL_TYPED = True
 #: Run those two asks at once (``Assistant.ask`` is safe to call from two threads; onnxruntime, FAISS,
-#: SQLite and numpy let go of the GIL); the result is the same as one after the other, in about the time
-#: of one ask plus what the two cores cannot overlap (docs/conversations.md). A switch for the benchmark.
+#: SQLite and numpy let go of the GIL); the result is the same as one after the other. What it saves
+#: depends on an idle core: none measured on the loaded 2-core machine (docs/conversations.md).
+#: A switch for the benchmark (``--one-after-another``).
 ASK_AT_ONCE = True
 REPEAT_NOTE = "this answer was given before in this conversation; no other passage answers the question"
 
