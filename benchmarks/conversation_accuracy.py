@@ -47,6 +47,8 @@ def main() -> int:
                         help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
     parser.add_argument("--resolved-only", action="store_true",
                         help="ask follow-ups as resolved only (default: also as typed, the more confident kept)")
+    parser.add_argument("--one-after-another", action="store_true",
+                        help="ask a follow-up as resolved and as typed one after the other, not at once")
     parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
     parser.add_argument("--repeats", choices=("span", "sentence", "allowed"), default="span",
                         help="what counts as an answer given again: its span (default), its sentence; or allowed")
@@ -62,6 +64,7 @@ def main() -> int:
 
     qa.conversation.SENTENCE_ANSWERS = not args.span_answers
     qa.conversation.POOL_TYPED = not args.resolved_only
+    qa.conversation.ASK_AT_ONCE = not args.one_after_another
     qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
     qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 import faiss
@@ -81,6 +82,9 @@ class VectorIndex:
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        #: Held while ``reconstruct`` builds an IVF index's id map (on first use): FAISS marks the map
+        #: built before it fills it, and two readers at once (``qa.conversation``) must not fill it together.
+        self._direct_map_lock = threading.Lock()
 
     # -- construction ------------------------------------------------------
 
@@ -250,8 +254,10 @@ class VectorIndex:
         if not len(ids):
             return np.zeros((0, self.dim), np.float32)
         ivf = self._ivf
-        if ivf is not None and ivf.direct_map.type != faiss.DirectMap.Hashtable:
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # id -> (cell, offset), built on first use
+        if ivf is not None:
+            with self._direct_map_lock:
+                if ivf.direct_map.type != faiss.DirectMap.Hashtable:
+                    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # id -> (cell, offset), built on first use
         return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     # -- files ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class Assistant:
         self.threshold = threshold
         self.top_k = top_k
         self._reader = reader
+        self._loading = threading.Lock()  # the encoder and the reader load once, even when two asks start at once
         self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
         #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
         self.scope: list[str] | None = None
@@ -132,7 +134,9 @@ class Assistant:
         if self._encoder is None:
             from embeddings import load_encoder
 
-            self._encoder = load_encoder("onnx")
+            with self._loading:
+                if self._encoder is None:
+                    self._encoder = load_encoder("onnx")
         return self._encoder
 
     @property
@@ -141,8 +145,10 @@ class Assistant:
         if self._reader is None:
             from qa.reader import Reader
 
-            # one thread a run (a second costs more than it saves on one sentence), a run per core
-            self._reader = Reader(threads=1, workers=min(READ_DEPTH, os.cpu_count() or 1))
+            with self._loading:
+                if self._reader is None:
+                    # one thread a run (a second costs more than it saves on one sentence), a run per core
+                    self._reader = Reader(threads=1, workers=min(READ_DEPTH, os.cpu_count() or 1))
         return self._reader
 
     def close(self) -> None:

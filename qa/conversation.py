@@ -22,11 +22,15 @@
    sentence already given, rather than the span, cost .008 follow-up F1 on the fit half.)
 
 The ``Result`` keeps the question as typed; ``resolved`` (and a note) say how it was asked.
+A follow-up asked both as resolved and as typed runs the two asks at once (``ASK_AT_ONCE``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from qa.assistant import clean_question
@@ -53,6 +57,11 @@ NO_REPEATS: str | None = "span"
 #: Also ask a resolved follow-up as typed, and keep the more confident result. On the quac-dev fit half,
 #: follow-up F1 / overlap: resolved only .324 / .393, as typed only .352 / .434, both pooled .366 / .423.
 POOL_TYPED = True
+#: Run those two asks at once (``Assistant.ask`` is safe to call from two threads; onnxruntime, FAISS,
+#: SQLite and numpy let go of the GIL); the result is the same as one after the other. What it saves
+#: depends on an idle core: none measured on the loaded 2-core machine (docs/conversations.md).
+#: A switch for the benchmark (``--one-after-another``).
+ASK_AT_ONCE = True
 REPEAT_NOTE = "this answer was given before in this conversation; no other passage answers the question"
 
 
@@ -119,11 +128,13 @@ class Conversation:
     def _answer(self, typed: str, asked: str, top_k: int | None) -> tuple[Result, tuple[str, int, int] | None]:
         """The result for the question as asked, and the span the reader found (before an answer
         is widened to its sentence)."""
-        result = self.assistant.ask(asked, top_k=top_k, docs=self.docs)
+        ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
         if POOL_TYPED and asked != typed:
-            as_typed = self.assistant.ask(typed, top_k=top_k, docs=self.docs)
+            result, as_typed = _both(ask, asked, typed)
             if as_typed.confidence > result.confidence:
                 result = as_typed
+        else:
+            result = ask(asked)
         skipped = self._repeated(result)
         other = result
         while skipped and len(skipped) <= len(self.turns):  # each earlier answer skipped once at most
@@ -187,6 +198,16 @@ class Conversation:
             return self.assistant.store.document(self.docs[0])
         except KeyError:  # a folder prefix or a path: the last answer's document titles the history
             return None
+
+
+def _both(ask: Callable[[str], Result], first: str, second: str) -> tuple[Result, Result]:
+    """``(ask(first), ask(second))``: at once with ``ASK_AT_ONCE`` (``second`` on a thread of its own,
+    waited for even when ``first`` fails), else one after the other."""
+    if not ASK_AT_ONCE:
+        return ask(first), ask(second)
+    with ThreadPoolExecutor(1, thread_name_prefix="conversation") as pool:
+        other = pool.submit(ask, second)
+        return ask(first), other.result()
 
 
 def withheld(result: Result) -> Result:

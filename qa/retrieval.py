@@ -248,7 +248,8 @@ class RerankRetriever(HybridRetriever):
 
     def _centroid(self, doc: str) -> tuple[int, np.ndarray | None]:
         """The document's sentence count and mean sentence vector (None when long or not retrievable)."""
-        if doc not in self._centroids:
+        found = self._centroids.get(doc)  # (one look-up: another thread may clear the cache meanwhile)
+        if found is None:
             if len(self._centroids) > 10_000:
                 self._centroids.clear()
             ids = self.store.sentence_ids(doc)
@@ -257,8 +258,8 @@ class RerankRetriever(HybridRetriever):
             if vecs is not None and len(vecs):
                 mean = vecs.mean(axis=0)
                 mean /= max(float(np.linalg.norm(mean)), 1e-9)
-            self._centroids[doc] = (len(ids), mean)
-        return self._centroids[doc]
+            found = self._centroids[doc] = (len(ids), mean)
+        return found
 
     def passage_prior(self, ids: list[int], query_vector) -> np.ndarray:
         """``PASSAGE_PRIOR / n`` times the z-scored cosine of the question with each

@@ -4,6 +4,7 @@ resolver), then, on the seeds with the real models, scope, honest follow-ups and
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -88,14 +89,65 @@ def test_the_resolved_question_is_asked_and_the_typed_one_kept(stub_resolver):
     chat = Conversation(stub)
     chat.ask("Who was the first harbour master?")
     result = chat.ask("How many ships did she record?")
-    assert [q for q, _, _ in stub.asked[1:]] == ["How many ships did she record? Ada",  # resolved, then as typed
-                                                 "How many ships did she record?"]
+    assert sorted(q for q, _, _ in stub.asked[1:]) == ["How many ships did she record?",  # as typed, and resolved
+                                                       "How many ships did she record? Ada"]
     assert result.question == "How many ships did she record?"
     assert result.resolved == "How many ships did she record? Ada"
     assert "understood as: How many ships did she record? Ada" in result.notes
     assert result.to_json("q")["resolved"] == "How many ships did she record? Ada"
     assert result.answer.text == "412" and result.answer.kind == "span"  # over the whole library: the span
     assert [t.question for t in chat.turns] == ["Who was the first harbour master?", "How many ships did she record?"]
+
+
+class MeetingAssistant(StubAssistant):
+    """A stub whose asks of a follow-up ("she") wait for each other: they get through only when
+    both run at once (else the barrier breaks after its timeout)."""
+
+    def __init__(self, answers, meet: threading.Barrier | None):
+        super().__init__(answers)
+        self.meet = meet
+
+    def ask(self, question, **kw) -> Result:
+        if self.meet is not None and "she" in question.split():
+            self.meet.wait()
+        return super().ask(question, **kw)
+
+
+def test_a_follow_up_is_asked_both_ways_at_once_with_the_result_of_one_after_the_other(
+    stub_resolver, monkeypatch
+):
+    # as resolved ("... Ada") and as typed, the two asks answer differently with the same confidence:
+    # a tie keeps the resolved one, as asking one after the other does
+    table = {"Ada": [("the tall ship", "Ada sailed the tall ship.")], **HARBOUR}
+    results = {}
+    for at_once in (False, True):
+        monkeypatch.setattr(conversation_module, "ASK_AT_ONCE", at_once)
+        stub = MeetingAssistant(table, threading.Barrier(2, timeout=10) if at_once else None)
+        chat = Conversation(stub)
+        chat.ask("Who was the first harbour master?")
+        results[at_once] = chat.ask("How many ships did she record?")
+        assert sorted(q for q, _, _ in stub.asked[1:]) == ["How many ships did she record?",
+                                                           "How many ships did she record? Ada"]
+    assert results[True] == results[False]
+    assert results[True].answer.text == "the tall ship" and results[True].confidence == 0.8
+
+
+def test_a_failing_ask_fails_the_follow_up_after_the_other_ask_ends(stub_resolver):
+    ended = []
+
+    class Failing(StubAssistant):
+        def ask(self, question, **kw):
+            if question.endswith("Ada"):  # the resolved question, asked on the calling thread
+                raise RuntimeError("the index went away")
+            result = super().ask(question, **kw)
+            ended.append(question)
+            return result
+
+    chat = Conversation(Failing(HARBOUR))
+    chat.ask("Who was the first harbour master?")
+    with pytest.raises(RuntimeError, match="the index went away"):
+        chat.ask("How many ships did she record?")
+    assert ended[-1] == "How many ships did she record?"  # waited for, not left running
 
 
 def test_a_question_asked_as_typed_has_no_resolved_field(stub_resolver):
@@ -183,6 +235,35 @@ def test_follow_up_json_says_how_the_question_was_asked(assistant):
     assert out["question"] == "What death toll did he give?"
     assert out.get("resolved", out["question"]) == chat.turns[-1].resolved  # "resolved" when it differs
     assert chat.turns[-1].resolution.question == "What death toll did he give?"
+
+
+def test_asking_at_once_changes_no_result_of_the_seed_conversations(assistant, monkeypatch):
+    conversations = _turns(DATA / "conversations-dev.jsonl")
+    results = {}
+    for at_once in (False, True):
+        monkeypatch.setattr(conversation_module, "ASK_AT_ONCE", at_once)
+        results[at_once] = []
+        for conv in conversations:
+            chat = assistant.conversation()
+            results[at_once] += [(chat.ask(t["question"]), chat.turns[-1]) for t in conv["turns"]]
+    assert any(turn.resolved != turn.question for _, turn in results[True])  # some follow-up was asked both ways
+    assert results[True] == results[False]
+
+
+def test_asks_from_two_threads_at_once_give_what_asks_one_after_another_give(assistant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [
+        "What death toll did he give? Serhiy Orlov", "What death toll did he give?",
+        "How did he send his message? Sasha Volkov", "How did he send his message?",
+        "Who is the forein minster of Ukrane?", "Did NATO rule out a no-fly zone?",
+        "Who keeps asking for it? NATO", "Who keeps asking for it?",
+    ]
+    alone = [assistant.ask(q) for q in questions]
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            together = list(pool.map(assistant.ask, questions))
+            assert together == alone  # answers, confidences, citations, features
 
 
 def _turns(path):

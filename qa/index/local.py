@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -69,6 +70,9 @@ class LocalIndex:
         self._tokens = None
         self._bm25 = None
         self._lexical_cache: dict[str, np.ndarray] = {}
+        #: Held while loading the BM25 index or the token vectors, and while the lexical cache
+        #: changes: two questions may be asked at once (``qa.conversation``).
+        self._lock = threading.Lock()
 
     @property
     def layered(self) -> bool:
@@ -99,10 +103,13 @@ class LocalIndex:
         if self._tokens is None:
             from qa.index.token_vectors import LayeredTokenVectors
 
-            self._tokens = self.load_token_vectors("tokens", "tokidx") or False
-            if self._tokens and self.layered:
-                delta = self.load_token_vectors("delta_tokens", "delta_tokidx")
-                self._tokens = LayeredTokenVectors(self._tokens, delta, self.removed) if delta else False
+            with self._lock:  # loaded once, and set whole (another thread must not see the base alone)
+                if self._tokens is None:
+                    tokens = self.load_token_vectors("tokens", "tokidx") or False
+                    if tokens and self.layered:
+                        delta = self.load_token_vectors("delta_tokens", "delta_tokidx")
+                        tokens = LayeredTokenVectors(tokens, delta, self.removed) if delta else False
+                    self._tokens = tokens
         return self._tokens or None
 
     def _load_bm25(self, key: str, rows: int | None):
@@ -123,15 +130,18 @@ class LocalIndex:
         if self._bm25 is None:
             from qa.index.bm25 import BM25Index, LayeredBM25
 
-            self._bm25 = self._load_bm25("bm25", self.sizes.get("base_sentences"))
-            if self._bm25 is not None and self.layered:
-                delta = self._load_bm25("delta_bm25", self.sizes.get("delta_sentences"))
-                self._bm25 = LayeredBM25(self._bm25, delta, self.removed) if delta is not None else None
-            if self._bm25 is None or len(self._bm25) != len(self):
-                sents = list(self.iter_sentences())
-                titles = SentenceTitles(self._title_text_format)
-                texts = [embedding_text(titles(x.doc, x.start), x.text) for x in sents]
-                self._bm25 = BM25Index.build(texts, [x.id for x in sents])
+            with self._lock:  # loaded (or built) once, and set whole
+                if self._bm25 is None:
+                    bm25 = self._load_bm25("bm25", self.sizes.get("base_sentences"))
+                    if bm25 is not None and self.layered:
+                        delta = self._load_bm25("delta_bm25", self.sizes.get("delta_sentences"))
+                        bm25 = LayeredBM25(bm25, delta, self.removed) if delta is not None else None
+                    if bm25 is None or len(bm25) != len(self):
+                        sents = list(self.iter_sentences())
+                        titles = SentenceTitles(self._title_text_format)
+                        texts = [embedding_text(titles(x.doc, x.start), x.text) for x in sents]
+                        bm25 = BM25Index.build(texts, [x.id for x in sents])
+                    self._bm25 = bm25
         return self._bm25
 
     def _title_text_format(self, doc_id: str) -> tuple[str | None, str, str]:
@@ -217,11 +227,14 @@ class LocalIndex:
         """BM25 scores of every row for ``question`` (the last few questions' are kept: a
         retriever asks for the top list and then for the scores of some of its neighbours)."""
         cache = self._lexical_cache
-        if question not in cache:
-            if len(cache) >= 4:
-                cache.pop(next(iter(cache)))
-            cache[question] = self.bm25.scores(question)
-        return cache[question]
+        scores = cache.get(question)
+        if scores is None:
+            scores = self.bm25.scores(question)
+            with self._lock:  # two threads evicting at once would pop the same question
+                if len(cache) >= 4:
+                    cache.pop(next(iter(cache)))
+                cache[question] = scores
+        return scores
 
     def search_lexical(self, question: str, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
         bm25 = self.bm25
@@ -328,16 +341,18 @@ class LocalIndex:
 
     def text(self, doc_id: str) -> str:
         """The document text that offsets index into."""
-        if doc_id not in self._texts:
+        text = self._texts.get(doc_id)  # (one look-up: another thread may clear the cache meanwhile)
+        if text is None:
             row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 raise KeyError(doc_id)
-            if not isinstance(row[0], str):
+            text = row[0]
+            if not isinstance(text, str):
                 raise IndexProblem(f"{self.path}: the text of {doc_id!r} is not text; {rebuild_hint(self.path)}")
             if len(self._texts) > 256:
                 self._texts.clear()
-            self._texts[doc_id] = row[0]
-        return self._texts[doc_id]
+            self._texts[doc_id] = text
+        return text
 
     def sentences(self, ids: Iterable[int]) -> list[Sentence]:
         """Sentences by id, in the order asked (unknown ids are left out)."""

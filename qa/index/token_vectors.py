@@ -19,6 +19,7 @@ adds a second pair for the sentences added since (``LayeredTokenVectors``).
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -42,6 +43,9 @@ class TokenVectors:
         self.index = index
         self._float32: OrderedDict[int, np.ndarray] = OrderedDict()
         self._float32_bytes = 0
+        #: Held while the cache is read or changed: two questions may be asked at once (``qa.conversation``),
+        #: and a sentence added twice would count its bytes twice.
+        self._float32_lock = threading.Lock()
 
     @classmethod
     def load(cls, vectors_path: Path, index_path: Path) -> TokenVectors:
@@ -74,21 +78,22 @@ class TokenVectors:
 
     def float32(self, sentence_id: int) -> np.ndarray | None:
         """``get`` as float32, from a small least-recently-used cache (for the query path)."""
-        arr = self._float32.get(sentence_id)
-        if arr is not None:
-            self._float32.move_to_end(sentence_id)
+        with self._float32_lock:
+            arr = self._float32.get(sentence_id)
+            if arr is not None:
+                self._float32.move_to_end(sentence_id)
+                return arr
+            half = self.get(sentence_id)
+            if half is None:
+                return None
+            arr = np.asarray(half, dtype=np.float32)
+            arr.flags.writeable = False
+            self._float32[sentence_id] = arr
+            self._float32_bytes += arr.nbytes
+            while self._float32_bytes > FLOAT32_CACHE_BYTES and len(self._float32) > 1:
+                _, old = self._float32.popitem(last=False)
+                self._float32_bytes -= old.nbytes
             return arr
-        half = self.get(sentence_id)
-        if half is None:
-            return None
-        arr = np.asarray(half, dtype=np.float32)
-        arr.flags.writeable = False
-        self._float32[sentence_id] = arr
-        self._float32_bytes += arr.nbytes
-        while self._float32_bytes > FLOAT32_CACHE_BYTES and len(self._float32) > 1:
-            _, old = self._float32.popitem(last=False)
-            self._float32_bytes -= old.nbytes
-        return arr
 
 
 class LayeredTokenVectors:

@@ -186,15 +186,16 @@ class MilvusIndex:
         return {d: (v.info.sha256, v.info.path, v.info.title) for d, v in self.live.items()}
 
     def text(self, doc_id: str) -> str:
-        if doc_id not in self._texts:
+        text = self._texts.get(doc_id)  # (one look-up: another thread may evict it meanwhile)
+        if text is None:
             v = self.live[doc_id]
             rows = self._get("documents", [version_key(doc_id, v.gen)], ["text"])
             if not rows:
                 raise KeyError(doc_id)
-            self._texts[doc_id] = rows[0]["text"]
+            text = self._texts[doc_id] = rows[0]["text"]
             while len(self._texts) > 256:
                 self._texts.popitem(last=False)
-        return self._texts[doc_id]
+        return text
 
     def _rows(self, ids: list[int]) -> dict[int, dict]:
         """Sentence rows by id (kept: a reader sees one generation, whose rows do not change)."""
