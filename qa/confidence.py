@@ -11,7 +11,8 @@ no-answer score).
 The weights live in ``qa/confidence_weights.py`` as plain numbers, fitted by
 ``benchmarks/fit_confidence.py`` on dev data only: answerable questions against the full
 corpus as positives; as negatives, the same questions with their own story (NarrativeQA)
-or paragraph (SQuAD dev split) removed, and near misses. The output is a probability;
+or paragraph (SQuAD dev split) removed, and SQuAD 2.0's unanswerable questions (its fitting
+articles; docs/abstention.md). The output is a probability;
 ``qa.defaults.DEFAULT_THRESHOLD`` is the abstention cut-off.
 """
 
