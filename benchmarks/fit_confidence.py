@@ -25,8 +25,10 @@ of the fit halves' answerable questions.
 
     python benchmarks/fit_confidence.py --squad-limit 2000 [--features runs/confidence.npz] [--write]
 
-``--features`` keeps the asked features, so that refitting (another ``--C`` or ``--max-wrong``)
-takes seconds; delete the file after a change to the pipeline or the reader.
+``--features`` keeps the asked features, so that refitting (another ``--C``, ``--max-wrong`` or
+``--v2-weight``) takes seconds; delete the file after a change to the pipeline or the reader.
+``--inner-folds`` checks on the odd rows of the fit halves instead of the check halves: for choosing
+a setting without looking at the check halves.
 """
 
 from __future__ import annotations
@@ -111,6 +113,13 @@ def main() -> int:
         type=Path,
         help="an .npz of the groups' features: read it when it exists (no asking), else write it after asking",
     )
+    ap.add_argument("--v2-weight", type=float, default=1.0, help="weight of the SQuAD 2.0 groups in the fit")
+    ap.add_argument(
+        "--inner-folds",
+        action="store_true",
+        help="for choosing settings: fit on the even rows of the fit halves and check on their odd rows "
+        "(the check halves unused); writes nothing",
+    )
     ap.add_argument(
         "--compare-models",
         action="store_true",
@@ -124,6 +133,11 @@ def main() -> int:
         groups = ask_groups(args)
         if args.features:
             save_groups(args.features, groups)
+    groups = [(n, X, y, h, args.v2_weight if n.startswith("v2") else w) for n, X, y, h, w in groups]
+    if args.inner_folds:
+        args.write = False
+        groups = [(n, X, y, np.where(h == 0, np.arange(len(h)) % 2, 2), w) for n, X, y, h, w in groups]
+        print("inner folds: 'fit' below is the even rows of the fit halves, 'check' their odd rows")
 
     if args.compare_models:
         compare_models(groups, args.max_wrong)
