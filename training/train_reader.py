@@ -204,6 +204,9 @@ def encode(tokenizer, examples: list[dict], max_length: int, context: bool = Fal
     """Token ids and start/end token targets (0 = [CLS] for no answer)."""
     from qa.reader import reading_text
 
+    if not examples:
+        return []
+
     segments = [
         reading_text(x["sentence"], x.get("before", ""), x.get("after", "")) if context else (x["sentence"], 0)
         for x in examples
