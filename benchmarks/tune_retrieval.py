@@ -46,7 +46,8 @@ def collect(store, questions, encoder, pool: int):
     features (``MIX_KEYS``, and the passage prior's parts) of each, computed as
     ``qa.retrieval`` does (with ``--content-tokens``, the question's tokens and their roles
     from ``Assistant.encode_question``)."""
-    from qa.assistant import Assistant, clean_question
+    from qa.assistant import Assistant
+    from qa.question import clean_question
 
     assistant = Assistant(store, encoder)
     retriever = RerankRetriever(store, pool=pool)

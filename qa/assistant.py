@@ -16,7 +16,6 @@ The CLI and the TUI are thin layers over this module.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 from dataclasses import dataclass, replace
@@ -27,14 +26,14 @@ import numpy as np
 from qa.defaults import (
     DEFAULT_THRESHOLD,
     DEFAULT_TOP_K,
-    MAX_QUESTION_CHARS,
     default_index_dir,
     default_index_is_current,
     seeds_dir,
     seeds_fingerprint,
 )
-from qa.errors import BadInputError, IndexProblem
+from qa.errors import IndexProblem
 from qa.index import IndexBackend, Sentence, open_index
+from qa.question import clean_question
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
 from qa.retrieval import DEFAULT_RETRIEVER, Hit, make_retriever
@@ -53,24 +52,6 @@ RETRIEVAL_WEIGHT = 1.0
 #: The reader reads each sentence alone: with its previous sentence as context
 #: (``tune_reading.py --context``), NarrativeQA R@1 rose .02 on the fit half but not the check
 #: half, and SQuAD F1 fell .02 (the reader was trained on sentences alone).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (undecodable argv bytes, JSON escapes)
-
-
-def clean_question(question: str) -> tuple[str, list[str]]:
-    """Validate a question; returns the text to use and notes for the user."""
-    if not isinstance(question, str):
-        raise BadInputError("the question must be a string")
-    notes = []
-    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", question)).strip()
-    if not text:
-        raise BadInputError('the question is empty; ask something, e.g. qa ask "Who is the deputy mayor?"')
-    if len(text) > MAX_QUESTION_CHARS:
-        text = text[:MAX_QUESTION_CHARS]
-        notes.append(f"question truncated to its first {MAX_QUESTION_CHARS} characters")
-    return text, notes
-
-
 def ensure_default_index(index_dir: Path | None = None, quiet: bool = False) -> Path:
     """Build (or rebuild, if the seeds changed) the default index of the bundled seeds."""
     from qa.indexing import index_paths

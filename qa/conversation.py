@@ -33,7 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from qa.assistant import clean_question
+from qa.question import clean_question
 from qa.resolver import Resolution, resolve, resolve_turn
 from qa.results import Answer, Result
 
