@@ -376,7 +376,7 @@ async def test_typing_after_the_palette_closes_reaches_the_question():
 
 
 async def test_intro_names_the_keys_the_footer_shows():
-    from qa.tui.app import INTRO
+    from qa.tui.keys import INTRO
 
     app = CiteQAApp(opener=fake_opener)
     shown = {b.key for b in app.BINDINGS if b.show}
@@ -410,9 +410,9 @@ async def test_whole_document_stays_inside_the_sources_panel(size):
 
 
 async def test_export_goes_to_a_stated_folder_with_quotes_as_in_the_source(tmp_path, monkeypatch):
-    import qa.tui.app as app_module
+    import qa.tui.export as export_module
 
-    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    monkeypatch.setattr(export_module, "export_folder", lambda: tmp_path)
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
         await first_answer(pilot, app)
@@ -507,9 +507,9 @@ def dialogs(app) -> list:
 
 
 async def test_a_dialog_opened_again_from_the_palette_is_not_stacked(tmp_path, monkeypatch):
-    import qa.tui.app as app_module
+    import qa.tui.export as export_module
 
-    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    monkeypatch.setattr(export_module, "export_folder", lambda: tmp_path)
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
         await first_answer(pilot, app)

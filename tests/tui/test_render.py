@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from qa.assistant import Answer, Citation, Corroboration, Result
-from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, answer_markdown, answer_text, markdown, sources_summary
+from qa.tui.export import answer_markdown, markdown
+from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, answer_text, sources_summary
 
 
 def _c(doc: str, text: str, start: int = 0) -> Citation:

@@ -1,7 +1,7 @@
 """Rich ``Text`` for results: the answer span highlighted in its sentence, citations, corroboration.
 
 Pure functions of the public ``Result``/``Citation``/``Answer``/``Corroboration``
-fields, shared by the answer cards, the sources panel and the Markdown export. An answer
+fields, shared by the answer cards, the sources panel and the Markdown export (``qa.tui.export``). An answer
 or sentence that spans a wrapped line's break is shown on one line (``qa.layout.one_line``).
 """
 
@@ -91,40 +91,6 @@ def citation_line(n: int, citation, width: int = 56) -> Text:
     line.append(citation.label())
     line.append("\n    " + shorten(citation.text, width), style="dim")
     return line
-
-
-def markdown(turns: list[tuple[str, object | None, str | None]]) -> str:
-    """The conversation as Markdown: (question, result or None, error or None) per turn."""
-    lines = ["# citeqa conversation", ""]
-    for question, result, error in turns:
-        lines.append(f"## {question}")
-        lines.append("")
-        if error:
-            lines.append(f"_Error: {error}_")
-        elif result is None:
-            lines.append("_(no answer yet)_")
-        else:
-            lines.append(answer_markdown(result))
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def answer_markdown(result) -> str:
-    lines = []
-    if result.answer is None:
-        lines.append(f"**{NO_ANSWER}.**")
-        if result.citations:
-            lines += ["", "Closest matches:"]
-    else:
-        lines.append(f"**{one_line(result.answer.text)}** [1] (confidence {result.confidence:.2f})")
-        summary = sources_summary(result)
-        if summary:
-            lines.append(f"_{summary}_")
-    lines += [f"_{note}_" for note in result.notes]
-    lines.append("")
-    for n, c in enumerate(result.citations, 1):
-        lines.append(f"{n}. {c.label()}: {quoted(c.text)} (chars {c.start}–{c.end})")
-    return "\n".join(lines)
 
 
 def answer_clipboard(result) -> str:
