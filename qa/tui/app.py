@@ -84,7 +84,7 @@ class CiteQAApp(IndexActions, CitationActions, ExportActions, App):
                 yield StatusLine(id="status")
                 yield QuestionInput(id="question")
             yield SourcesPanel(id="sources")
-        yield Footer()
+        yield Footer(compact=True)  # every key readable at 80 columns (qa.tui.keys)
 
     def on_mount(self) -> None:
         self.query_one(QuestionInput).focus()

@@ -37,11 +37,11 @@ class CitationActions:
     @work(thread=True, exclusive=True, group="sources")
     def load_document(self, citation) -> None:
         try:
-            text, flowed = displayed_document(self.assistant.store, citation.doc)
+            document = displayed_document(self.assistant.store, citation.doc)
         except Exception as e:
             self.call_from_thread(self.sources.show_message, f"Cannot show this source: {error_message(e)}")
             return
-        self.call_from_thread(self.sources.show_document, citation, text, flowed)
+        self.call_from_thread(self.sources.show_document, citation, document)
 
     def _citation_list(self) -> CitationList | None:
         focused = self.focused

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from qa.layout import one_line
+from qa.layout import display_line
 from qa.tui.screens import PathPrompt
-from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, quoted, sources_summary
+from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, quoted, sources_summary, understood_note
 
 
 def export_folder() -> Path:
@@ -24,11 +24,15 @@ def export_folder() -> Path:
 
 
 def markdown(turns: list[tuple[str, object | None, str | None]]) -> str:
-    """The conversation as Markdown: (question, result or None, error or None) per turn."""
+    """The conversation as Markdown: (question, result or None, error or None) per turn. How a follow-up
+    was understood follows its question."""
     lines = ["# citeqa conversation", ""]
     for question, result, error in turns:
         lines.append(f"## {question}")
         lines.append("")
+        understood = understood_note(result) if result is not None else None
+        if understood:
+            lines += [f"_{understood}_", ""]
         if error:
             lines.append(f"_Error: {error}_")
         elif result is None:
@@ -40,17 +44,19 @@ def markdown(turns: list[tuple[str, object | None, str | None]]) -> str:
 
 
 def answer_markdown(result) -> str:
+    """The answer (or that there is none), its notes but how it was understood (``markdown`` puts that
+    with the question), then its citations."""
     lines = []
     if result.answer is None:
         lines.append(f"**{NO_ANSWER}.**")
-        if result.citations:
-            lines += ["", "Closest matches:"]
     else:
-        lines.append(f"**{one_line(result.answer.text)}** [1] (confidence {result.confidence:.2f})")
+        lines.append(f"**{display_line(result.answer.text)}** [1] (confidence {result.confidence:.2f})")
         summary = sources_summary(result)
         if summary:
             lines.append(f"_{summary}_")
-    lines += [f"_{note}_" for note in result.notes]
+    lines += [f"_{note}_" for note in result.notes if note != understood_note(result)]
+    if result.answer is None and result.citations:
+        lines += ["", "Closest matches:"]
     lines.append("")
     for n, c in enumerate(result.citations, 1):
         lines.append(f"{n}. {c.label()}: {quoted(c.text)} (chars {c.start}–{c.end})")
