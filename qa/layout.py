@@ -25,7 +25,10 @@ the text given, newlines inside it included.
 
 For display (the chat's sources panel, answers in the CLI and the chat), ``flowed``
 turns the newlines inside blocks into spaces and ``one_line`` those of a sentence;
-both keep the text's length, so citation offsets stay right.
+both keep the text's length, so citation offsets stay right. A word hyphenated across
+a wrapped line's break (``cobalt-\nblue``) would then read ``cobalt- blue``: the chat
+leaves the break out (``hyphen_breaks``, ``leave_out``, ``display_line``), and maps
+offsets into the text to what it shows with ``shown_offset``.
 """
 
 from __future__ import annotations
@@ -183,3 +186,40 @@ def one_line(text: str) -> str:
     length, so offsets into ``text`` index the result too. A sentence never crosses a block, so each of its
     line breaks is a wrapped line's (see ``blocks``)."""
     return text.translate(_BREAKS_TO_SPACES)
+
+
+#: A line break inside a hyphenated word: after a letter or digit and a hyphen, before a letter or digit
+#: ("cobalt-\nblue", "mid-\n1890s"), with the next line's indent. (After a dash, " -\n", it stays a space.)
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W_]-)\r?\n[ \t]*(?=[^\W_])")
+
+
+def hyphen_breaks(text: str, shown: str | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of each wrapped line's break inside a hyphenated word, the next line's indent
+    included: left out for display, ``cobalt-\nblue`` reads ``cobalt-blue`` rather than ``cobalt- blue``.
+    The hyphen stays: a word hyphenated only to wrap it (``metal-\nlurgy``) cannot be told from a
+    hyphenated one without a dictionary, and showing it costs no character of the source.
+    ``shown`` is ``text`` flowed (``flowed``): only the breaks it made spaces count; None when ``text``
+    is a sentence or a span of one, whose line breaks are all wrapped lines'."""
+    return [m.span() for m in _HYPHEN_BREAK.finditer(text) if shown is None or shown[m.start()] == " "]
+
+
+def leave_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without ``spans`` (in order, apart)."""
+    pieces, done = [], 0
+    for start, end in spans:
+        pieces.append(text[done:start])
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def shown_offset(offset: int, spans: list[tuple[int, int]]) -> int:
+    """Where ``offset`` into a text is once ``spans`` are left out of it (``leave_out``)."""
+    return offset - sum(min(end, offset) - start for start, end in spans if start < offset)
+
+
+def display_line(text: str) -> str:
+    """``text`` (a sentence, or a span of one) on one line for reading: ``one_line`` with its hyphenated
+    words whole (``hyphen_breaks``). Shorter than ``text`` where it joins a word: offsets into ``text``
+    index it through ``shown_offset``."""
+    return leave_out(one_line(text), hyphen_breaks(text))

@@ -1,4 +1,5 @@
-"""Messages the chat app's workers and widgets post (dataclass messages, as in Posting)."""
+"""Messages the chat app's workers and widgets post (dataclass messages, as in Posting), and
+``error_message``: the one line for the user that a worker's error becomes."""
 
 from __future__ import annotations
 
@@ -64,3 +65,11 @@ class IndexingFinished(Message):
 @dataclass
 class IndexingFailed(Message):
     error: str
+
+
+def error_message(error: BaseException) -> str:
+    from qa.errors import CiteQAError
+
+    if isinstance(error, CiteQAError):
+        return str(error)
+    return f"unexpected error: {type(error).__name__}: {error}"

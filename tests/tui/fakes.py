@@ -38,6 +38,43 @@ WRAPPED_DOCS = {
     ),
 }
 
+#: A long document hard-wrapped at 72 columns: its whole text scrolls in the sources panel, and the cited
+#: sentence, far down, has a word hyphenated across a line break ("cobalt-\nblue").
+LONG_DOCS = {
+    "lighthouse.txt": (
+        "The north pier lighthouse was first lit in the autumn of 1874, three\n"
+        "years after the harbour opened. Its lantern burned colza oil until 1902,\n"
+        "when the harbour board paid for a paraffin burner and a clockwork that\n"
+        "turned the lens once every twenty seconds.\n"
+        "\n"
+        "The first keeper, Tom Harland, lived in the cottage at the root of the\n"
+        "pier with his wife and four children. He kept a daily record of the\n"
+        "weather, the ships that passed and the oil that was burned, and his\n"
+        "books are still read by historians of the coast.\n"
+        "\n"
+        "During the great storm of 1881 the sea broke over the pier for two days\n"
+        "and nights. The keeper stayed at his post and kept the light burning,\n"
+        "although the lower windows of the tower were smashed by the waves and\n"
+        "the stairs ran with water.\n"
+        "\n"
+        "In 1890 the tower was raised by eight feet so that the light could be\n"
+        "seen beyond the headland. The work took a whole summer, and a temporary\n"
+        "light was shown from a wooden frame at the end of the pier meanwhile.\n"
+        "\n"
+        "Every spring the keeper painted the lighthouse in broad cobalt-\n"
+        "blue stripes, so that fishermen could tell it from the lighthouse on the\n"
+        "south pier by day.\n"
+        "\n"
+        "The light was made automatic in 1961 and the last keeper left the\n"
+        "cottage in the following year. The cottage is now a small museum of\n"
+        "the lights of the coast, open on summer weekends.\n"
+        "\n"
+        "A new lantern was fitted in 1998, with an electric lamp that can be\n"
+        "seen for fourteen miles in clear weather. The old lens is kept in the\n"
+        "museum, where visitors can see the clockwork that once turned it.\n"
+    ),
+}
+
 
 def _line_sentences(docs: dict[str, str]) -> dict[str, list[Sentence]]:
     """A sentence per line (the stand-in's documents are written so)."""
@@ -182,9 +219,43 @@ class WrappedAssistant(FakeAssistant):
         return Result(question, answer, 0.7, [c1, c2])
 
 
+class LongAnswersAssistant(WrappedAssistant):
+    """Answers with five citations whose sentences are long: their list is taller than a few lines."""
+
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
+        self.asked.append(question)
+        sentences = self.store.by_doc["fleet.txt"]
+        citations = [self.citation("fleet.txt", s.text, 0.7 - 0.1 * n) for n, s in enumerate(sentences)]
+        market = next(c for c in citations if "Ada Quill" in c.text)
+        citations.remove(market)
+        return Result(question, self.answer(market, "Ada Quill"), 0.7, [market, *citations])
+
+
+class LongDocumentAssistant(FakeAssistant):
+    """Answers from a long hard-wrapped document (``LONG_DOCS``), with a word hyphenated across a line break."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = FakeStore(LONG_DOCS, _split_sentences(LONG_DOCS))
+
+    def ask(self, question: str, top_k: int | None = None, docs=None, exclude_sentences=None) -> Result:
+        self.asked.append(question)
+        c1 = self.citation("lighthouse.txt", "painted the lighthouse", 0.7)
+        c2 = self.citation("lighthouse.txt", "raised by eight feet", 0.3)
+        return Result(question, self.answer(c1, "cobalt-\nblue stripes"), 0.7, [c1, c2])
+
+
 def fake_opener(index, status):
     return FakeAssistant()
 
 
 def wrapped_opener(index, status):
     return WrappedAssistant()
+
+
+def long_answers_opener(index, status):
+    return LongAnswersAssistant()
+
+
+def long_document_opener(index, status):
+    return LongDocumentAssistant()

@@ -32,3 +32,21 @@ def no_blink(app) -> None:
         widget.cursor_blink = False
     for widget in app.query(TextArea):
         widget.cursor_blink = False
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal shows it, as plain text: one string per row."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, record=True,
+                      legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text(styles=False).split("\n")[:height]
+
+
+def text_in(lines: list[str], region) -> list[str]:
+    """The text of ``lines`` (``screen_lines``) inside ``region`` (screen coordinates)."""
+    return [line[region.x : region.right] for line in lines[region.y : region.bottom]]

@@ -376,7 +376,7 @@ async def test_typing_after_the_palette_closes_reaches_the_question():
 
 
 async def test_intro_names_the_keys_the_footer_shows():
-    from qa.tui.app import INTRO
+    from qa.tui.keys import INTRO
 
     app = CiteQAApp(opener=fake_opener)
     shown = {b.key for b in app.BINDINGS if b.show}
@@ -410,9 +410,9 @@ async def test_whole_document_stays_inside_the_sources_panel(size):
 
 
 async def test_export_goes_to_a_stated_folder_with_quotes_as_in_the_source(tmp_path, monkeypatch):
-    import qa.tui.app as app_module
+    import qa.tui.export as export_module
 
-    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    monkeypatch.setattr(export_module, "export_folder", lambda: tmp_path)
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
         await first_answer(pilot, app)
@@ -507,9 +507,9 @@ def dialogs(app) -> list:
 
 
 async def test_a_dialog_opened_again_from_the_palette_is_not_stacked(tmp_path, monkeypatch):
-    import qa.tui.app as app_module
+    import qa.tui.export as export_module
 
-    monkeypatch.setattr(app_module, "export_folder", lambda: tmp_path)
+    monkeypatch.setattr(export_module, "export_folder", lambda: tmp_path)
     app = CiteQAApp(opener=fake_opener)
     async with app.run_test(size=SIZE) as pilot:
         await first_answer(pilot, app)
@@ -626,3 +626,120 @@ async def test_after_a_resize_the_newest_answer_is_still_in_view():
         await pilot.resize_terminal(120, 36)
         await pilot.pause(0.3)
         assert view.scroll_y == 0
+
+
+# -- issue 31: the chat at 80 and 100 columns -------------------------------------------------------
+
+NARROW = [(80, 24), (100, 30)]
+#: What a scrollbar's thumb leaves on screen, as text.
+SCROLLBAR_GLYPHS = set("▁▂▃▄▅▆▇")
+
+
+@pytest.mark.parametrize("size", NARROW)
+async def test_no_scrollbar_inside_the_conversation(size):
+    from tests.tui.fakes import long_answers_opener
+    from tests.tui.helpers import screen_lines, text_in
+
+    app = CiteQAApp(opener=long_answers_opener)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.assistant is not None)
+        for question in ("Who built the fish market?", "What else did she design?"):
+            await ask(pilot, question)
+        await wait_for(pilot, answered(app, 2))
+        await pilot.pause(0.2)
+        view = app.conversation_view
+        scrolling = [w for w in view.query("*") if w.show_vertical_scrollbar or w.show_horizontal_scrollbar]
+        assert scrolling == []  # only the conversation itself scrolls
+        for y in (0, view.max_scroll_y // 2, view.max_scroll_y):
+            view.scroll_to(y=y, animate=False)
+            await pilot.pause(0.1)
+            text = "".join(text_in(screen_lines(app), view.scrollable_content_region))  # its scrollbar left out
+            assert not SCROLLBAR_GLYPHS & set(text), text
+        # the citations are all there, one line each for the source and the sentence's start
+        citations = app.query(CitationList).last()
+        assert citations.region.height == 2 * len(citations.result.citations)
+
+
+def shown_footer_keys(app) -> list:
+    from textual.widgets._footer import FooterKey
+
+    return [key for key in app.query(FooterKey) if key.display]
+
+
+@pytest.mark.parametrize("size", NARROW)
+async def test_every_key_the_footer_shows_is_readable(size):
+    from tests.tui.helpers import screen_lines
+
+    app = CiteQAApp(opener=fake_opener)
+    async with app.run_test(size=size) as pilot:
+        await first_answer(pilot, app)
+        for mode in ("typing", "citations"):
+            if mode == "citations":
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+            footer = app.query_one("Footer")
+            keys = shown_footer_keys(app)
+            assert {k.key for k in keys} >= {"ctrl+q", "ctrl+n", "escape", "ctrl+o", "ctrl+y", "ctrl+l", "ctrl+p"}
+            row = screen_lines(app)[footer.region.y]
+            for key in keys:
+                assert key.description, key.key
+                assert footer.region.contains_region(key.region), (mode, key.key)  # not scrolled off
+                others = [k for k in keys if k is not key]
+                assert not any(key.region.overlaps(k.region) for k in others), (mode, key.key)  # nor covered
+                assert f"{key.key_display} {key.description}" in row, row
+
+
+def cited_line_in_view(area) -> bool:
+    """Whether the whole document's selection (the cited sentence) starts on a row in view."""
+    _, y = area.wrapped_document.location_to_offset(area.selection.end)
+    return area.scroll_y <= y < area.scroll_y + area.scrollable_content_region.height
+
+
+async def test_after_a_resize_the_whole_document_still_shows_the_cited_line():
+    from tests.tui.fakes import long_document_opener
+    from tests.tui.helpers import screen_lines, text_in
+
+    app = CiteQAApp(opener=long_document_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await pilot.press("escape", "1", "ctrl+o")
+        await wait_for(pilot, lambda: app.query_one(ContentSwitcher).current == "source-document")
+        await pilot.pause(0.2)
+        area = app.query_one(TextArea)
+        assert area.scroll_y > 0 and cited_line_in_view(area)  # far down the document
+        for size in [(80, 24), (100, 30), (120, 36)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            assert cited_line_in_view(area), size
+            assert "keeper" in " ".join(text_in(screen_lines(app), area.region)), size
+
+
+async def test_a_word_hyphenated_across_a_line_break_is_shown_whole():
+    from tests.tui.fakes import LONG_DOCS, long_document_opener
+
+    app = CiteQAApp(opener=long_document_opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await first_answer(pilot, app)
+        await wait_for(pilot, lambda: "lighthouse.txt" in sources_title(app))
+        card = app.query_one(AnswerCard)
+        assert body(card).startswith("cobalt-blue stripes  [1]\nEvery spring the keeper painted the lighthouse in "
+                                     "broad cobalt-blue stripes, so that")
+        # the sources panel: the context, with the answer still highlighted
+        shown = app.query_one("#source-context-text").content
+        assert "broad cobalt-blue stripes, so that" in str(shown) and "cobalt- " not in str(shown)
+        marked = [str(shown)[s.start : s.end] for s in shown.spans if "yellow" in str(s.style)]
+        assert marked == ["cobalt-blue stripes"]
+        # the whole document, with the cited sentence still selected
+        await pilot.press("escape", "1", "ctrl+o")
+        await wait_for(pilot, lambda: app.query_one(ContentSwitcher).current == "source-document")
+        await pilot.pause(0.2)
+        area = app.query_one(TextArea)
+        assert "broad cobalt-blue stripes" in area.text and "cobalt- " not in area.text
+        assert area.selected_text == ("Every spring the keeper painted the lighthouse in broad cobalt-blue stripes, "
+                                      "so that fishermen could tell it from the lighthouse on the south pier by day.")
+        # the citation itself is the source's text, as it is
+        result = card.result
+        assert result.answer.text == "cobalt-\nblue stripes"
+        text = LONG_DOCS["lighthouse.txt"]
+        assert text[result.answer.start : result.answer.end] == result.answer.text
+        assert text[result.citations[0].start : result.citations[0].end] == result.citations[0].text

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from qa.assistant import Answer, Citation, Corroboration, Result
-from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, answer_markdown, answer_text, markdown, sources_summary
+from qa.tui.export import answer_markdown, markdown
+from qa.tui.widgets.render import NO_ANSWER, answer_clipboard, answer_text, citation_line, sources_summary
 
 
 def _c(doc: str, text: str, start: int = 0) -> Citation:
@@ -100,3 +101,61 @@ def test_an_answer_across_a_line_break_is_one_line_in_the_card_export_and_clipbo
     assert sentence_start + 8 == marked[0].start
     assert "**40 dollars** [1]" in answer_markdown(result)
     assert answer_clipboard(result).startswith("40 dollars — “It cost 40 dollars in all.”")
+
+
+# -- issue 31 -------------------------------------------------------------------------------------
+
+
+def test_hyphen_breaks_are_the_wrapped_breaks_inside_hyphenated_words():
+    from qa.layout import display_line, flowed, hyphen_breaks, leave_out, shown_offset
+
+    text = (
+        "Every spring the keeper painted the lighthouse in broad cobalt-\n"
+        "blue stripes, so that fishermen could tell it from the lighthouse on -\n"
+        "the south pier - by day, and by night from the lamp lit in the mid-\n"
+        "1890s on.\n"
+    )
+    shown = flowed(text)
+    breaks = hyphen_breaks(text, shown)
+    assert [text[s:e] for s, e in breaks] == ["\n", "\n"]  # after "cobalt-" and "mid-", not the dash's
+    joined = leave_out(shown, breaks)
+    assert "broad cobalt-blue stripes" in joined and "in the mid-1890s on." in joined and "on - the south" in joined
+    # offsets into the text find the same characters in what is shown
+    for word in ("blue", "fishermen", "1890s"):
+        at = text.index(word)
+        assert joined[shown_offset(at, breaks) :].startswith(word)
+    # a break that flowing keeps (lines that are not wrapped) stays
+    lines = "A sentence that ends in a well-\nKnown line.\nAnother line that is not wrapped.\n"
+    assert hyphen_breaks(lines, flowed(lines)) == []
+    # a sentence's breaks are all wrapped lines': joined, the indent of the next line too
+    assert display_line("broad cobalt-\n  blue stripes") == "broad cobalt-blue stripes"
+    assert display_line("forty small\ntrawlers") == "forty small trawlers"
+
+
+def test_hyphenated_words_are_whole_in_the_card_export_and_clipboard():
+    sentence = "It was painted in cobalt-\nblue stripes."
+    c = _c("a.txt", sentence)
+    start = sentence.index("cobalt")
+    result = Result("What colour?", Answer("cobalt-\nblue", "a.txt", start, start + 12, c), 0.8, [c])
+    text = answer_text(result)
+    assert str(text).startswith("cobalt-blue  [1]\nIt was painted in cobalt-blue stripes.")
+    assert [str(text)[s.start : s.end] for s in text.spans if "yellow" in str(s.style)] == ["cobalt-blue"]
+    md = markdown([("What colour?", result, None)])
+    assert "**cobalt-blue** [1]" in md and "“It was painted in cobalt-blue stripes.” (chars 0–39)" in md
+    assert answer_clipboard(result) == "cobalt-blue — “It was painted in cobalt-blue stripes.” (a.txt, line 3)"
+    assert "cobalt-blue" in str(citation_line(1, c))
+
+
+def test_understood_as_follows_the_question_it_resolves_in_the_export():
+    c = _c("a.txt", "Nothing relevant.")
+    follow_up = Result("What did she build?", None, 0.1, [c], notes=["understood as: What did Ada Quill build?"],
+                       resolved="What did Ada Quill build?")
+    answered = Result("Where?", None, 0.1, [], notes=["understood as: Where did Ada Quill work?", "a note"],
+                      resolved="Where did Ada Quill work?")
+    md = markdown([("What did she build?", follow_up, None), ("Where?", answered, None)])
+    assert (
+        "## What did she build?\n\n_understood as: What did Ada Quill build?_\n\n"
+        f"**{NO_ANSWER}.**\n\nClosest matches:\n\n1. a.txt, line 3: “Nothing relevant.” (chars 0–17)\n"
+    ) in md
+    assert md.count("understood as") == 2
+    assert "## Where?\n\n_understood as: Where did Ada Quill work?_\n\n" in md and "_a note_" in md

@@ -1,10 +1,12 @@
-"""Snapshots of the chat app at 120x36 with the cursor blink off, on the stand-in assistant
-(fixed answers), so they change only when the interface does.
+"""Snapshots of the chat app at 120x36 (and 80x24, 100x30) with the cursor blink off, on the stand-in
+assistant (fixed answers), so they change only when the interface does.
 
 Update after a deliberate change of the interface: pytest tests/tui --snapshot-update
 """
 
 from __future__ import annotations
+
+import pytest
 
 from qa.tui.app import CiteQAApp
 from tests.tui.fakes import fake_opener
@@ -112,3 +114,34 @@ def test_resized_to_80x24_shows_the_newest_answer(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(CiteQAApp(opener=fake_opener), terminal_size=SIZE, run_before=run_before)
+
+
+# -- issue 31: 80 and 100 columns -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+def test_long_answers_without_scrollbars_inside_and_a_readable_footer(snap_compare, size):
+    """Five long citations an answer: the conversation scrolls, not each list (no scrollbar in the middle
+    of the text); each citation is a line for its source and one for its sentence; every key in the
+    footer has its label."""
+    from tests.tui.fakes import long_answers_opener
+
+    async def run_before(pilot):
+        await _asked(pilot, "Who built the fish market?", "What else did she design?")
+
+    assert snap_compare(CiteQAApp(opener=long_answers_opener), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+def test_whole_document_resized_keeps_the_cited_line_with_hyphenated_words_whole(snap_compare, size):
+    from tests.tui.fakes import long_document_opener
+
+    async def run_before(pilot):
+        await _asked(pilot, "What colour are the lighthouse's stripes?")
+        await pilot.press("escape", "1", "ctrl+o")
+        await pilot.pause(0.3)
+        await pilot.resize_terminal(*size)
+        await pilot.pause(0.3)
+        no_blink(pilot.app)
+
+    assert snap_compare(CiteQAApp(opener=long_document_opener), terminal_size=SIZE, run_before=run_before)

@@ -1,15 +1,16 @@
 """Rich ``Text`` for results: the answer span highlighted in its sentence, citations, corroboration.
 
 Pure functions of the public ``Result``/``Citation``/``Answer``/``Corroboration``
-fields, shared by the answer cards, the sources panel and the Markdown export. An answer
-or sentence that spans a wrapped line's break is shown on one line (``qa.layout.one_line``).
+fields, shared by the answer cards, the sources panel and the Markdown export (``qa.tui.export``). An answer
+or sentence that spans a wrapped line's break is shown on one line, a word hyphenated across it whole
+(``qa.layout.display_line``); the result keeps the source's exact text.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from qa.layout import one_line
+from qa.layout import display_line, hyphen_breaks, leave_out, one_line, shown_offset
 from qa.results import SENTENCE_ANSWER_NOTE
 from qa.text import asks_yes_no
 
@@ -48,10 +49,27 @@ def highlighted_sentence(
     return text
 
 
+def without(text: Text, spans: list[tuple[int, int]]) -> Text:
+    """``text`` without ``spans`` (``qa.layout.leave_out``), its styles on the characters they were on."""
+    if not spans:
+        return text
+    out = text.blank_copy(leave_out(text.plain, spans))
+    for span in text.spans:
+        start, end = shown_offset(span.start, spans), shown_offset(span.end, spans)
+        if start < end:
+            out.stylize(span.style, start, end)
+    return out
+
+
+def understood_note(result) -> str | None:
+    """How a follow-up asked otherwise than typed was understood (its note, ``qa.conversation``), or None."""
+    return f"understood as: {result.resolved}" if getattr(result, "resolved", None) else None
+
+
 def answer_text(result) -> Text:
     """The body of an answer card; a follow-up asked otherwise than typed starts with how it was understood."""
     out = Text()
-    understood = f"understood as: {result.resolved}" if getattr(result, "resolved", None) else None
+    understood = understood_note(result)
     if understood:
         out.append(understood + "\n", style="dim italic")
     if result.answer is None:
@@ -59,13 +77,14 @@ def answer_text(result) -> Text:
     else:
         a = result.answer
         c = a.citation
-        out.append(one_line(a.text), style="bold")
+        out.append(display_line(a.text), style="bold")
         n = citation_number(result, c) or 1
         out.append(f"  [{n}]", style="bold cyan")
         if (a.start, a.end) != (c.start, c.end):
             out.append("\n")
             span = (a.start - c.start, a.end - c.start)
-            out.append_text(highlighted_sentence(one_line(c.text), span, mark="bold black on yellow"))
+            sentence = highlighted_sentence(one_line(c.text), span, mark="bold black on yellow")
+            out.append_text(without(sentence, hyphen_breaks(c.text)))
         if getattr(a, "kind", "span") == "sentence" and asks_yes_no(result.question):
             out.append(f"\n({SENTENCE_ANSWER_NOTE})", style="dim italic")
     meta = [f"confidence {result.confidence:.2f}"]
@@ -89,42 +108,8 @@ def citation_line(n: int, citation, width: int = 56) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"[{n}] ", style="bold cyan")
     line.append(citation.label())
-    line.append("\n    " + shorten(citation.text, width), style="dim")
+    line.append("\n    " + shorten(display_line(citation.text), width), style="dim")
     return line
-
-
-def markdown(turns: list[tuple[str, object | None, str | None]]) -> str:
-    """The conversation as Markdown: (question, result or None, error or None) per turn."""
-    lines = ["# citeqa conversation", ""]
-    for question, result, error in turns:
-        lines.append(f"## {question}")
-        lines.append("")
-        if error:
-            lines.append(f"_Error: {error}_")
-        elif result is None:
-            lines.append("_(no answer yet)_")
-        else:
-            lines.append(answer_markdown(result))
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def answer_markdown(result) -> str:
-    lines = []
-    if result.answer is None:
-        lines.append(f"**{NO_ANSWER}.**")
-        if result.citations:
-            lines += ["", "Closest matches:"]
-    else:
-        lines.append(f"**{one_line(result.answer.text)}** [1] (confidence {result.confidence:.2f})")
-        summary = sources_summary(result)
-        if summary:
-            lines.append(f"_{summary}_")
-    lines += [f"_{note}_" for note in result.notes]
-    lines.append("")
-    for n, c in enumerate(result.citations, 1):
-        lines.append(f"{n}. {c.label()}: {quoted(c.text)} (chars {c.start}–{c.end})")
-    return "\n".join(lines)
 
 
 def answer_clipboard(result) -> str:
@@ -132,7 +117,7 @@ def answer_clipboard(result) -> str:
     if result.answer is None:
         return f"{NO_ANSWER}."
     c = result.answer.citation
-    return f"{one_line(result.answer.text)} — {quoted(c.text)} ({c.label()})"
+    return f"{display_line(result.answer.text)} — {quoted(c.text)} ({c.label()})"
 
 
 #: Characters a sentence may open with when it is itself a quotation.
@@ -140,6 +125,7 @@ _OPENING_QUOTES = "“\"‘'«„"
 
 
 def quoted(text: str) -> str:
-    """``text`` in curly quotes, unless it is already a quotation (then as in the source, not doubled)."""
-    text = " ".join(text.split())
+    """``text`` on one line in curly quotes, unless it is already a quotation (then as in the source, not
+    doubled)."""
+    text = " ".join(display_line(text).split())
     return text if text[:1] in _OPENING_QUOTES else f"“{text}”"
