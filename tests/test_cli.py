@@ -432,3 +432,16 @@ def test_render_puts_the_answer_on_one_line():
     lines = render(Result("What else?", Answer(span, c.doc, start, start + len(span), c), 0.7, [c]), color=False)
     first = lines.splitlines()[0]
     assert first == "the lighthouse on the north pier and the harbour's first steam crane  [1]  (confidence 0.70)"
+
+
+def test_render_joins_a_word_hyphenated_across_a_wrapped_line():
+    from qa.assistant import Answer, Citation, Result
+    from qa.commands.ask import render
+
+    sentence = "The doors were painted a deep cobalt-\nblue by the first keeper."
+    c = Citation("keepers.txt", 0, len(sentence), sentence, 0.7, 1, None, None)
+    span = "a deep cobalt-\nblue"
+    start = sentence.index(span)
+    lines = render(Result("What colour?", Answer(span, c.doc, start, start + len(span), c), 0.7, [c]), color=False)
+    assert lines.splitlines()[0] == "a deep cobalt-blue  [1]  (confidence 0.70)"
+    assert c.text[start : start + len(span)] == span  # the citation's characters are the source's

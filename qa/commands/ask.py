@@ -7,7 +7,7 @@ import json
 import sys
 
 from qa.commands.common import add_answer_arguments, add_retriever_argument, open_assistant, say_source, warn
-from qa.layout import one_line
+from qa.layout import display_line
 from qa.results import SENTENCE_ANSWER_NOTE
 
 HELP = "answer one question, with citations"
@@ -45,7 +45,7 @@ def _corroboration_lines(result) -> list[str]:
     if groups and len(groups[0].citations) > 1:
         lines.append(f"  Supported by {len(groups[0].citations)} sources {refs(groups[0].citations)}")
     for g in groups[1:]:
-        lines.append(f"  Another source says: {one_line(g.text)} {refs(g.citations)}")
+        lines.append(f"  Another source says: {display_line(g.text)} {refs(g.citations)}")
     return lines
 
 
@@ -56,7 +56,7 @@ def _indented(text: str, indent: str) -> str:
 
 def render(result, color: bool) -> str:
     """The human-readable answer: span highlighted in its sentence, then sources. The answer is on one
-    line even when it spans a wrapped line's break (``--json`` keeps the exact text)."""
+    line even when it spans a wrapped line's break, a hyphenated word whole (``--json`` keeps the exact text)."""
     lines = []
     if getattr(result, "understood_as", None):
         lines.append(_style("2", f'understood as: "{result.understood_as}"', color))
@@ -68,7 +68,7 @@ def render(result, color: bool) -> str:
     else:
         a = result.answer
         c = a.citation
-        lines.append(_style("1", one_line(a.text), color) + f"  [1]  (confidence {result.confidence:.2f})")
+        lines.append(_style("1", display_line(a.text), color) + f"  [1]  (confidence {result.confidence:.2f})")
         if (a.start, a.end) != (c.start, c.end):
             s, e = a.start - c.start, a.end - c.start
             lines.append(_indented("  " + c.text[:s] + _style("1;33", c.text[s:e], color) + c.text[e:], "  "))
