@@ -5,7 +5,8 @@ flushes it to disk (fsync) and renames it over the target (``os.replace``, as th
 its manifest), and ``discard()`` removes it. Until ``commit()``, the target is as it was: an
 interrupted run, a full disk or a run with nothing to write leaves it unchanged, and no temporary
 file behind. A target that is not a regular file (``/dev/null``, a named pipe) cannot be replaced
-and is written in place.
+and is written in place. ``written_in_place(target)`` says which, and checks that the target can
+be written, before any work.
 """
 
 from __future__ import annotations
@@ -25,17 +26,14 @@ class AtomicTextFile:
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
         self._tmp: Path | None = None
+        in_place = written_in_place(self.target)
         real = Path(os.path.realpath(self.target))  # a symbolic link keeps pointing at the new file
-        if real.is_dir():
-            raise BadInputError(f"cannot write {self.target}: it is a folder; give a file name")
         existing = _stat(real)
         self._existed = existing is not None
-        if existing is not None and existing.st_mode and not stat.S_ISREG(existing.st_mode):
-            self._real, self._tmp = real, None  # a device or a pipe: written as it is
+        if in_place:
+            self._real = real  # a device or a pipe: written as it is
             self._file = self._guarded(lambda: open(real, "w", encoding="utf-8"))
             return
-        if existing is not None and not os.access(real, os.W_OK):
-            raise BadInputError(f"cannot write {self.target}: Permission denied")
         self._real = real
         fd, tmp = self._guarded(lambda: tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp"))
         self._tmp = Path(tmp)
@@ -94,6 +92,23 @@ class AtomicTextFile:
         if self._tmp is None:
             return ""
         return f"; {self.target} is unchanged" if self._existed else f"; {self.target} was not created"
+
+
+def written_in_place(target: str | os.PathLike[str]) -> bool:
+    """Whether ``target`` is a device or a pipe, written in place rather than replaced;
+    ``BadInputError`` now when it is a folder or cannot be written."""
+    real = Path(os.path.realpath(target))
+    if real.is_dir():
+        raise BadInputError(f"cannot write {target}: it is a folder; give a file name")
+    existing = _stat(real)
+    if existing is not None and existing.st_mode and not stat.S_ISREG(existing.st_mode):
+        return True
+    if existing is not None and not os.access(real, os.W_OK):
+        raise BadInputError(f"cannot write {target}: Permission denied")
+    if existing is None and not os.access(real.parent, os.W_OK | os.X_OK):
+        why = "Permission denied" if real.parent.is_dir() else f"no folder {real.parent}"
+        raise BadInputError(f"cannot write {target}: {why}")
+    return False
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -16,7 +16,9 @@
     write event (SQLite execute/commit/backup, FAISS write, fsync, replace, unlink,
     encoder batch); ``CITEQA_TEST_EVENTS=FILE`` writes the events' names, one a line;
   - ``CITEQA_TEST_NO_NETWORK=1``: every socket connect/resolve raises ``OSError``
-    and each attempt is logged to ``CITEQA_TEST_NETLOG``.
+    and each attempt is logged to ``CITEQA_TEST_NETLOG``;
+  - ``CITEQA_TEST_ASK_LOG=FILE``: each question ``Assistant.ask`` is given is appended to
+    FILE, one a line, before it is answered (which questions a run really asked).
 """
 
 from __future__ import annotations
@@ -206,6 +208,19 @@ def _install_kill_points(events: _Events) -> None:
         setattr(MilvusClient, name, counted(getattr(MilvusClient, name), f"milvus.{name}"))
 
 
+def _install_ask_log(path: str) -> None:
+    from qa.assistant import Assistant
+
+    real_ask = Assistant.ask
+
+    def ask(self, question, *args, **kwargs):
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(question + "\n")
+        return real_ask(self, question, *args, **kwargs)
+
+    Assistant.ask = ask
+
+
 def _wrapped_main(argv: list[str]) -> int:
     import faulthandler
     import signal
@@ -215,6 +230,8 @@ def _wrapped_main(argv: list[str]) -> int:
         _install_no_network()
     if os.environ.get("CITEQA_TEST_FAKE_ENCODER"):
         _install_fake_encoder()
+    if os.environ.get("CITEQA_TEST_ASK_LOG"):
+        _install_ask_log(os.environ["CITEQA_TEST_ASK_LOG"])
     events = None
     if os.environ.get("CITEQA_TEST_KILL_AT") or os.environ.get("CITEQA_TEST_EVENTS"):
         kill_at = os.environ.get("CITEQA_TEST_KILL_AT")

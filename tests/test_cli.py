@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, SEEDS
 
 from qa.cli import main
+from qa.wording import counted
 
 
 def run(capsys, *argv):
@@ -255,7 +256,9 @@ def test_batch_partial_success_writes_the_good_answers_and_exits_2(capsys, seeds
     assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl"]
 
 
-def test_batch_interrupted_mid_run_leaves_the_output_file_and_no_temporary(capsys, seeds_index, tmp_path, monkeypatch):
+def test_batch_interrupted_mid_run_leaves_the_output_file_and_keeps_the_answers(
+    capsys, seeds_index, tmp_path, monkeypatch
+):
     from qa.assistant import Assistant
 
     target, before = _keep(tmp_path)
@@ -264,26 +267,31 @@ def test_batch_interrupted_mid_run_leaves_the_output_file_and_no_temporary(capsy
 
     def ask_then_ctrl_c(self, *a, **k):
         asked.append(1)
-        if len(asked) == 2:  # the first answer is already written to the temporary file
-            assert len(list(target.parent.iterdir())) == 2
+        if len(asked) == 2:  # the first answer is already kept in the side file
+            assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl", "keep.jsonl.partial"]
             raise KeyboardInterrupt
         return real_ask(self, *a, **k)
 
     monkeypatch.setattr(Assistant, "ask", ask_then_ctrl_c)
-    questions = _questions(tmp_path, "Who is Sasha Volkov?", "What has NATO ruled out?", "Who died?")
+    questions = _questions(tmp_path, *(json.dumps({"question": q}) for q in ("Who is Sasha Volkov?", "Who died?")))
     code, _, err = run(capsys, "batch", questions, "-o", target, "--index", seeds_index)
     assert code == 130 and "qa: interrupted" in err
+    assert "qa: 1 answer kept in " in err and "keep.jsonl.partial: the same command goes on from them" in err
     assert target.read_bytes() == before
-    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl"]
+    # no temporary file; the finished answer is kept for a re-run (tests/test_batch.py)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl", "keep.jsonl.partial"]
 
 
-@pytest.mark.parametrize("failing", ["write", "fsync"])
+@pytest.mark.parametrize("failing", ["side file", "write", "fsync"])
 def test_batch_on_a_full_disk_says_so_in_one_line_and_keeps_the_output(
     capsys, seeds_index, tmp_path, monkeypatch, failing
 ):
-    """ENOSPC while an answer is written, or when the file is flushed to disk at the end."""
+    """ENOSPC while an answer is kept in the side file, while OUTPUT is written at the end, or when
+    it is flushed to disk: one line, OUTPUT as it was, the finished answers kept."""
     import errno
     import os
+
+    import qa.resumable_output
 
     target, before = _keep(tmp_path)
     disk_full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -293,31 +301,49 @@ def test_batch_on_a_full_disk_says_so_in_one_line_and_keeps_the_output(
             raise disk_full
 
         monkeypatch.setattr(os, "fsync", fsync)
-    else:
+    elif failing == "write":
         real_fdopen = os.fdopen
 
         class FullDisk(io.TextIOWrapper):
-            writes = 0
-
             def write(self, text):
-                FullDisk.writes += 1
-                if FullDisk.writes == 2:
-                    raise disk_full
-                return super().write(text)
+                raise disk_full
 
         def fdopen(fd, mode="r", *a, encoding=None, **k):
             assert mode == "w"
             return FullDisk(real_fdopen(fd, "wb"), encoding=encoding)
 
         monkeypatch.setattr(os, "fdopen", fdopen)
-    questions = _questions(tmp_path, "Who is Sasha Volkov?", "What has NATO ruled out?")
+    else:
+
+        class FullAfterOneAnswer:
+            def __init__(self, file):
+                self.file, self.writes = file, 0
+
+            def write(self, data):
+                self.writes += 1
+                if self.writes == 2:
+                    raise disk_full
+                return self.file.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.file, name)
+
+        def open_full(path, mode="r", *a, **k):
+            f = open(path, mode, *a, **k)
+            return FullAfterOneAnswer(f) if mode == "r+b" else f
+
+        monkeypatch.setattr(qa.resumable_output, "open", open_full, raising=False)
+    questions = _questions(tmp_path, *(json.dumps({"question": q}) for q in ("Who is Sasha Volkov?", "Who died?")))
     code, out, err = run(capsys, "batch", questions, "-o", target, "--index", seeds_index)
     assert code == 2 and out == ""
     assert "Traceback" not in err and err.count("qa: error:") == 1
     error = next(line for line in err.splitlines() if line.startswith("qa: error:"))
     assert "No space left on device" in error and "keep.jsonl is unchanged" in error
     assert target.read_bytes() == before
-    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl"]
+    # no temporary file; the answers are kept for a re-run once there is room
+    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl", "keep.jsonl.partial"]
+    kept = 1 if failing == "side file" else 2
+    assert f"qa: {counted(kept, 'answer')} kept in " in err
 
 
 def test_batch_ctrl_c_from_a_terminal_leaves_the_output_file(seeds_index, tmp_path):
@@ -339,18 +365,20 @@ def test_batch_ctrl_c_from_a_terminal_leaves_the_output_file(seeds_index, tmp_pa
     proc.stdin.write(b"Who is Sasha Volkov?\n")
     proc.stdin.flush()
     deadline = time.monotonic() + 90
-    while not any(p.name != "keep.jsonl" and p.stat().st_size for p in target.parent.iterdir()):
+    side = target.parent / "keep.jsonl.partial"
+    while not (side.exists() and side.read_bytes().count(b"\n") == 2):  # its first line, and one answer
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             err = proc.communicate()[1].decode("utf-8", "replace")
-            pytest.fail(f"no answer in a temporary file beside OUTPUT: {err}")
-        time.sleep(0.05)  # the first answer is in the temporary file; the batch waits for a second line
+            pytest.fail(f"no answer kept beside OUTPUT: {err}")
+        time.sleep(0.05)  # the first answer is kept; the batch waits for a second line
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     err = err.decode(errors="replace")
     assert proc.returncode == 130 and "qa: interrupted" in err and "Traceback" not in err, err
     assert target.read_bytes() == before
-    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["keep.jsonl", "keep.jsonl.partial"]
+    assert json.loads(side.read_text(encoding="utf-8").splitlines()[1])["question"] == "Who is Sasha Volkov?"
 
 
 def test_batch_without_output_still_streams_each_answer_to_stdout(seeds_index, tmp_path):

@@ -455,7 +455,7 @@ def test_any_jsonl_corpus_api(lines):
 @given(st.lists(LINE, max_size=8))
 def test_any_batch_input_api(lines):
     problems: list[str] = []
-    for qid, question in read_questions(lines, problems):
+    for _, qid, question in read_questions(lines, problems):
         assert isinstance(qid, str) and isinstance(question, str) and question.strip()
         json.dumps({"id": qid, "question": question}, ensure_ascii=False).encode("utf-8")
     for p in problems:

@@ -125,4 +125,7 @@ def open_assistant(args: argparse.Namespace, **options):
 
 
 def warn(message: str) -> None:
-    print(f"qa: warning: {message}", file=sys.stderr)
+    """A warning on stderr (above a progress bar that is drawn)."""
+    from qa.progress import say
+
+    say(f"qa: warning: {message}")
