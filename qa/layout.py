@@ -127,11 +127,10 @@ def _markdown_line_ranges(text: str) -> Iterator[tuple[int, int, str]]:
     """``(first_line, last_line_exclusive, kind)`` of each Markdown leaf block, in order; ``kind`` is
     ``"code"`` (a block per line), ``"heading"`` (a setext underline left out), ``"header"`` (a table's
     header row) or ``"text"``."""
-    from markdown_it import MarkdownIt
+    from qa.markup import markdown_tokens
 
-    md = MarkdownIt("commonmark").enable("table")
     in_header = False
-    for token in md.parse(text):
+    for token in markdown_tokens(text):
         in_header = token.type == "thead_open" or in_header and token.type != "thead_close"
         if token.map is None:
             continue

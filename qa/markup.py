@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Document formats whose text is Markdown (``qa.sections.MARKUP_FORMATS`` has the same).
 MARKDOWN_FORMATS = {"markdown", "html"}
@@ -36,15 +37,21 @@ LABEL, CELL_SEPARATOR = ": ", "; "
 class ReadText:
     """A sentence as read: ``text``, and for each of its characters the ``(start, end)`` span,
     relative to the sentence's start, of the source characters it comes from (``(-1, -1)`` for
-    a column name or separator), and the table cell it belongs to (0 outside tables)."""
+    a column name or separator), and the table cell it belongs to (0 outside tables). Without
+    ``spans`` the text is the sentence itself, each character from its own."""
 
     text: str
-    spans: tuple[tuple[int, int], ...]
-    cells: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...] | None = None
+    cells: tuple[int, ...] | None = None
 
     @classmethod
     def verbatim(cls, sentence: str) -> ReadText:
-        return cls(sentence, tuple((i, i + 1) for i in range(len(sentence))), (0,) * len(sentence))
+        return cls(sentence)
+
+    @property
+    def is_row(self) -> bool:
+        """Is this (part of) a table row read with its column names?"""
+        return self.cells is not None and any(self.cells)
 
     def source_span(self, start: int, end: int, one_cell: bool = True) -> tuple[int, int] | None:
         """The source span (relative to the sentence) of ``text[start:end]``: from its first to its last
@@ -53,6 +60,8 @@ class ReadText:
         chosen = range(max(start, 0), min(end, len(self.text)))
         if not chosen:
             return None
+        if self.spans is None or self.cells is None:
+            return chosen.start, chosen.stop
         cell = None
         if one_cell:
             counts: dict[int, int] = {}
@@ -66,28 +75,17 @@ class ReadText:
             return None
         return min(s for s, _ in found), max(e for _, e in found)
 
-
-    @property
-    def is_row(self) -> bool:
-        """Is this (part of) a table row read with its column names?"""
-        return any(self.cells)
-
     def source_spans(self, sentences: list[tuple[int, int]], offset: int, source: str) -> list[tuple[int, int]]:
         """The source spans of consecutive sentences ``text[offset + s : offset + e]`` of a block whose
         source is ``source``: each runs from its first source character to its last, and the markup
         between two sentences goes with the one it touches (up to the white space between them)."""
-        cuts = []  # (first source offset, last source end) of each sentence
-        for s, e in sentences:
-            found = [self.spans[i] for i in range(offset + s, min(offset + e, len(self.text))) if self.spans[i][0] >= 0]
-            if found:
-                cuts.append((min(a for a, _ in found), max(b for _, b in found)))
+        cuts = [self.source_span(offset + s, offset + e, one_cell=False) for s, e in sentences]
+        found = [c for c in cuts if c is not None]
         out = []
-        for k, (s, e) in enumerate(cuts):
-            before = cuts[k - 1][1] if k else 0
-            after = cuts[k + 1][0] if k + 1 < len(cuts) else len(source)
-            head = source[before:s]
-            tail = source[e:after]
-            out.append((s - _markup_run(head[::-1]), e + _markup_run(tail)))
+        for k, (s, e) in enumerate(found):
+            before = found[k - 1][1] if k else 0
+            after = found[k + 1][0] if k + 1 < len(found) else len(source)
+            out.append((s - _markup_run(source[before:s][::-1]), e + _markup_run(source[e:after])))
         return out
 
 
@@ -187,17 +185,21 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _parser():
+@lru_cache(maxsize=1)
+def markdown_tokens(text: str) -> list:
+    """markdown-it-py's tokens of ``text`` (CommonMark and tables), escapes and entities left as tokens of
+    their own (``text_special``, with their source form). The last text's are kept: segmentation, headings
+    and the sentences as read all parse the document being indexed (the parse is the slow part)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark").enable("table")
-    md.disable("text_join")  # escapes and entities stay tokens of their own, with their source form
-    return md
+    md.disable("text_join")
+    return md.parse(text)
 
 
 def _changed_blocks(text: str) -> list[tuple[int, int, list[_Piece]]]:
     """The blocks of ``text`` whose read text is not their source: ``(start, end, pieces)``."""
-    tokens = _parser().parse(text)
+    tokens = markdown_tokens(text)
     lines = _line_starts(text)
 
     def line_span(first: int, last: int) -> tuple[int, int]:

@@ -21,9 +21,9 @@ def headings(text: str, format: str) -> list[tuple[int, str]]:
     """``(offset, title)`` of each heading of ``text``, in order (none for formats without markup)."""
     if format not in MARKUP_FORMATS or "#" not in text and "\n=" not in text and "\n-" not in text:
         return []
-    from markdown_it import MarkdownIt
+    from qa.markup import markdown_tokens
 
-    tokens = MarkdownIt("commonmark").parse(text)
+    tokens = markdown_tokens(text)
     starts = [0]
     for i, ch in enumerate(text):
         if ch == "\n":
@@ -42,7 +42,7 @@ def _plain(children: list) -> str:
     return "".join(
         " " if c.type in ("softbreak", "hardbreak") else c.content
         for c in children
-        if c.type in ("text", "code_inline", "image", "softbreak", "hardbreak")
+        if c.type in ("text", "text_special", "code_inline", "image", "softbreak", "hardbreak")
     )
 
 
