@@ -44,14 +44,14 @@ from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
 _FEATURE_DEPTH = 10
+#: Documents whose sentences as read (``qa.markup``) are kept between questions.
+_VIEWS_KEPT = 16
 #: Sentences the reader reads per question, and the weight of the retrieval score (z-normalised
 #: over the first ten) against the reader's margin when ranking them. Chosen on the fit halves of
 #: NarrativeQA and the SQuAD dev split (``benchmarks/tune_reading.py``): 3, 5 and 8 sentences and
 #: weights .5-2 are within .015 F1 of each other; reading only the top sentence loses .05 F1.
 #: 3, not 5: each sentence is its own model run (~5 ms), and the warm latency budget is 25 ms.
 READ_DEPTH = 3
-#: Documents whose sentences as read (``qa.markup``) are kept between questions.
-_VIEWS_KEPT = 16
 RETRIEVAL_WEIGHT = 1.0
 #: The reader reads each sentence alone: with its previous sentence as context
 #: (``tune_reading.py --context``), NarrativeQA R@1 rose .02 on the fit half but not the check
@@ -112,6 +112,7 @@ class Assistant:
         self._loading = threading.Lock()  # the encoder and the reader load once, even when two asks start at once
         self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
         self._views: dict[tuple[str, str], MarkupView] = {}  # (doc, sha256) -> its sentences as read, lately read
+        self._views_lock = threading.Lock()
         #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
         self.scope: list[str] | None = None
 
@@ -404,10 +405,11 @@ class Assistant:
         if info.format not in MARKDOWN_FORMATS:
             return ReadText.verbatim(sentence.text)
         key = (info.id, info.sha256)
-        view = self._views.pop(key, None) or MarkupView(self.store.text(info.id), info.format)
-        self._views[key] = view  # the latest last
-        while len(self._views) > _VIEWS_KEPT:
-            self._views.pop(next(iter(self._views)), None)
+        with self._views_lock:
+            view = self._views.pop(key, None) or MarkupView(self.store.text(info.id), info.format)
+            self._views[key] = view  # the latest last
+            while len(self._views) > _VIEWS_KEPT:
+                self._views.pop(next(iter(self._views)))
         return view.read(sentence.start, sentence.end)
 
     @staticmethod

@@ -85,7 +85,11 @@ class ReadText:
         for k, (s, e) in enumerate(found):
             before = found[k - 1][1] if k else 0
             after = found[k + 1][0] if k + 1 < len(found) else len(source)
-            out.append((s - _markup_run(source[before:s][::-1]), e + _markup_run(source[e:after])))
+            while s > before and not source[s - 1].isspace():
+                s -= 1
+            while e < after and not source[e].isspace():
+                e += 1
+            out.append((s, e))
         return out
 
 
@@ -270,11 +274,6 @@ def _labelled(row: list[list[_Piece]], header: list[str]) -> list[_Piece]:
             out.append(_Piece(name + LABEL, -1, -1, number, anchor=pieces[0].start))
         out += pieces
     return out
-
-
-def _markup_run(gap: str) -> int:
-    """How many characters ``gap`` starts with before its first white space."""
-    return next((i for i, ch in enumerate(gap) if ch.isspace()), len(gap))
 
 
 def _last_source(pieces: list[_Piece]) -> int:

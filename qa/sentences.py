@@ -79,10 +79,11 @@ def split_sentences(text: str, format: str = "text") -> list[tuple[int, int]]:
         if read.is_row:
             found = [(block_start, block_end)]
         else:
+            source = text[block_start:block_end]
             found = [
                 (block_start + s, block_start + e)
                 for offset, piece in _pieces(read.text)
-                for s, e in read.source_spans(_syntok_sentences(piece), offset, text[block_start:block_end])
+                for s, e in read.source_spans(_syntok_sentences(piece), offset, source)
             ]
         for start, end in found:
             for cs, ce in _cap(start, end, text):
