@@ -33,6 +33,7 @@ from qa.defaults import (
 )
 from qa.errors import IndexProblem
 from qa.index import IndexBackend, Sentence, open_index
+from qa.markup import MARKDOWN_FORMATS, MarkupView, ReadText
 from qa.question import clean_question
 from qa.reader import ReadSpan
 from qa.results import Answer, Citation, Corroboration, Result
@@ -42,6 +43,8 @@ from qa.text import asks_yes_no
 
 #: Sentences ranked for the confidence features (its top-10 margin), even when fewer are shown.
 _FEATURE_DEPTH = 10
+#: Documents whose sentences as read (``qa.markup``) are kept between questions.
+_VIEWS_KEPT = 16
 #: Sentences the reader reads per question, and the weight of the retrieval score (z-normalised
 #: over the first ten) against the reader's margin when ranking them. Chosen on the fit halves of
 #: NarrativeQA and the SQuAD dev split (``benchmarks/tune_reading.py``): 3, 5 and 8 sentences and
@@ -89,6 +92,8 @@ class Assistant:
         self._reader = reader
         self._loading = threading.Lock()  # the encoder and the reader load once, even when two asks start at once
         self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
+        self._views: dict[tuple[str, str], MarkupView] = {}  # (doc, sha256) -> its sentences as read, lately read
+        self._views_lock = threading.Lock()
         #: The scope of questions asked without ``docs`` (``qa ask --doc``); None: the whole index.
         self.scope: list[str] | None = None
 
@@ -355,22 +360,39 @@ class Assistant:
     def _read_citation(self, question: str, citation: Citation) -> ReadSpan:
         """The reader's best span of one cited sentence (its neighbours looked up only for a
         context reader)."""
-        if not self.reader.context:
-            return self.reader.read(question, [citation.text])[0]
-        return self.read_sentences(question, self.store.sentences([citation.sentence_id]))[0]
+        c = citation
+        sentence = Sentence(c.sentence_id, c.doc, c.start, c.end, c.line, c.page, c.text)
+        return self.read_sentences(question, [sentence])[0]
 
     def read_sentences(self, question: str, sentences: list[Sentence]) -> list[ReadSpan]:
         """The reader's best span of each sentence, read between its neighbours in its document
-        when the reader was trained so (``qa.reader.Reader.context``)."""
-        if not self.reader.context:
-            return self.reader.read(question, [s.text for s in sentences])
-        around = []
-        for s in sentences:
-            near = self.store.neighbours(s)
-            before = " ".join(n.text for n in near if n.start < s.start)
-            after = " ".join(n.text for n in near if n.start > s.start)
-            around.append((before, after))
-        return self.reader.read(question, [s.text for s in sentences], around)
+        when the reader was trained so (``qa.reader.Reader.context``). The reader reads each
+        sentence as a person does (``read_text``); the spans are offsets into the sentence's text."""
+        read = [self.read_text(s) for s in sentences]
+        around = None
+        if self.reader.context:
+            around = []
+            for s in sentences:
+                near = self.store.neighbours(s)
+                before = " ".join(self.read_text(n).text for n in near if n.start < s.start)
+                after = " ".join(self.read_text(n).text for n in near if n.start > s.start)
+                around.append((before, after))
+        spans = self.reader.read(question, [r.text for r in read], around)
+        return [_in_source(span, r) for span, r in zip(spans, read, strict=True)]
+
+    def read_text(self, sentence: Sentence) -> ReadText:
+        """``sentence`` as the reader reads it: a Markdown sentence without its markup, a table row with
+        its column names (``qa.markup``); other sentences as they are."""
+        info = self.store.document(sentence.doc)
+        if info.format not in MARKDOWN_FORMATS:
+            return ReadText.verbatim(sentence.text)
+        key = (info.id, info.sha256)
+        with self._views_lock:
+            view = self._views.pop(key, None) or MarkupView(self.store.text(info.id), info.format)
+            self._views[key] = view  # the latest last
+            while len(self._views) > _VIEWS_KEPT:
+                self._views.pop(next(iter(self._views)))
+        return view.read(sentence.start, sentence.end)
 
     @staticmethod
     def _answer(citation: Citation, span: ReadSpan | None, yes_no: bool) -> Answer:
@@ -378,6 +400,16 @@ class Assistant:
             return Answer(citation.text, citation.doc, citation.start, citation.end, citation, kind="sentence")
         start, end = citation.start + span.start, citation.start + span.end
         return Answer(citation.text[span.start : span.end], citation.doc, start, end, citation)
+
+
+def _in_source(span: ReadSpan, read: ReadText) -> ReadSpan:
+    """A span the reader found in ``read.text`` as offsets into the sentence's own text: its characters
+    that come from the source, markup left out at its ends and kept to one table cell."""
+    if span.end <= span.start:
+        return span
+    mapped = read.source_span(span.start, span.end)
+    start, end = mapped if mapped is not None else (0, 0)
+    return replace(span, start=start, end=end)
 
 
 @dataclass(frozen=True)

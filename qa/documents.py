@@ -2,14 +2,21 @@
 
 A document's id is its path relative to the PATH given (``/``-separated), or the
 record id for JSONL corpora. ``Document.text`` is the text that citation offsets
-index into: the UTF-8 file as is, the JSONL ``text`` field exactly, or the text
+index into: the decoded file as is, the JSONL ``text`` field exactly, or the text
 extracted from HTML and PDF (which the index stores).
+
+Text and HTML files are decoded by their byte-order mark (UTF-8, UTF-16 or UTF-32, the
+mark left out), else as UTF-8, else as Windows-1252 (which Latin-1 text reads as too) when
+that gives text: only printable characters and white space, and no UTF-8 sequence (a UTF-8
+file with a bad byte is skipped, not read as mojibake). Files read as Windows-1252 are
+listed in ``ReadReport.guessed``.
 
 Bad files never abort reading: each one produces a warning through ``warn``.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
@@ -58,6 +65,8 @@ class ReadReport:
     unsupported: int = 0
     #: files of an unknown type, by type (``file_type``): their paths, in the order found
     unknown: dict[str, list[str]] = field(default_factory=dict)
+    #: files read as Windows-1252, not being valid UTF-8: their paths, in the order read
+    guessed: list[str] = field(default_factory=list)
 
     def note_unknown(self, kind: str, path: Path) -> None:
         self.unsupported += 1
@@ -71,12 +80,15 @@ def file_type(path: Path) -> str:
 
 
 def _sniffed_text(path: Path) -> bool:
-    """Does a file without an extension look like UTF-8 text (no NUL, valid UTF-8 up front)?"""
+    """Does a file without an extension look like text (a byte-order mark, or no NUL and valid
+    UTF-8 up front)?"""
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError:
         return False
+    if _bom(head) is not None:
+        return True
     if not head or b"\x00" in head:
         return False
     try:
@@ -94,29 +106,77 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
-def _decode(data: bytes) -> str:
+#: Byte-order marks, UTF-32's before UTF-16's (the little-endian UTF-32 mark starts with UTF-16's).
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+]
+#: Control characters that text does not hold (white space aside).
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+#: A character other than ASCII and U+FFFD (a valid UTF-8 sequence, where UTF-8 is decoded with replacement).
+_NOT_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+WINDOWS_1252 = "Windows-1252"
+
+
+def _bom(data: bytes) -> tuple[bytes, str, str] | None:
+    """The byte-order mark ``data`` starts with: ``(mark, codec, name)``."""
+    return next((b for b in _BOMS if data.startswith(b[0])), None)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The text of a file and the encoding it was read in (see the module docstring)."""
+    bom = _bom(data)
+    if bom is not None:  # the mark is not part of the text a reader sees
+        mark, codec, name = bom
+        try:
+            return data[len(mark) :].decode(codec), name
+        except UnicodeDecodeError as e:
+            raise SkipFile(f"invalid {name} at byte {len(mark) + e.start}") from None
     if _looks_binary(data):
         raise SkipFile("binary file")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError as e:
-        raise SkipFile(f"invalid UTF-8 at byte {e.start}") from None
+        text = _windows_1252(data)
+        if text is None:
+            raise SkipFile(f"invalid UTF-8 at byte {e.start} (nor is it {WINDOWS_1252} text)") from None
+        return text, WINDOWS_1252
 
 
-def _read_text(path: Path, doc_id: str, suffix: str) -> Iterator[Document]:
-    text = _decode(path.read_bytes())
-    if text.startswith("\ufeff"):  # a BOM is not part of the text a reader sees
-        text = text[1:]
+def _windows_1252(data: bytes) -> str | None:
+    """``data`` as Windows-1252 text, when it is that: every byte a character of it, none a control
+    character, and no UTF-8 sequence in it (then it is UTF-8 with a bad byte, not Windows-1252)."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    if _CONTROL.search(text) or _NOT_ASCII.search(data.decode("utf-8", "replace")):
+        return None
+    return text
+
+
+def _read_text(path: Path, doc_id: str, suffix: str, report: ReadReport) -> Iterator[Document]:
+    text = _decoded(path, report)
     format = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
     yield Document(id=doc_id, text=text, path=str(path), format=format)
 
 
-def _read_html(path: Path, doc_id: str) -> Iterator[Document]:
+def _decoded(path: Path, report: ReadReport) -> str:
+    text, encoding = _decode(path.read_bytes())
+    if encoding == WINDOWS_1252:
+        report.guessed.append(str(path))
+    return text
+
+
+def _read_html(path: Path, doc_id: str, report: ReadReport) -> Iterator[Document]:
     import trafilatura
 
     from qa.html_text import page_text
 
-    html = _decode(path.read_bytes())
+    html = _decoded(path, report)
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
     yield Document(id=doc_id, text=page_text(html), path=str(path), title=title, format="html")
@@ -264,11 +324,11 @@ def _read_one(path: Path, doc_id: str, suffix: str, warn: WarnFn, report: ReadRe
         if suffix in JSONL_SUFFIXES:
             docs = _read_jsonl(path, doc_id, warn)
         elif suffix in HTML_SUFFIXES:
-            docs = _read_html(path, doc_id)
+            docs = _read_html(path, doc_id, report)
         elif suffix in PDF_SUFFIXES:
             docs = _read_pdf(path, doc_id)
         else:
-            docs = _read_text(path, doc_id, suffix)
+            docs = _read_text(path, doc_id, suffix, report)
         found = 0
         for doc in docs:
             if not doc.text.strip():
@@ -303,3 +363,11 @@ def unknown_summary(report: ReadReport, shown: int = 3) -> str | None:
         f"{counted(report.unsupported, 'file')} of unknown type not read: {'; '.join(parts)}. "
         f"To read them as text, add --ext {example}=txt (formats: {', '.join(FORMATS)})"
     )
+
+
+def encoding_summary(report: ReadReport, shown: int = 3) -> str | None:
+    """One line on the files read as Windows-1252 (their first few names), or None."""
+    if not report.guessed:
+        return None
+    names = ", ".join(Path(p).name for p in report.guessed[:shown]) + (", ..." if len(report.guessed) > shown else "")
+    return f"{counted(len(report.guessed), 'file')} read as {WINDOWS_1252}, not being valid UTF-8: {names}"

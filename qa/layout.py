@@ -7,7 +7,8 @@ between blocks there is always a sentence boundary. Blocks are:
 - Markdown structure (``format`` ``"markdown"`` or ``"html"``, parsed with markdown-it-py): each
   heading, paragraph (also inside list items and quotes), table row and line of
   a code block is a block of its own; inside a paragraph, a newline is soft
-  (CommonMark) unless the line is a headline or caption (below);
+  (CommonMark) unless the line is a headline or caption (below). Headings and
+  table header rows are labels: segmentation leaves them out (``labels=False``);
 - in plain text, a line that starts a list item (``-``, ``*``, ``•``, ``1.``,
   ``1)``) or a table row (``|``) starts a new block;
 - lines of their own: in plain text that is not hard-wrapped (one paragraph or
@@ -63,7 +64,8 @@ def _lines(text: str, start: int = 0, end: int | None = None) -> list[tuple[int,
 
 
 def _continues_lower(line: str) -> bool:
-    stripped = line.lstrip()
+    """Does the line start in lower case (past Markdown's emphasis, code and link markers)?"""
+    stripped = line.lstrip().lstrip("*_`[")
     return bool(stripped) and stripped[0].islower()
 
 
@@ -126,23 +128,27 @@ def _text_blocks(
 
 def _markdown_line_ranges(text: str) -> Iterator[tuple[int, int, str]]:
     """``(first_line, last_line_exclusive, kind)`` of each Markdown leaf block, in order; ``kind`` is
-    ``"code"`` (a block per line), ``"heading"`` (one block, a setext underline left out) or ``"text"``."""
-    from markdown_it import MarkdownIt
+    ``"code"`` (a block per line), ``"heading"`` (a setext underline left out), ``"header"`` (a table's
+    header row) or ``"text"``."""
+    from qa.markup import markdown_tokens
 
-    md = MarkdownIt("commonmark").enable("table")
-    for token in md.parse(text):
+    in_header = False
+    for token in markdown_tokens(text):
+        in_header = token.type == "thead_open" or in_header and token.type != "thead_close"
         if token.map is None:
             continue
         first, last = token.map
         if token.type == "heading_open":
             yield first, last - 1 if token.markup in ("=", "-") else last, "heading"
+        elif token.type == "tr_open" and in_header:
+            yield first, last, "header"
         elif token.type in ("paragraph_open", "tr_open"):
             yield first, last, "text"
         elif token.type in ("fence", "code_block", "html_block"):
             yield first, last, "code"
 
 
-def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
+def _markdown_blocks(text: str, width: int | None, labels: bool) -> Iterator[tuple[int, int]]:
     lines = _lines(text)
     for first, last, kind in _markdown_line_ranges(text):
         last = min(last, len(lines))
@@ -152,17 +158,21 @@ def _markdown_blocks(text: str, width: int | None) -> Iterator[tuple[int, int]]:
             for s, e in lines[first:last]:
                 if text[s:e].strip():
                     yield s, e
-        elif kind == "heading":
-            yield lines[first][0], lines[last - 1][1]
+        elif kind in ("heading", "header"):
+            if labels:
+                yield lines[first][0], lines[last - 1][1]
         else:
             yield from _text_blocks(text, lines[first][0], lines[last - 1][1], width, markdown=True)
 
 
-def blocks(text: str, format: str = "text") -> list[tuple[int, int]]:
-    """``(start, end)`` spans of the blocks of ``text``, in order (see the module docstring)."""
+def blocks(text: str, format: str = "text", labels: bool = True) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the blocks of ``text``, in order (see the module docstring). Without
+    ``labels``, Markdown headings and table header rows are left out: they are not sentences but the
+    section of the sentences under them (``qa.sections``) and the column names of the rows below
+    them (``qa.markup``)."""
     width = wrap_width(text)
     if format in ("markdown", "html"):  # (HTML is stored as Markdown-shaped text: qa.documents)
-        return list(_markdown_blocks(text, width))
+        return list(_markdown_blocks(text, width, labels))
     return list(_text_blocks(text, 0, len(text), width))
 
 

@@ -243,8 +243,10 @@ def rebuild(*, warn: Callable[[str], None], progress=None, lock_wait: float = 60
             if not Path(r.path).exists():
                 raise BadInputError(f"{r.path} is gone; take it out first with: qa index --remove {r.path}")
         read = ReadReport()
+        reports = [ReadReport() for _ in current]
         parts = [
-            _prefixed(readable_documents([Path(r.path)], warn, ReadReport()), Path(r.path), r.name) for r in current
+            _prefixed(readable_documents([Path(r.path)], warn, part), Path(r.path), r.name)
+            for r, part in zip(current, reports, strict=True)
         ]
         report = update_with(
             index_dir,
@@ -254,6 +256,7 @@ def rebuild(*, warn: Callable[[str], None], progress=None, lock_wait: float = 60
             progress=progress,
             lock_wait=lock_wait,
         )
+        read.guessed = [p for part in reports for p in part.guessed]
     return report, read
 
 

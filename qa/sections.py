@@ -11,7 +11,6 @@ from the stored text: Markdown files as they are, HTML as extracted (with its
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 
 #: Document formats whose text has Markdown headings.
 MARKUP_FORMATS = {"markdown", "html"}
@@ -22,9 +21,9 @@ def headings(text: str, format: str) -> list[tuple[int, str]]:
     """``(offset, title)`` of each heading of ``text``, in order (none for formats without markup)."""
     if format not in MARKUP_FORMATS or "#" not in text and "\n=" not in text and "\n-" not in text:
         return []
-    from markdown_it import MarkdownIt
+    from qa.markup import markdown_tokens
 
-    tokens = MarkdownIt("commonmark").parse(text)
+    tokens = markdown_tokens(text)
     starts = [0]
     for i, ch in enumerate(text):
         if ch == "\n":
@@ -32,10 +31,19 @@ def headings(text: str, format: str) -> list[tuple[int, str]]:
     found = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.map is not None and i + 1 < len(tokens):
-            title = " ".join(tokens[i + 1].content.split())
+            title = " ".join(_plain(tokens[i + 1].children or []).split())
             if title:
                 found.append((starts[min(token.map[0], len(starts) - 1)], title))
     return found
+
+
+def _plain(children: list) -> str:
+    """An inline token's text without its markup (``**Stations**`` is ``Stations``, an image its alt text)."""
+    return "".join(
+        " " if c.type in ("softbreak", "hardbreak") else c.content
+        for c in children
+        if c.type in ("text", "text_special", "code_inline", "image", "softbreak", "hardbreak")
+    )
 
 
 def section_at(heads: list[tuple[int, str]], offset: int) -> str | None:
@@ -48,20 +56,3 @@ def sentence_title(doc_title: str | None, section: str | None) -> str | None:
     """What a sentence is embedded with: its document's real title and its section's, when it has them."""
     parts = [p for p in (doc_title, section) if p]
     return SEPARATOR.join(parts) if parts else None
-
-
-class SentenceTitles:
-    """``titles(doc, start)``: the title a sentence of ``doc`` at ``start`` is embedded with, from
-    ``lookup(doc) -> (title, text, format)``, reading each document's headings once."""
-
-    def __init__(self, lookup: Callable[[str], tuple[str | None, str, str]]) -> None:
-        self.lookup = lookup
-        self._doc: str | None = None
-        self._title: str | None = None
-        self._heads: list[tuple[int, str]] = []
-
-    def __call__(self, doc: str, start: int) -> str | None:
-        if doc != self._doc:
-            title, text, format = self.lookup(doc)
-            self._doc, self._title, self._heads = doc, title, headings(text, format)
-        return sentence_title(self._title, section_at(self._heads, start))

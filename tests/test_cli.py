@@ -99,7 +99,7 @@ def test_index_command_reports_and_skips_bad_files(capsys, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("The lighthouse keeper lit the lamp at dusk. Ships passed safely.", encoding="utf-8")
-    (docs / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
+    (docs / "bad.txt").write_bytes(b"\xff\xfe\x00garbage!")  # a UTF-16 byte-order mark, then an odd byte count
     code, _, err = run(capsys, "index", docs, "--index", tmp_path / "idx")
     assert code == 2  # one policy: malformed input is skipped with a warning, the rest done, exit 2
     assert "bad.txt" in err and "1 document," in err and "the rest was indexed" in err

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
+
+import pytest
 
 from make_pdf import write_pdf
 
@@ -45,14 +48,14 @@ def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
     (tmp_path / "good.txt").write_text("A good sentence.", encoding="utf-8")
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "broken.txt").write_bytes("Zürich café".encode("utf-8") + b"\xff")  # UTF-8 with a bad byte
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n")
     docs, warnings, report = read_all(tmp_path)
     assert [d.id for d in docs] == ["good.txt"]
     assert len(warnings) == 3
     assert any("empty.txt" in w and "empty" in w for w in warnings)
     assert any("binary.txt" in w and "binary" in w for w in warnings)
-    assert any("latin1.txt" in w and "UTF-8" in w for w in warnings)
+    assert any("broken.txt" in w and "invalid UTF-8 at byte 13" in w for w in warnings)  # not read as mojibake
     assert report.skipped == 3 and report.unsupported == 1 and report.documents == 1
 
 
@@ -211,3 +214,59 @@ def test_markdown_files_are_read_as_markdown(tmp_path):
     (tmp_path / "notes.txt").write_text("Some text.\n", encoding="utf-8")
     docs = {d.id: d for d in read_all(tmp_path)[0]}
     assert docs["README.md"].format == "markdown" and docs["notes.txt"].format == "text"
+
+
+NOTES = "Notes on the Zephyr Coast line\r\n\r\nThe “Tregarrow Halt” café opened in 1902.\r\n"
+
+
+@pytest.mark.parametrize(
+    "bom, codec",
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),  # what Windows Notepad calls "Unicode"
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+    ],
+)
+def test_text_with_a_byte_order_mark_is_decoded_by_it(tmp_path, bom, codec):
+    (tmp_path / "notes.txt").write_bytes(bom + NOTES.encode(codec))
+    (tmp_path / "README").write_bytes(bom + "# Zephyr\n\nA heritage line.\n".encode(codec))  # no extension
+    docs, warnings, report = read_all(tmp_path)
+    assert warnings == [] and report.guessed == []
+    assert {d.id: d.text for d in docs} == {"README": "# Zephyr\n\nA heritage line.\n", "notes.txt": NOTES}
+
+
+def test_utf16_with_a_broken_character_is_skipped_with_a_clear_warning(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(codecs.BOM_UTF16_LE + "Café".encode("utf-16-le") + b"\x00\xd8")
+    docs, warnings, _ = read_all(tmp_path)
+    assert docs == [] and len(warnings) == 1 and "invalid UTF-16 at byte" in warnings[0]
+
+
+def test_windows_1252_text_is_read_and_listed(tmp_path):
+    letter = "Dear Ms Trelease,\r\n\r\nThe café’s “Zephyr” scones – £2 each – sold out by noon.\r\n"
+    (tmp_path / "letter.txt").write_bytes(letter.encode("cp1252"))
+    (tmp_path / "latin1.md").write_bytes("# Résumé\n\nCafé à Penzance.\n".encode("latin-1"))
+    docs, warnings, report = read_all(tmp_path)
+    assert warnings == []
+    assert {d.id: d.text for d in docs} == {"latin1.md": "# Résumé\n\nCafé à Penzance.\n", "letter.txt": letter}
+    assert report.guessed == [str(tmp_path / "latin1.md"), str(tmp_path / "letter.txt")]
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_text_are_skipped(tmp_path):
+    (tmp_path / "control.txt").write_bytes(b"caf\xe9\x1b[0m")  # an escape sequence: not text
+    (tmp_path / "undefined.txt").write_bytes(b"caf\xe9 \x81")  # 0x81 is no Windows-1252 character
+    docs, warnings, report = read_all(tmp_path)
+    assert docs == [] and report.guessed == [] and len(warnings) == 2
+    assert all("invalid UTF-8 at byte 3 (nor is it Windows-1252 text)" in w for w in warnings)
+
+
+def test_qa_index_says_which_files_it_read_as_windows_1252(tmp_path):
+    from helpers_robust import run_qa
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "letter.txt").write_bytes("The café’s “Zephyr” scones sold out by noon.\n".encode("cp1252"))
+    proc = run_qa("index", str(docs), "--index", str(tmp_path / "idx"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "qa: note: 1 file read as Windows-1252, not being valid UTF-8: letter.txt" in proc.stderr

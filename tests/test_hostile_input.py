@@ -253,7 +253,8 @@ def _make_hostile_folder(root: Path) -> dict[str, str]:
     (docs / "empty.txt").write_bytes(b"")
     (docs / "blank.md").write_text(" \n\t\n", encoding="utf-8")
     (docs / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
-    (docs / "latin1.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e".encode("latin-1"))
+    (docs / "latin1.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e".encode("latin-1"))  # read as Windows-1252
+    (docs / "broken-utf8.txt").write_bytes("café crème".encode() + b" br\xfbl\xe9e")  # UTF-8 with bad bytes: skipped
     (docs / "bom.md").write_bytes("\ufeff# Title\nThe lighthouse keeper is Orla Byrne.\n".encode())
     (docs / "fake.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2000))
     (docs / "binary.html").write_bytes(os.urandom(3000).replace(b"\x00", b"\x01"))
@@ -307,7 +308,7 @@ def hostile_folder(tmp_path):
 def test_hostile_folder_api(hostile_folder, tmp_path):
     warnings = _index_and_verify(hostile_folder, tmp_path / "index")
     joined = "\n".join(warnings)
-    skipped = ["empty.txt", "blank.md", "binary.txt", "latin1.txt", "fake.pdf", "fifo.txt", "bad-\\udcff-name.txt"]
+    skipped = ["empty.txt", "blank.md", "binary.txt", "broken-utf8.txt", "fake.pdf", "fifo.txt", "bad-\\udcff-name.txt"]
     for name in skipped + ["bomb.pdf"]:
         assert name in joined, f"no warning for {name}: {joined}"
     assert "bad.jsonl:5: skipped: malformed JSON (nested too deeply)" in joined
@@ -316,7 +317,8 @@ def test_hostile_folder_api(hostile_folder, tmp_path):
     store = open_index(tmp_path / "index")
     ids = {d.id for d in store.documents()}
     store.close()
-    assert {"good.txt", "bom.md", "/".join(f"d{i}" for i in range(60)) + "/deep.txt"} <= ids
+    assert {"good.txt", "bom.md", "latin1.txt", "/".join(f"d{i}" for i in range(60)) + "/deep.txt"} <= ids
+    assert "latin1.txt" not in joined
     # unreadable files are skipped with a warning, unless this test runs as root (which reads them)
     if _can_read(hostile_folder / "locked.txt"):
         assert "locked.txt" in ids

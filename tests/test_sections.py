@@ -71,3 +71,8 @@ def test_a_section_that_repeats_the_title_is_not_shown_twice():
     other = label("Brightwater launches the Osprey sonar", "Availability")
     assert other == "Brightwater launches the Osprey sonar (news/osprey.html) › Availability, line 3"
     assert label(None, "Availability") == "news/osprey.html › Availability, line 3"
+
+
+def test_a_heading_titles_its_section_without_its_markup():
+    text = "# The *Zephyr* `Coast` line\n\nA heritage line.\n\n## **Stations**\n\nThree stations.\n"
+    assert [title for _, title in headings(text, "markdown")] == ["The Zephyr Coast line", "Stations"]

@@ -128,7 +128,7 @@ def test_headline_and_caption_lines_stay_apart_in_wrapped_text():
     ]
 
 
-def test_markdown_headings_tables_and_code_are_blocks():
+def test_markdown_tables_and_code_are_blocks_and_headings_are_not_sentences():
     text = (
         "# Installation\n"
         "Run the installer from the\n"
@@ -144,17 +144,16 @@ def test_markdown_headings_tables_and_code_are_blocks():
         "```\n"
     )
     found = [text[s:e] for s, e in split_sentences(text, "markdown")]
-    assert found[0] == "# Installation"
-    assert found[1] == "Run the installer from the\ncommand line."
-    assert "| -v | verbose |" in found
+    assert found[0] == "Run the installer from the\ncommand line."  # the heading is its section (issue 31)
+    assert "| -v | verbose |" in found and "| flag | meaning |" not in found  # (column names: qa.markup)
     assert "make install" in found and "make test" in found
 
 
-def test_setext_headings_are_one_sentence_without_their_underline():
+def test_setext_headings_are_not_sentences():
     body = "Compilers for high level languages generate code that follow\ncertain conventions."
     text = "What is libffi?\n===============\n\n" + body + "\n"
     found = [text[s:e] for s, e in split_sentences(text, "markdown")]
-    assert found == ["What is libffi?", body]
+    assert found == [body]
 
 
 def test_markdown_paragraph_newlines_are_soft_but_headlines_stay_apart():

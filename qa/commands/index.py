@@ -166,11 +166,11 @@ def _progress(args: argparse.Namespace):
 def _summary(args: argparse.Namespace, where: str, report, read, part=None) -> None:
     """What the run did. ``part``: the library folder (or file) indexed, whose own counts are said, then the
     library's totals, labelled as such; without it the index holds exactly what was indexed."""
-    from qa.documents import unknown_summary
+    from qa.documents import encoding_summary, unknown_summary
 
-    unknown = unknown_summary(read)
-    if unknown:
-        print(f"qa: note: {unknown}", file=sys.stderr)
+    for note in (unknown_summary(read), encoding_summary(read)):
+        if note:
+            print(f"qa: note: {note}", file=sys.stderr)
     if args.quiet:
         return
     state = "updated" if report.committed else "already up to date"

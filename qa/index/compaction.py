@@ -14,17 +14,16 @@ from embeddings.model import DIM, Encoder
 from qa.errors import IndexProblem
 from qa.index import layout
 from qa.index.ingest import (
+    EmbeddingTexts,
     GenerationWriter,
     Plan,
     db_lookup,
     delete_document,
-    embedding_text,
     sentences_from,
     write_bm25,
 )
 from qa.index.layout import SCHEMA, count_rows, fsync_file
 from qa.index.local import LocalIndex
-from qa.sections import SentenceTitles
 
 
 def want_token_vectors(sentences: int, chars: int) -> bool:
@@ -122,8 +121,8 @@ class BaseWriter(GenerationWriter):
             vectors.add(vecs, np.array(new_ids, dtype=np.int64))
             new_tokens: dict[int, np.ndarray] = dict(zip(new_ids, toks, strict=True)) if want_tokens else {}
             if missing:
-                titles = SentenceTitles(db_lookup(db))
-                texts = [embedding_text(titles(s.doc, s.start), s.text) for s in sentences_from(db, missing)]
+                embedded = EmbeddingTexts(db_lookup(db))
+                texts = [embedded(s.doc, s.start, s.end) for s in sentences_from(db, missing)]
                 _, toks = self.encoder().encode_with_tokens(texts, batch_size=self.batch_size)
                 new_tokens.update(zip(missing, toks, strict=True))
             db.commit()

@@ -19,7 +19,8 @@ from embeddings.model import DIM, Encoder
 from qa.documents import Document
 from qa.index.layout import file_name, fsync_dir, fsync_file
 from qa.index.protocol import Sentence, UpdateReport
-from qa.sections import SentenceTitles, headings, section_at, sentence_title
+from qa.markup import MarkupView
+from qa.sections import headings, section_at, sentence_title
 from qa.sentences import split_sentences
 
 
@@ -94,7 +95,7 @@ class SentenceRow:
 
 def sentence_rows(doc: Document, spans: list[tuple[int, int]]) -> list[SentenceRow]:
     lines = line_starts(doc.text)
-    heads = headings(doc.text, doc.format)
+    texts = EmbeddingTexts(lambda _: (doc.title, doc.text, doc.format))
     page_starts = [s for s, _ in doc.pages]
     return [
         SentenceRow(
@@ -102,7 +103,7 @@ def sentence_rows(doc: Document, spans: list[tuple[int, int]]) -> list[SentenceR
             end,
             bisect.bisect_right(lines, start),
             bisect.bisect_right(page_starts, start) if page_starts else None,
-            embedding_text(sentence_title(doc.title, section_at(heads, start)), doc.text[start:end]),
+            texts(doc.id, start, end),
         )
         for start, end in spans
     ]
@@ -174,11 +175,31 @@ class GenerationWriter:
 def embedding_text(title: str | None, sentence: str) -> str:
     """What is embedded (and indexed for BM25) for a sentence: the document's real title (JSONL ``title``, HTML
     ``<title>``, PDF metadata) and its section's (``qa.sections.sentence_title``), when it has them, then the
-    sentence. Titles tell the model
-    what a sentence is about; measured on BoolQ, they lift R@1 a lot. Files without a
+    sentence as read (Markdown without its markup, a table row with its column names: ``qa.markup``). Titles
+    tell the model what a sentence is about; measured on BoolQ, they lift R@1 a lot. Files without a
     title embed the sentence alone (no made-up titles: those hurt)."""
     title = " ".join(title.split()) if title else ""
     return f"{title}: {sentence}" if title else sentence
+
+
+class EmbeddingTexts:
+    """``texts(doc, start, end)``: the ``embedding_text`` of the sentence ``[start, end)`` of ``doc``, from
+    ``lookup(doc) -> (title, text, format)``, reading each document's headings and markup once."""
+
+    def __init__(self, lookup: Callable[[str], tuple[str | None, str, str]]) -> None:
+        self.lookup = lookup
+        self._doc: str | None = None
+        self._title: str | None = None
+        self._heads: list[tuple[int, str]] = []
+        self._view = MarkupView("", "text")
+
+    def __call__(self, doc: str, start: int, end: int) -> str:
+        if doc != self._doc:
+            title, text, format = self.lookup(doc)
+            self._doc, self._title = doc, title
+            self._heads, self._view = headings(text, format), MarkupView(text, format)
+        title = sentence_title(self._title, section_at(self._heads, start))
+        return embedding_text(title, self._view.read(start, end).text)
 
 
 def sentences_from(db: sqlite3.Connection, ids: list[int]) -> list[Sentence]:
@@ -196,7 +217,7 @@ def sentences_from(db: sqlite3.Connection, ids: list[int]) -> list[Sentence]:
 
 
 def db_lookup(db: sqlite3.Connection) -> Callable[[str], tuple[str | None, str, str]]:
-    """``doc -> (title, text, format)`` read from the database (for ``SentenceTitles``)."""
+    """``doc -> (title, text, format)`` read from the database (for ``EmbeddingTexts``)."""
 
     def lookup(doc_id: str) -> tuple[str | None, str, str]:
         return tuple(db.execute("SELECT title, text, format FROM documents WHERE id = ?", (doc_id,)).fetchone())
@@ -210,14 +231,11 @@ def write_bm25(folder: Path, db_path: Path) -> None:
 
     conn = sqlite3.connect(db_path)
     try:
-        texts: dict[str, str] = {}
         sent_ids, sent_texts = [], []
-        titles = SentenceTitles(db_lookup(conn))
+        texts = EmbeddingTexts(db_lookup(conn))
         for sid, doc, start, end in conn.execute("SELECT id, doc, start, end FROM sentences ORDER BY id"):
-            if doc not in texts:
-                texts = {doc: conn.execute("SELECT text FROM documents WHERE id = ?", (doc,)).fetchone()[0]}
             sent_ids.append(sid)
-            sent_texts.append(embedding_text(titles(doc, start), texts[doc][start:end]))
+            sent_texts.append(texts(doc, start, end))
     finally:
         conn.close()
     shutil.rmtree(folder, ignore_errors=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from embeddings.model import DIM
 from qa.errors import IndexProblem
-from qa.index.ingest import embedding_text
+from qa.index.ingest import EmbeddingTexts
 from qa.index.layout import (
     attach_delta,
     connect_readonly,
@@ -24,7 +24,6 @@ from qa.index.layout import (
     valid_file_name,
 )
 from qa.index.protocol import DocumentInfo, IndexStats, Sentence
-from qa.sections import SentenceTitles
 
 
 def _load_vectors(index_dir: Path, path: Path):
@@ -138,8 +137,8 @@ class LocalIndex:
                         bm25 = LayeredBM25(bm25, delta, self.removed) if delta is not None else None
                     if bm25 is None or len(bm25) != len(self):
                         sents = list(self.iter_sentences())
-                        titles = SentenceTitles(self._title_text_format)
-                        texts = [embedding_text(titles(x.doc, x.start), x.text) for x in sents]
+                        embedded = EmbeddingTexts(self._title_text_format)
+                        texts = [embedded(x.doc, x.start, x.end) for x in sents]
                         bm25 = BM25Index.build(texts, [x.id for x in sents])
                     self._bm25 = bm25
         return self._bm25
