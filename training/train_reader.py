@@ -514,6 +514,9 @@ def export(args) -> None:
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
 
     scores = score_exports(args, fp32, int8)
+    (args.run / "scores.json").write_text(json.dumps(scores, indent=2))
+    if args.no_ship:
+        return
     chosen = "int8" if scores["fp32"]["f1"] - scores["int8"]["f1"] <= 1.0 else "fp32"
     if chosen == "fp32":
         raise SystemExit(f"int8 costs more than 1 F1 point against fp32 ({scores}): ship fp16 instead (not automated)")
@@ -656,6 +659,9 @@ def main() -> None:
         help="train: start from this fine-tuned model (a run's final/ folder) instead of the base model",
     )
     p.add_argument("--dev-limit", type=int, default=0, help="dev questions for the export's scores (0: all)")
+    p.add_argument(
+        "--no-ship", action="store_true", help="export: score the exports (scores.json in the run) but leave qa/models/"
+    )
     p.add_argument(
         "--base",
         type=Path,
