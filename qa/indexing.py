@@ -13,23 +13,21 @@ from qa.index import UpdateReport, is_milvus, update_index
 from qa.wording import counted
 
 
-def tqdm_progress(
-    desc: str = "Embedding", enabled: bool | None = None
-) -> Callable[[int], Callable[[int], None] | None]:
-    """A ``progress`` factory for ``update_index`` that draws a tqdm bar on stderr."""
+def progress_lines(enabled: bool | None = None) -> Callable[[int], Callable[[int], None] | None]:
+    """A ``progress`` factory for ``update_index``: a tqdm bar on a terminal, a line every few seconds
+    on stderr otherwise (``qa.progress``); ``enabled=False``: nothing."""
 
     def factory(total: int):
-        on = sys.stderr.isatty() if enabled is None else enabled
-        if not on:
+        if enabled is False:
             return None
-        from tqdm import tqdm
+        from qa.progress import Progress
 
-        bar = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
+        progress = Progress(total, "indexed", "sentences", desc="Embedding", enabled=enabled)
 
         def step(n: int) -> None:
-            bar.update(n)
-            if bar.n >= total:
-                bar.close()
+            progress.update(n)
+            if progress.done >= total:
+                progress.close()
 
         return step
 
@@ -87,7 +85,7 @@ def update_with(
         load_encoder,
         rebuild=rebuild,
         keep=keep,
-        progress=progress or tqdm_progress(),
+        progress=progress or progress_lines(),
         notify=lambda msg: print(msg, file=sys.stderr),
         extra=extra,
         lock_wait=lock_wait,

@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"read files of TYPE (an extension, or the name of a file without one) as FORMAT ({FORMAT_HELP}); "
         "repeatable",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress (a bar, or lines when stderr is not a terminal) and no summary")
     parser.add_argument(
         "--wait",
         metavar="SECONDS",
@@ -158,9 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace):
-    from qa.indexing import tqdm_progress
+    from qa.indexing import progress_lines
 
-    return tqdm_progress(enabled=False) if args.quiet else tqdm_progress()
+    return progress_lines(enabled=False if args.quiet else None)
 
 
 def _summary(args: argparse.Namespace, where: str, report, read, part=None) -> None:
