@@ -74,15 +74,17 @@ def update_with(
     if not is_milvus(index_dir) and Path(index_dir).exists() and not Path(index_dir).is_dir():
         raise BadInputError(f"--index {index_dir} is a file, not a folder; give a folder for the index")
 
-    def load_encoder():
+    def load_encoder(backend: str = encoder_backend):
         from embeddings import load_encoder
 
-        return load_encoder(encoder_backend)
+        return load_encoder(backend)
 
     return update_index(
         index_dir,
         docs,
         load_encoder,
+        # a small change is embedded with the int8 ONNX export, which starts in well under a second
+        load_quick_encoder=(lambda: load_encoder("onnx")) if encoder_backend == "torch" else None,
         rebuild=rebuild,
         keep=keep,
         progress=progress or progress_lines(),
