@@ -13,23 +13,23 @@ from qa.index import UpdateReport, is_milvus, update_index
 from qa.wording import counted
 
 
-def tqdm_progress(
-    desc: str = "Embedding", enabled: bool | None = None
-) -> Callable[[int], Callable[[int], None] | None]:
-    """A ``progress`` factory for ``update_index`` that draws a tqdm bar on stderr."""
+def progress_lines(enabled: bool | None = None) -> Callable[[int], Callable[[int], None] | None]:
+    """A ``progress`` factory for ``update_index``: a tqdm bar on a terminal, a line every few seconds
+    on stderr otherwise (``qa.progress``); ``enabled=False``: nothing."""
 
     def factory(total: int):
-        on = sys.stderr.isatty() if enabled is None else enabled
-        if not on:
+        if enabled is False:
             return None
-        from tqdm import tqdm
+        from qa.progress import Progress
 
-        bar = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
+        progress = Progress(
+            total, what="sentences indexed", desc="Embedding", unit="sent", leave=False, enabled=enabled is not False
+        )
 
         def step(n: int) -> None:
-            bar.update(n)
-            if bar.n >= total:
-                bar.close()
+            progress.update(n)
+            if progress.n >= total:
+                progress.close()
 
         return step
 
@@ -76,18 +76,20 @@ def update_with(
     if not is_milvus(index_dir) and Path(index_dir).exists() and not Path(index_dir).is_dir():
         raise BadInputError(f"--index {index_dir} is a file, not a folder; give a folder for the index")
 
-    def load_encoder():
+    def load_encoder(backend: str = encoder_backend):
         from embeddings import load_encoder
 
-        return load_encoder(encoder_backend)
+        return load_encoder(backend)
 
     return update_index(
         index_dir,
         docs,
         load_encoder,
+        # a small change is embedded with the int8 ONNX export, which starts in well under a second
+        load_quick_encoder=(lambda: load_encoder("onnx")) if encoder_backend == "torch" else None,
         rebuild=rebuild,
         keep=keep,
-        progress=progress or tqdm_progress(),
+        progress=progress or progress_lines(),
         notify=lambda msg: print(msg, file=sys.stderr),
         extra=extra,
         lock_wait=lock_wait,

@@ -12,6 +12,10 @@
     (a slow writer, to hold the lock or be killed mid-write);
   - ``CITEQA_TEST_ENCODE_GATE=FILE``: the ``HashEncoder`` waits until FILE exists
     (a writer held mid-write, holding the lock, until the test lets it go);
+  - ``CITEQA_TEST_ENCODED_LOG=FILE``: the ``HashEncoder`` appends each text it has encoded to FILE,
+    one JSON string a line, batch by batch (what a killed run embedded);
+  - ``CITEQA_TEST_COMMIT_SENTENCES=N``: ``qa index`` commits in parts of N new sentences
+    (``qa.index.writer.COMMIT_SENTENCES``), so that a small corpus spans several;
   - ``CITEQA_TEST_KILL_AT=N``: the process SIGKILLs itself just before its N-th
     write event (SQLite execute/commit/backup, FAISS write, fsync, replace, unlink,
     encoder batch); ``CITEQA_TEST_EVENTS=FILE`` writes the events' names, one a line;
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import signal
@@ -51,9 +56,10 @@ class HashEncoder(BaseEncoder):
 
     max_tokens = 256
 
-    def __init__(self, delay: float = 0.0, gate: str | None = None) -> None:
+    def __init__(self, delay: float = 0.0, gate: str | None = None, log: str | None = None) -> None:
         self.delay = delay
         self.gate = gate
+        self.log = log
         self.encoded: list[str] = []  # every text encoded, in order (tests check what was embedded)
 
     @staticmethod
@@ -82,6 +88,9 @@ class HashEncoder(BaseEncoder):
             for col, w in enumerate(ws):
                 hidden[row, col] = self._word_vector(w)
             mask[row, : len(ws)] = 1
+        if self.log:
+            with open(self.log, "a", encoding="utf-8") as f:
+                f.write("".join(json.dumps(t) + "\n" for t in texts))
         return hidden, mask
 
     def token_offsets(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -112,9 +121,10 @@ def _install_fake_encoder() -> None:
 
     delay = float(os.environ.get("CITEQA_TEST_ENCODE_DELAY") or 0)
     gate = os.environ.get("CITEQA_TEST_ENCODE_GATE") or None
+    log = os.environ.get("CITEQA_TEST_ENCODED_LOG") or None
 
     def load_encoder(backend: str = "onnx") -> Encoder:
-        return HashEncoder(delay, gate)
+        return HashEncoder(delay, gate, log)
 
     embeddings.load_encoder = load_encoder
     embeddings.model.load_encoder = load_encoder
@@ -232,6 +242,10 @@ def _wrapped_main(argv: list[str]) -> int:
         _install_fake_encoder()
     if os.environ.get("CITEQA_TEST_ASK_LOG"):
         _install_ask_log(os.environ["CITEQA_TEST_ASK_LOG"])
+    if os.environ.get("CITEQA_TEST_COMMIT_SENTENCES"):
+        import qa.index.writer
+
+        qa.index.writer.COMMIT_SENTENCES = int(os.environ["CITEQA_TEST_COMMIT_SENTENCES"])
     events = None
     if os.environ.get("CITEQA_TEST_KILL_AT") or os.environ.get("CITEQA_TEST_EVENTS"):
         kill_at = os.environ.get("CITEQA_TEST_KILL_AT")

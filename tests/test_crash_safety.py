@@ -22,6 +22,7 @@ The fast trials use a hashing encoder (cheap); a few slow trials use the real mo
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -162,8 +163,6 @@ def setup(tmp_path_factory) -> Setup:
 
 
 def json_key(d: dict) -> str:
-    import json
-
     return json.dumps(d, sort_keys=True)
 
 
@@ -196,8 +195,6 @@ def _verify(index_dir: Path, setup: Setup, scenario: str) -> str:
 
 
 def _assert_no_stray_files(index_dir: Path) -> None:
-    import json
-
     named = set(json.loads((index_dir / "manifest.json").read_text())["files"].values())
     for p in index_dir.iterdir():
         assert not p.name.endswith((".tmp", "-journal", "-wal")), f"stray file {p.name}"
@@ -442,3 +439,149 @@ def test_ctrl_c_keeps_old_index_and_leaves_nothing(setup, tmp_path):
     assert "qa: interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in index_dir.iterdir()) == before
     assert index_contents(index_dir) == setup.old
+
+
+# -- runs committed in parts ------------------------------------------------------------------
+
+#: Parts of this many new sentences (``CITEQA_TEST_COMMIT_SENTENCES``): the 520 sentences of
+#: ``write_corpus(n_docs=40)`` (13 a document) span five parts of 104 sentences.
+PART_SENTENCES = 100
+#: What a killed run can have embedded without committing: the part in flight, at least 100 new
+#: sentences or a quarter of the index so far (at most 520 sentences), in whole documents (<= 14).
+IN_FLIGHT = 520 // 4 + 14
+
+
+@dataclass
+class PartsCase:
+    """A run committed in parts: ``qa index ARGS`` from ``start`` (None: nothing), into ``index``
+    (relative to the trial's folder), from ``old`` (doc -> hash) to ``new``."""
+
+    args: list[str]
+    index: str
+    start: Path | None
+    old: dict[str, str]
+    new: dict[str, str]
+    texts: dict[str, str]  # doc -> text of the new version
+    events: int = 0
+
+
+@pytest.fixture(scope="module")
+def parts_setup(tmp_path_factory) -> dict[str, PartsCase]:
+    root = tmp_path_factory.mktemp("parts")
+    texts_a = write_corpus(root / "A", n_docs=40)
+    texts_b = corpus_b(root / "B", n_docs=40)  # 12 documents changed, 7 removed, 5 added
+    index_a = root / "index-A"
+    build_index(index_a, root / "A")
+    library = {f"A/{name}": text for name, text in texts_a.items()}
+    cases = {
+        "first": PartsCase(["index", str(root / "A"), "--index", "{trial}/index", "-q"], "index", None, {},
+                           hashes(texts_a), texts_a),
+        "library": PartsCase(["index", str(root / "A"), "-q"], "data/library", None, {}, hashes(library), library),
+        "update": PartsCase(["index", str(root / "B"), "--index", "{trial}/index", "-q"], "index", index_a,
+                            hashes(texts_a), hashes(texts_b), texts_b),
+    }
+    for name, case in cases.items():
+        trial = root / f"probe-{name}"
+        _start_parts(case, trial)
+        count_file = root / f"events-{name}"
+        proc = _run_parts(case, trial, CITEQA_TEST_EVENTS=str(count_file))
+        assert proc.returncode == 0, proc.stderr
+        assert index_contents(trial / case.index) == case.new
+        generations = json.loads((trial / case.index / "manifest.json").read_text())["generation"]
+        assert generations >= (1 if case.start else 0) + 2, "the run should span several parts"
+        case.events = len(count_file.read_text().split())
+    return cases
+
+
+def _start_parts(case: PartsCase, trial: Path) -> None:
+    trial.mkdir()
+    if case.start is not None:
+        shutil.copytree(case.start, trial / case.index)
+
+
+def _run_parts(case: PartsCase, trial: Path, **env) -> subprocess.CompletedProcess:
+    args = [a.replace("{trial}", str(trial)) for a in case.args]
+    return run_qa(*args, CITEQA_DATA=str(trial / "data"), CITEQA_TEST_COMMIT_SENTENCES=str(PART_SENTENCES),
+                  **env)
+
+
+def _encoded(log: Path) -> list[str]:
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+def _parts_trial(case: PartsCase, trial: Path, kill_at: int) -> str:
+    """Kill a run just before write event ``kill_at``, check what it left, re-run it; returns
+    how much the kill left committed: "none", "some" or "all"."""
+    _start_parts(case, trial)
+    first, second = trial / "encoded-1", trial / "encoded-2"
+    proc = _run_parts(case, trial, CITEQA_TEST_KILL_AT=str(kill_at), CITEQA_TEST_ENCODED_LOG=str(first))
+    assert proc.returncode in (0, -signal.SIGKILL), proc.stderr
+    index_dir = trial / case.index
+    kept: dict[str, str] = {}
+    if (index_dir / "manifest.json").exists():
+        report = check_index(index_dir)
+        assert report.sound, report.problems
+        kept = index_contents(index_dir)
+        for doc, digest in kept.items():  # each document whole, in its old or new version
+            assert digest in (case.old.get(doc), case.new.get(doc)), doc
+    # the re-run completes, holds a clean build's content, and embeds only what was not committed
+    proc = _run_parts(case, trial, CITEQA_TEST_ENCODED_LOG=str(second))
+    assert proc.returncode == 0, proc.stderr
+    assert index_contents(index_dir) == case.new
+    assert check_index(index_dir).sound
+    _assert_no_stray_files(index_dir)
+    rest = sorted(t for doc, text in case.texts.items() if kept.get(doc) != case.new[doc] for t in text.splitlines())
+    assert sorted(_encoded(second)) == rest
+    twice = set(_encoded(first)) & set(_encoded(second))
+    assert len(twice) <= IN_FLIGHT, f"{len(twice)} sentences embedded again, more than the part in flight"
+    new_kept = sum(kept.get(doc) == digest and case.old.get(doc) != digest for doc, digest in case.new.items())
+    added = sum(case.old.get(doc) != digest for doc, digest in case.new.items())
+    return "none" if not new_kept else "all" if new_kept == added else "some"
+
+
+@pytest.mark.parametrize("scenario", ["first", "library", "update"])
+def test_kill_trials_of_a_run_committed_in_parts(parts_setup, tmp_path, scenario):
+    """SIGKILL at points spread over a run that commits in parts: the index stays sound, holds each
+    document in its old or new version, keeps what was committed, and the re-run embeds the rest
+    only (nothing twice but the part in flight) and ends with a clean build's content."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = parts_setup[scenario]
+    rng = random.Random(scenario)
+    points = sorted({max(1, int(case.events * f)) for f in (0.3, 0.6, 0.9)} | {rng.randint(1, case.events)})
+    with ThreadPoolExecutor(max_workers=TRIALS_AT_ONCE) as pool:
+        states = list(pool.map(lambda n: _parts_trial(case, tmp_path / f"trial-{n}", points[n]),
+                               range(len(points))))
+    assert "some" in states, (points, states)  # a kill between parts kept the committed ones
+
+
+def test_ctrl_c_keeps_the_parts_committed_and_says_so(tmp_path):
+    """SIGINT after the first part of a run was committed: exit 130, one line saying what is kept,
+    the index sound and holding those documents; the next run embeds only the rest."""
+    docs = tmp_path / "docs"
+    texts = write_corpus(docs, n_docs=40)
+    index_dir = tmp_path / "index"
+    args = ["index", str(docs), "--index", str(index_dir), "-q"]
+    proc = subprocess.Popen(
+        qa_command(*args),
+        env=qa_env(CITEQA_TEST_COMMIT_SENTENCES=str(PART_SENTENCES), CITEQA_TEST_ENCODE_DELAY="0.3"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not (index_dir / "manifest.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    err = err.decode(errors="replace")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.splitlines()[-1] == "qa: interrupted"
+    assert re.search(r"interrupted: [\d,]+ of the 520 new sentences were committed before it and are kept", err), err
+    assert check_index(index_dir).sound
+    kept = index_contents(index_dir)
+    assert kept and kept.items() < hashes(texts).items()
+    log = tmp_path / "encoded"
+    assert run_qa(*args, CITEQA_TEST_ENCODED_LOG=str(log)).returncode == 0
+    assert len(_encoded(log)) == 13 * (40 - len(kept))

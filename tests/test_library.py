@@ -260,3 +260,29 @@ def test_indexing_a_folder_reports_its_own_counts_and_the_library_totals_as_such
     summary = qa(env, "index", str(odd)).stderr.strip().splitlines()[-1]
     assert "1 document, 1 sentence in this folder (1 added, 0 changed, 1 removed, 0 unchanged;" in summary
     assert summary.endswith("the whole library: 4 documents, 4 sentences")
+
+
+def test_resyncing_one_changed_file_embeds_it_with_the_quick_encoder(tmp_path, monkeypatch):
+    """Loading torch takes most of a small re-sync: a change of a few sentences is embedded with
+    the ONNX export, a first build and a large change with the reference (torch) model."""
+    from helpers_robust import HashEncoder
+
+    from qa.cli import main
+
+    monkeypatch.setenv("CITEQA_DATA", str(tmp_path / "data"))
+    loaded = []
+
+    def load_encoder(backend="onnx"):
+        loaded.append(backend)
+        return HashEncoder()
+
+    monkeypatch.setattr("embeddings.load_encoder", load_encoder)
+    notes = folder(tmp_path, "notes", {f"n{i}.txt": f"Note {i} is about the harbour.\n" for i in range(5)})
+    assert main(["index", str(notes), "-q"]) == 0
+    (notes / "n2.txt").write_text("Note 2 is about the harbour. The gate was repainted.\n", encoding="utf-8")
+    assert main(["index", str(notes), "-q"]) == 0
+    (notes / "long.txt").write_text("A sentence about the ferry. " * 600, encoding="utf-8")
+    assert main(["index", str(notes), "-q"]) == 0
+    assert loaded == ["torch", "onnx", "torch"]
+    assert library_docs({"CITEQA_DATA": str(tmp_path / "data")}) == {f"notes/n{i}.txt" for i in range(5)} | {
+        "notes/long.txt"}

@@ -147,3 +147,103 @@ def test_token_vectors_are_bounded_by_text_size(tmp_path, monkeypatch):
     update_index(tmp_path / "b", read_documents([docs]), HashEncoder, notify=lambda m: None)
     store = open_index(tmp_path / "b")
     assert len(store) < 50 and "tokens" not in json.dumps(store.manifest["files"])
+
+
+class _InterruptedEncoder(HashEncoder):
+    """Raises KeyboardInterrupt (Ctrl-C) once it has encoded more than ``limit`` texts."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def _hidden_batch(self, texts):
+        if len(self.encoded) + len(texts) > self.limit:
+            raise KeyboardInterrupt
+        return super()._hidden_batch(texts)
+
+
+def _contents(index_dir) -> dict[str, str]:
+    from helpers_robust import index_contents
+
+    return index_contents(index_dir)
+
+
+def test_an_interrupted_run_keeps_the_parts_it_committed_and_the_next_embeds_only_the_rest(tmp_path):
+    from helpers_robust import write_corpus
+
+    from qa.index import check_index
+
+    docs = tmp_path / "docs"
+    texts = write_corpus(docs, n_docs=40)  # 520 sentences, 13 a document
+    clean, _ = build(docs, tmp_path / "clean")
+    index_dir = tmp_path / "idx"
+    with pytest.raises(KeyboardInterrupt):
+        build(docs, index_dir, _InterruptedEncoder(limit=350), commit_sentences=100)
+    assert check_index(index_dir).sound
+    kept = _contents(index_dir)
+    assert 200 <= 13 * len(kept) <= 350  # the parts of >= 100 sentences committed before the interruption
+    assert kept.items() <= _contents(tmp_path / "clean").items()
+
+    report, encoder = build(docs, index_dir, commit_sentences=100)
+    assert report.unchanged == len(kept) and report.added == 40 - len(kept)
+    assert len(encoder.encoded) == report.sentences_embedded == 13 * (40 - len(kept))  # only the rest
+    assert not {t for name in kept for t in texts[name].splitlines()} & set(encoder.encoded)
+    assert _contents(index_dir) == _contents(tmp_path / "clean") and check_index(index_dir).sound
+    assert len(open_index(index_dir)) == clean.sentences_total == 520
+
+
+def test_a_large_change_is_committed_in_parts_and_a_rebuild_whole(tmp_path):
+    from helpers_robust import write_corpus
+
+    docs = tmp_path / "docs"
+    write_corpus(docs, n_docs=40)
+    generations = []
+    for rebuild in (False, True):
+        report, _ = build(docs, tmp_path / "idx", commit_sentences=100, rebuild=rebuild)
+        generations.append(open_index(tmp_path / "idx").manifest["generation"])
+        assert report.committed and report.sentences_total == 520
+    assert generations[0] >= 4  # parts of >= 100 sentences (or a quarter of the index so far)
+    assert generations[1] == generations[0] + 1
+
+
+class _UncachedEncoder(HashEncoder):
+    """``HashEncoder`` without its cache of word vectors (which grows with the words seen)."""
+
+    _word_vector = staticmethod(HashEncoder._word_vector.__wrapped__)
+
+
+def test_memory_stays_flat_as_the_change_grows(tmp_path):
+    """Sentences, vectors and token vectors are embedded and written a chunk at a time: Python's
+    (and numpy's) peak memory while indexing four times as many sentences grows far less than 4x."""
+    import tracemalloc
+
+    from helpers_robust import write_corpus
+
+    peaks = []
+    for n_docs in (5, 40, 160):  # (the first run imports what indexing needs)
+        docs = tmp_path / f"docs{n_docs}"
+        write_corpus(docs, n_docs=n_docs)
+        documents = list(read_documents([docs]))
+        tracemalloc.start()
+        update_index(tmp_path / f"idx{n_docs}", iter(documents), _UncachedEncoder, notify=lambda m: None)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[2] < 1.5 * peaks[1], peaks
+
+
+def test_a_small_update_is_embedded_with_the_quick_encoder(seeds_copy, tmp_path):
+    from qa.index.ingest import QUICK_ENCODER_SENTENCES
+
+    index_dir = tmp_path / "idx"
+    quick = HashEncoder()
+    update_index(index_dir, read_documents([seeds_copy]), HashEncoder, load_quick_encoder=never_load,
+                 notify=lambda m: None)  # a first build: the reference encoder
+    (seeds_copy / "note.txt").write_text("A small new note. It has two sentences.", encoding="utf-8")
+    report = update_index(index_dir, read_documents([seeds_copy]), never_load, load_quick_encoder=lambda: quick,
+                          notify=lambda m: None)
+    assert report.sentences_embedded == 2 and sorted(quick.encoded) == ["A small new note.", "It has two sentences."]
+    (seeds_copy / "long.txt").write_text("One more sentence. " * (QUICK_ENCODER_SENTENCES + 1), encoding="utf-8")
+    reference = HashEncoder()
+    report = update_index(index_dir, read_documents([seeds_copy]), lambda: reference,
+                          load_quick_encoder=never_load, notify=lambda m: None)
+    assert report.sentences_embedded == len(reference.encoded) > QUICK_ENCODER_SENTENCES

@@ -26,8 +26,11 @@ library afresh from its folders. With --index DIR, DIR holds exactly the
 documents under the PATHs given.
 
 Re-running embeds only new or changed documents (by content hash). Writes are
-atomic: an interrupted run leaves the previous index intact. A second writer
-on the same index waits for the first (--wait).
+atomic, and a long run commits every 2,000 new sentences or so: an interrupted
+run (Ctrl-C, a crash) keeps what it committed, and the next run embeds only the
+rest (--rebuild commits once, at the end: interrupted, it leaves the previous
+index). When stderr is not a terminal, progress is a line every 10 s. A second
+writer on the same index waits for the first (--wait).
 
 Malformed input (an unreadable file, a bad JSONL line) is skipped with a
 warning naming it; the rest is indexed and the exit code is 2. When nothing
@@ -69,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"read files of TYPE (an extension, or the name of a file without one) as FORMAT ({FORMAT_HELP}); "
         "repeatable",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress (a bar, or lines when stderr is not a terminal) and no summary",
+    )
     parser.add_argument(
         "--wait",
         metavar="SECONDS",
@@ -158,9 +164,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace):
-    from qa.indexing import tqdm_progress
+    from qa.indexing import progress_lines
 
-    return tqdm_progress(enabled=False) if args.quiet else tqdm_progress()
+    return progress_lines(enabled=False if args.quiet else None)
 
 
 def _summary(args: argparse.Namespace, where: str, report, read, part=None) -> None:

@@ -24,6 +24,7 @@ from qa.index.ingest import (
 )
 from qa.index.layout import SCHEMA, count_rows, fsync_file
 from qa.index.local import LocalIndex
+from qa.index.token_vectors import TokenVectorsWriter
 
 
 def want_token_vectors(sentences: int, chars: int) -> bool:
@@ -81,10 +82,10 @@ class BaseWriter(GenerationWriter):
 
     def write(self) -> dict[str, str]:
         from embeddings.index import VectorIndex
-        from qa.index.token_vectors import write_token_vectors
 
         old, plan = self.old, self.plan
         db_path, vec_path = self.path("db"), self.path("vectors")
+        tok_path, idx_path = self.path("tokens"), self.path("tokidx")
         for p in (db_path, vec_path):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
@@ -104,30 +105,24 @@ class BaseWriter(GenerationWriter):
                 dropped += delete_document(db, doc_id)
             for doc_id, (path, title) in plan.renamed.items():
                 db.execute("UPDATE documents SET path = ?, title = ? WHERE id = ?", (path, title, doc_id))
-            new_ids, texts = self.insert_documents(db, None)
             vectors.remove(np.array(dropped, dtype=np.int64))
-            all_ids = [r[0] for r in db.execute("SELECT id FROM sentences ORDER BY id")]
-            total_chars = db.execute("SELECT coalesce(sum(end - start), 0) FROM sentences").fetchone()[0]
-            want_tokens = want_token_vectors(len(all_ids), total_chars)
-            # token vectors: new sentences get them from the same forward pass; kept ones are
-            # copied from the old generation (or encoded once, if it had none)
-            kept = sorted(set(all_ids) - set(new_ids))
-            missing = []
+            kept = [r[0] for r in db.execute("SELECT id FROM sentences ORDER BY id")]
+            kept_chars = db.execute("SELECT coalesce(sum(end - start), 0) FROM sentences").fetchone()[0]
+            want_tokens = want_token_vectors(len(kept) + plan.new_sentences, kept_chars + plan.new_chars)
+            # token vectors: kept sentences' are copied from the old generation (or encoded, if it had
+            # none), in id order; new sentences (ids above them) get theirs from the same forward pass
             if want_tokens:
-                missing = kept if old_tokens is None else [i for i in kept if i not in old_tokens]
-            if (texts or missing) and not self.encoder().has_token_vectors:
-                want_tokens, missing = False, []
-            vecs, toks = self.embed(texts, want_tokens)
-            vectors.add(vecs, np.array(new_ids, dtype=np.int64))
-            new_tokens: dict[int, np.ndarray] = dict(zip(new_ids, toks, strict=True)) if want_tokens else {}
-            if missing:
-                embedded = EmbeddingTexts(db_lookup(db))
-                texts = [embedded(s.doc, s.start, s.end) for s in sentences_from(db, missing)]
-                _, toks = self.encoder().encode_with_tokens(texts, batch_size=self.batch_size)
-                new_tokens.update(zip(missing, toks, strict=True))
-            db.commit()
-            self.n_docs = count_rows(db, "documents")
-            self.n_sent = count_rows(db, "sentences")
+                lacking = bool(kept) if old_tokens is None else any(j not in old_tokens for j in kept)
+                if (plan.add or lacking) and not self.encoder().has_token_vectors:
+                    want_tokens = False
+            with TokenVectorsWriter(tok_path, idx_path, DIM) if want_tokens else contextlib.nullcontext() as tokens:
+                if tokens is not None:
+                    self._kept_tokens(db, kept, old_tokens, tokens)
+                del kept
+                self.add_documents(db, None, vectors, tokens)
+                db.commit()
+                self.n_docs = count_rows(db, "documents")
+                self.n_sent = count_rows(db, "sentences")
         finally:
             db.close()
         if self.n_sent != len(vectors):
@@ -140,12 +135,25 @@ class BaseWriter(GenerationWriter):
         write_bm25(self.path("bm25"), db_path)
         files["bm25"] = self.path("bm25").name
         if want_tokens:
-            tok, idx = self.path("tokens"), self.path("tokidx")
-            write_token_vectors(tok, idx, all_ids, new_tokens, old_tokens, DIM)
-            fsync_file(tok)
-            fsync_file(idx)
-            files.update(tokens=tok.name, tokidx=idx.name)
+            fsync_file(tok_path)
+            fsync_file(idx_path)
+            files.update(tokens=tok_path.name, tokidx=idx_path.name)
         return files
+
+    def _kept_tokens(self, db: sqlite3.Connection, kept: list[int], old_tokens, tokens: TokenVectorsWriter) -> None:
+        """Write the kept sentences' token vectors: the old generation's, or encoded for those it lacks."""
+        embedded = EmbeddingTexts(db_lookup(db))
+        for i in range(0, len(kept), self.chunk):
+            part = kept[i : i + self.chunk]
+            stored = list(old_tokens.read(part)) if old_tokens is not None else [None] * len(part)
+            missing = [j for j, arr in zip(part, stored, strict=True) if arr is None]
+            if missing:
+                texts = [embedded(s.doc, s.start, s.end) for s in sentences_from(db, missing)]
+                _, encoded = self.encoder().encode_with_tokens(texts, batch_size=self.batch_size)
+                fill = iter(encoded)
+                stored = [arr if arr is not None else next(fill) for arr in stored]
+            for j, arr in zip(part, stored, strict=True):
+                tokens.add(j, arr)
 
     def _merge_delta(self, db: sqlite3.Connection, vectors) -> None:
         """Fold the old delta into the copy of the old base: tombstones applied, new rows added."""

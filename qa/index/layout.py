@@ -305,13 +305,19 @@ def write_lock(index_dir: Path, wait: float, notify: Callable[[str], None]) -> I
 
 
 
+def committed_generation(index_dir: Path) -> int | None:
+    """The generation the manifest on disk names (None when there is none, or it is unreadable)."""
+    try:
+        generation = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("generation")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return generation if isinstance(generation, int) else None
+
+
 def remove_generation(index_dir: Path, generation: int) -> None:
     """Delete the files of a generation that a failed or interrupted write left uncommitted."""
-    try:  # the manifest on disk decides (an interrupt may land just after the commit)
-        if json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("generation") == generation:
-            return
-    except (OSError, ValueError, AttributeError):
-        pass
+    if committed_generation(index_dir) == generation:  # (an interrupt may land just after the commit)
+        return
     own = re.compile(rf"^[a-z0-9]+-{generation:06d}(\.[a-z0-9]+)?(-journal)?$")  # docs-, vectors-, bm25-...
     for p in index_dir.iterdir():
         if own.match(p.name):

@@ -18,10 +18,12 @@ adds a second pair for the sentences added since (``LayeredTokenVectors``).
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,25 @@ class TokenVectors:
         _, start, end = self.index[row]
         return self.vectors[start:end]
 
+    def read(self, sentence_ids: Iterable[int]) -> Iterator[np.ndarray | None]:
+        """``get`` of each id, read from the file rather than through the mapping: a writer copying
+        many sentences so keeps their pages out of its memory."""
+        vectors = self.vectors
+        if not isinstance(vectors, np.memmap):
+            yield from map(self.get, sentence_ids)
+            return
+        row_bytes = vectors.dtype.itemsize * vectors.shape[1]
+        with open(vectors.filename, "rb") as f:
+            for sentence_id in sentence_ids:
+                row = self._row(sentence_id)
+                if row is None:
+                    yield None
+                    continue
+                _, start, end = self.index[row]
+                f.seek(vectors.offset + int(start) * row_bytes)
+                data = f.read(int(end - start) * row_bytes)
+                yield np.frombuffer(data, dtype=vectors.dtype).reshape(-1, vectors.shape[1])
+
     def float32(self, sentence_id: int) -> np.ndarray | None:
         """``get`` as float32, from a small least-recently-used cache (for the query path)."""
         with self._float32_lock:
@@ -123,6 +144,15 @@ class LayeredTokenVectors:
             arr = self.base.get(sentence_id)
         return arr
 
+    def read(self, sentence_ids: Iterable[int]) -> Iterator[np.ndarray | None]:
+        """``get`` of each id, read from the files (see ``TokenVectors.read``)."""
+        ids = list(sentence_ids)
+        layer = ["delta" if i in self.delta else None if self._is_removed(i) else "base" for i in ids]
+        delta = self.delta.read(i for i, where in zip(ids, layer, strict=True) if where == "delta")
+        base = self.base.read(i for i, where in zip(ids, layer, strict=True) if where == "base")
+        for where in layer:
+            yield next(delta) if where == "delta" else next(base) if where == "base" else None
+
     def float32(self, sentence_id: int) -> np.ndarray | None:
         arr = self.delta.float32(sentence_id)
         if arr is None and not self._is_removed(sentence_id):
@@ -130,34 +160,65 @@ class LayeredTokenVectors:
         return arr
 
 
-def write_token_vectors(
-    vectors_path: Path,
-    index_path: Path,
-    ids: Iterable[int],
-    new: Mapping[int, np.ndarray],
-    old,
-    dim: int,
-) -> None:
-    """Write the token vectors of ``ids`` (sorted), taking each from ``new`` or else ``old``."""
-    ids = sorted(int(i) for i in ids)
-    lengths = []
-    for i in ids:
-        arr = new.get(i)
-        if arr is None:
-            arr = old.get(i) if old is not None else None
-            if arr is None:
-                raise KeyError(f"no token vectors for sentence {i}")
-        lengths.append(len(arr))
-    ends = np.cumsum(np.array(lengths, dtype=np.int64)) if ids else np.zeros(0, np.int64)
-    starts = ends - np.array(lengths, dtype=np.int64)
-    total = int(ends[-1]) if len(ends) else 0
-    out = np.lib.format.open_memmap(vectors_path, mode="w+", dtype=np.float16, shape=(total, dim))
-    for i, s, e in zip(ids, starts, ends, strict=True):
-        arr = new.get(i)
-        if arr is None:
-            arr = old.get(i)
-        out[s:e] = arr
-    out.flush()
-    del out
-    index = np.stack([np.array(ids, dtype=np.int64), starts, ends], axis=1) if ids else np.zeros((0, 3), np.int64)
-    np.save(index_path, index, allow_pickle=False)
+#: Bytes of the ``.npy`` header of a token-vector file: the header of a 2-D float16 array, padded as
+#: numpy pads it, for any number of rows below 10**40.
+HEADER_BYTES = 128
+
+
+class TokenVectorsWriter:
+    """Writes a generation's pair of files as the token vectors come, in sentence-id order, with plain
+    file writes: neither all the vectors nor the file's pages are held in memory. The ``.npy``
+    header, which holds the number of rows, is written at the end (``close``); a writer left on an
+    exception leaves an unfinished file, which the failed generation's clean-up removes."""
+
+    def __init__(self, vectors_path: Path, index_path: Path, dim: int) -> None:
+        self.vectors_path, self.index_path, self.dim = vectors_path, index_path, dim
+        self._file = open(vectors_path, "wb")
+        self._file.write(bytes(HEADER_BYTES))
+        self._rows = 0
+        self._index = array("q")  # sentence_id, first_row, end_row, ...
+
+    def __enter__(self) -> TokenVectorsWriter:
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self._file.close()
+
+    def add(self, sentence_id: int, vectors: np.ndarray) -> None:
+        if self._index and sentence_id <= self._index[-3]:
+            raise ValueError(f"token vectors of sentence {sentence_id} come after those of {self._index[-3]}")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float16)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(f"token vectors of shape {vectors.shape}, expected (n, {self.dim})")
+        self._file.write(vectors.tobytes())
+        self._index.extend((sentence_id, self._rows, self._rows + len(vectors)))
+        self._rows += len(vectors)
+
+    def copy(self, source, sentence_ids: Iterable[int]) -> list[int]:
+        """Add the token vectors that ``source`` (``TokenVectors`` or ``LayeredTokenVectors``) holds for
+        ``sentence_ids``; returns the ids it has none for."""
+        ids = list(sentence_ids)
+        missing = []
+        for sentence_id, vectors in zip(ids, source.read(ids), strict=True):
+            if vectors is None:
+                missing.append(sentence_id)
+            else:
+                self.add(sentence_id, vectors)
+        return missing
+
+    def close(self) -> None:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False,
+                     "shape": (self._rows, self.dim)}
+        )
+        if len(header.getvalue()) != HEADER_BYTES:
+            raise ValueError(f"unexpected .npy header of {len(header.getvalue())} bytes")
+        self._file.seek(0)
+        self._file.write(header.getvalue())
+        self._file.close()
+        index = np.frombuffer(self._index, dtype=np.int64).reshape(-1, 3) if self._index else np.zeros((0, 3), np.int64)
+        np.save(self.index_path, index, allow_pickle=False)

@@ -14,7 +14,7 @@ import numpy as np
 
 from embeddings.model import DIM, MODEL_NAME, Encoder
 from qa.errors import BadInputError, IndexProblem
-from qa.index.ingest import once, plan_update, sentence_rows
+from qa.index.ingest import encoder_for, plan_update, sentence_rows
 from qa.index.milvus.connection import connect, disconnect, is_lite, load_collections, reason
 from qa.index.milvus.layout import (
     BATCH,
@@ -238,14 +238,14 @@ def update_milvus(
     batch_size: int = 64,
     extra: dict | None = None,
     keep: Callable[[str], bool] | None = None,
+    load_quick_encoder: Callable[[], Encoder] | None = None,
 ) -> UpdateReport:
     """``qa.index.update_index`` for a Milvus location (see the module docstring)."""
     report = UpdateReport()
-    load_encoder = once(load_encoder)
     with _writer_lock(where, lock_wait, notify):
         client = connect(where, create=True)
         try:
-            options = _Options(rebuild, progress, notify, batch_size, extra, keep)
+            options = _Options(rebuild, progress, notify, batch_size, extra, keep, load_quick_encoder)
             return _update(client, where, documents, load_encoder, report, options)
         except (IndexProblem, BadInputError, KeyboardInterrupt):
             raise
@@ -268,6 +268,7 @@ class _Options:
     batch_size: int
     extra: dict | None
     keep: Callable[[str], bool] | None
+    load_quick_encoder: Callable[[], Encoder] | None
 
 
 def _update(client, where, documents, load_encoder, report: UpdateReport, options: _Options) -> UpdateReport:
@@ -297,6 +298,7 @@ def _update(client, where, documents, load_encoder, report: UpdateReport, option
     old = MilvusIndex(where, client, state, versions)  # (its live versions are the same after the clean)
     old_docs = {} if rebuild else old.digests()
     plan = plan_update(old_docs, documents, report, notify, keep)
+    load_encoder = encoder_for(plan, load_encoder, options.load_quick_encoder if gen > 0 and not rebuild else None)
     if rebuild:
         plan.drop = sorted(set(old.digests()) - {doc.id for doc, _ in plan.add})
         report.removed = len(plan.drop)
