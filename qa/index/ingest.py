@@ -163,11 +163,10 @@ class GenerationWriter:
         return self._encoder
 
     def add_documents(self, db: sqlite3.Connection, next_id: int | None, vectors,
-                      tokens: TokenVectorsWriter | None) -> list[int]:
+                      tokens: TokenVectorsWriter | None) -> None:
         """Insert the plan's new documents and sentences (ids from ``next_id`` on, or SQLite's, which
         grow too), and add their vectors to ``vectors`` (and their token vectors to ``tokens``) as they
-        are embedded; returns the new sentence ids."""
-        new_ids: list[int] = []
+        are embedded, ``chunk`` sentences at a time."""
         ids: list[int] = []
         texts: list[str] = []
         for doc, spans in self.plan.add:
@@ -185,14 +184,11 @@ class GenerationWriter:
                 if next_id is not None:
                     next_id += 1
             if len(ids) >= self.chunk:
-                self.embed_into(ids, texts, vectors, tokens)
-                new_ids += ids
+                self._embed(ids, texts, vectors, tokens)
                 ids, texts = [], []
-        self.embed_into(ids, texts, vectors, tokens)
-        return new_ids + ids
+        self._embed(ids, texts, vectors, tokens)
 
-    def embed_into(self, ids: list[int], texts: list[str], vectors, tokens: TokenVectorsWriter | None) -> None:
-        """Embed ``texts`` and add their vectors under ``ids`` (None: only the token vectors)."""
+    def _embed(self, ids: list[int], texts: list[str], vectors, tokens: TokenVectorsWriter | None) -> None:
         if not texts:
             return
         encoder = self.encoder()
@@ -203,8 +199,7 @@ class GenerationWriter:
                 tokens.add(sentence_id, arr)
         else:
             vecs = encoder.encode(texts, batch_size=self.batch_size, progress=self.progress)
-        if vectors is not None:
-            vectors.add(vecs, np.array(ids, dtype=np.int64))
+        vectors.add(vecs, np.array(ids, dtype=np.int64))
 
 
 def embedding_text(title: str | None, sentence: str) -> str:

@@ -161,7 +161,7 @@ class LayeredTokenVectors:
 
 
 #: Bytes of the ``.npy`` header of a token-vector file: the header of a 2-D float16 array, padded as
-#: numpy pads it, for any number of rows below 10**40.
+#: numpy pads it, for any number of rows up to 10**38 (``close`` checks it).
 HEADER_BYTES = 128
 
 
