@@ -40,7 +40,7 @@ ENGLISH_RATIO = 20.0
 FAR_SLIP = 0.1
 #: A word of this many letters or more that is no word one slip away from one the index holds
 #: may be two slips from one (an English word).
-TWO_SLIPS_FROM = 7
+TWO_SLIPS_FROM = 6
 #: Unknown words tried per question.
 MAX_UNKNOWN = 8
 #: Candidate stems with no English spelling checked against the index's sentences, per misspelt word.
@@ -192,28 +192,22 @@ def slips(word: str) -> dict[str, float]:
     adjacent letters swapped, a key beside the right one hit instead of it, or hit with it (a
     letter doubled, or added beside a neighbouring key); ``FAR_SLIP`` for a far key hit instead
     of the right one or with it."""
-    out: dict[str, float] = {}
-
-    def add(spelling: str, weight: float) -> None:
-        if out.get(spelling, 0.0) < weight:
-            out[spelling] = weight
-
-    n = len(word)
-    for i in range(n + 1):
-        for c in _LETTERS:
-            add(word[:i] + c + word[i:], 1.0)  # typed without a letter
-    for i, typed in enumerate(word):
-        near = NEIGHBOURS.get(typed, "")
-        beside = word[i - 1 : i] + word[i + 1 : i + 2]
-        extra = any(typed == b or typed in NEIGHBOURS.get(b, "") for b in beside)
-        add(word[:i] + word[i + 1 :], 1.0 if extra else FAR_SLIP)  # an extra key hit
-        for c in _LETTERS:  # a key hit instead of ``c``
-            if c != typed:
-                add(word[:i] + c + word[i + 1 :], 1.0 if c in near else FAR_SLIP)
-        if i + 1 < n and typed != word[i + 1]:
-            add(word[:i] + word[i + 1] + typed + word[i + 2 :], 1.0)
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    dropped = {a + c + b for a, b in splits for c in _LETTERS}  # typed without a letter
+    swapped = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1 and b[0] != b[1]}
+    changed = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}  # ``b[0]`` typed for ``c``
+    near_changed = {a + c + b[1:] for a, b in splits if b for c in NEIGHBOURS.get(b[0], "")}
+    added = {a + b[1:] for a, b in splits if b}  # ``b[0]`` typed with the letters beside it
+    near_added = {a + b[1:] for a, b in splits if b and _beside(b[0], a[-1:] + b[1:2])}
+    out = dict.fromkeys(changed | added, FAR_SLIP)
+    out.update(dict.fromkeys(dropped | swapped | near_changed | near_added, 1.0))
     out.pop(word, None)
     return out
+
+
+def _beside(key: str, keys: str) -> bool:
+    """Whether ``key`` is one of ``keys`` or beside one of them on the keyboard."""
+    return any(key == k or key in NEIGHBOURS.get(k, "") for k in keys)
 
 
 def one_slip(word: str) -> set[str]:
@@ -246,6 +240,7 @@ class Corrector:
         self.english_ratio = ENGLISH_RATIO if english_ratio is None else english_ratio
         #: The index's sentences (a stopword counts as held by all of them); None: unknown.
         self.sentences = sentences
+        self._everywhere = float("inf") if sentences is None else float(sentences)
 
     @property
     def english(self):
@@ -313,7 +308,7 @@ class Corrector:
         stems = _stem(parts)
         held_by = self.term_counts(sorted(set(stems)))
         counts = {p: held_by.get(s, 0) for p, s in zip(parts, stems, strict=True)}
-        everywhere = float("inf") if self.sentences is None else float(self.sentences)
+        everywhere = self._everywhere
         scored = []
         for i in cuts:
             held = min(everywhere if p in stops else counts[p] for p in (low[:i], low[i:]))
@@ -343,22 +338,53 @@ class Corrector:
         if self.term_counts(_stem([low])):  # (respelling such a word, "principls", changed right ones too)
             return None
         own = self.english.get(low, 0)
-        weights = slips(low)
-        indexed = self._indexed(weights, own)
-        stop = self._stopword(weights, own)
-        everywhere = float("inf") if self.sentences is None else float(self.sentences)
-        fixed, score = None, 0.0
-        if indexed is not None:
-            fixed, score = indexed[0], indexed[1]
-        if stop is not None and (indexed is None or stop[1] * self.english.get(stop[0], 0)
-                                 > indexed[2] * self.english.get(indexed[0], 0)):
-            fixed, score = stop[0], stop[1] * everywhere
+        fixed, score = self._one_slip(low, own) or (None, 0.0)
         split = None if own else self._split(low)
         if split is not None and split[1] > score:
             return word[: split[0]] + " " + word[split[0] :]
         if fixed is None and not own and len(low) >= TWO_SLIPS_FROM:
             fixed = self._two_slips(low)
+        if fixed is None and not own:
+            return self._run_together(word)
         return None if fixed is None else _cased_like(fixed, word)
+
+    def _one_slip(self, low: str, own: int) -> tuple[str, float] | None:
+        """The likeliest word one slip from ``low``: ``(spelling, score)``, a word of the index
+        (``_indexed``) or a stopword, whichever is the more frequent English word times its
+        slip's weight (a stopword is scored as held by every sentence)."""
+        weights = slips(low)
+        indexed = self._indexed(weights, own)
+        stop = self._stopword(weights, own)
+        if stop is not None and (indexed is None or stop[1] * self.english.get(stop[0], 0)
+                                 > indexed[2] * self.english.get(indexed[0], 0)):
+            return stop[0], stop[1] * self._everywhere
+        return None if indexed is None else indexed[:2]
+
+    def _run_together(self, word: str) -> str | None:
+        """``word`` as a stopword or a word of the index run together with a misspelt word
+        ("thepople", "DavidBoiwe"): the two, the misspelt one corrected (``_one_slip``); the
+        longest known part first, ``_MAX_CHECKS`` tried."""
+        low, stops = word.lower(), _stopwords()
+        cuts = [(i, side) for i in range(1, len(low)) for side in (0, 1)
+                if len((low[:i], low[i:])[1 - side]) >= MIN_LENGTH]
+        cuts.sort(key=lambda c: -len((low[: c[0]], low[c[0] :])[c[1]]))
+        tried = 0
+        for i, side in cuts:
+            known, other = (low[:i], low[i:])[side], (low[:i], low[i:])[1 - side]
+            if known not in stops and not (len(known) >= MIN_LENGTH and self.english.get(known, 0)
+                                           and self.term_counts(_stem([known]))):
+                continue
+            if tried == _MAX_CHECKS:
+                break
+            tried += 1
+            if other in stops or self.term_counts(_stem([other])):
+                continue  # (two known words: ``_split``'s)
+            fixed = self._one_slip(other, self.english.get(other, 0))
+            if fixed is not None:
+                typed = (word[:i], word[i:])
+                parts = [typed[side], _cased_like(fixed[0], typed[1 - side])]
+                return " ".join(parts if side == 0 else parts[::-1])
+        return None
 
     def _two_slips(self, low: str) -> str | None:
         """The English word two slips from ``low`` whose stem the index holds, the likeliest by

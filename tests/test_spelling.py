@@ -31,7 +31,7 @@ def corrector(words=WORDS, english=None, held=None) -> Corrector:
                "card": 5 * 10**7, "cart": 10**7, "minster": 5 * 10**5, "food": 10**8, "the": 2 * 10**10,
                "with": 3 * 10**9, "no": 9 * 10**8, "who": 6 * 10**8, "what": 8 * 10**8, "where": 4 * 10**8,
                "three": 2 * 10**8, "worth": 5 * 10**7, "back": 3 * 10**8, "black": 2 * 10**8, "keeper": 10**7,
-               "lighthouse": 5 * 10**6} if english is None else english
+               "lighthouse": 5 * 10**6, "harbour": 10**7} if english is None else english
     english = EnglishWords(list(english), list(english.values()))
     return Corrector(lambda terms: {t: counts[t] for t in terms if counts[t]}, held.intersection, english=english,
                      sentences=len(words))
@@ -85,6 +85,9 @@ def test_words_run_together_are_split():
     assert c.correct("Howmuch land is part ofthe harbour?") == "How much land is part of the harbour?"
     assert c.correct("Who built the WorldWar memorial?") == "Who built the World War memorial?"
     assert c.correct("Who built Brightwater?") == "Who built Brightwater?"  # a known word is not split
+    # run together with a misspelt word
+    assert c.correct("Who built thelighthosue?") == "Who built the lighthouse?"
+    assert c.correct("Who paid the HarbourKeepr?") == "Who paid the Harbour Keeper?"
 
 
 def test_words_of_the_vocabulary_are_never_changed():
