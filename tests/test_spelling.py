@@ -9,14 +9,17 @@ import pytest
 from conftest import ROOT, SEEDS
 
 from qa.commands.ask import render
-from qa.spelling import Corrector, _stem, one_slip
+from qa.spelling import Corrector, EnglishWords, _stem, one_slip
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from typos import perturb  # noqa: E402
 
 WORDS = ["foreign", "minister", "ukraine", "founded", "brightwater", "kuleba", "from", "form", "card", "food",
-         "sonar", "garage", "factory", "built", "units", "first", "news", "napoleon", "army"]
+         "sonar", "garage", "factory", "built", "units", "first", "news", "napoleon", "army", "what", "who", "did",
+         "black", "back", "back", "back", "rank", "bank", "bank", "land", "part", "much", "paid", "war", "world",
+         "harbour", "harbour", "harbours", "where", "how", "were", "lighthouse", "lighthouse", "keeper", "ice",
+         "bill", "three", "three"]
 
 
 def corrector(words=WORDS, english=None, held=None) -> Corrector:
@@ -25,8 +28,13 @@ def corrector(words=WORDS, english=None, held=None) -> Corrector:
     counts = Counter(_stem(list(words)))
     held = set(words) if held is None else set(held)
     english = {"foreign": 10**8, "minister": 3 * 10**7, "ukraine": 10**7, "founded": 10**7, "form": 10**8,
-               "card": 5 * 10**7, "cart": 10**7, "minster": 5 * 10**5, "food": 10**8} if english is None else english
-    return Corrector(lambda terms: {t: counts[t] for t in terms if counts[t]}, held.intersection, english=english)
+               "card": 5 * 10**7, "cart": 10**7, "minster": 5 * 10**5, "food": 10**8, "the": 2 * 10**10,
+               "with": 3 * 10**9, "no": 9 * 10**8, "who": 6 * 10**8, "what": 8 * 10**8, "where": 4 * 10**8,
+               "three": 2 * 10**8, "worth": 5 * 10**7, "back": 3 * 10**8, "black": 2 * 10**8, "keeper": 10**7,
+               "lighthouse": 5 * 10**6, "harbour": 10**7} if english is None else english
+    english = EnglishWords(list(english), list(english.values()))
+    return Corrector(lambda terms: {t: counts[t] for t in terms if counts[t]}, held.intersection, english=english,
+                     sentences=len(words))
 
 
 def test_one_slip_spellings():
@@ -40,6 +48,46 @@ def test_typos_are_corrected():
     assert c.correct("Who is the forein minster of Ukrane?") == "Who is the foreign minister of Ukraine?"
     assert c.correct("Who foundedd Brightwatr?") == "Who founded Brightwater?"
     assert c.correct("Where were the frist unist bulit?") == "Where were the first units built?"
+
+
+def test_a_key_beside_the_right_one_is_read_as_that_key():
+    # "Boack": "o" beside "l" (Black), not a stray "o" in "Back", though "back" is more frequent;
+    # "vrigin"-like swaps and doubled letters beat a letter changed into a far key
+    c = corrector()
+    assert c.correct("Who owned the Boack harbour?") == "Who owned the Black harbour?"
+    assert c.correct("Who owned the Bxck harbour?") == "Who owned the Back harbour?"
+    assert c.correct("Whar did the keeper say?") == "What did the keeper say?"
+
+
+def test_three_letter_words_are_corrected():
+    c = corrector()
+    assert c.correct("Wno paid the harbour bil?") == "Who paid the harbour bill?"
+    assert c.correct("Was the ice on teh war memorial?") == "Was the ice on the war memorial?"
+    assert c.correct("Was the BBC there?") == "Was the BBC there?"  # a short word in capitals: an acronym
+
+
+def test_a_misspelt_stopword_is_not_read_as_another_word():
+    c = corrector()
+    assert c.correct("Whee were thre harbours?") == "Where were the harbours?"
+    assert c.correct("Who paid woith a bank card?") == "Who paid with a bank card?"
+
+
+def test_two_slips_in_a_long_word_are_corrected():
+    c = corrector()
+    assert c.correct("Who was the ligthhosue kepeer?") == "Who was the lighthouse keeper?"
+    assert c.correct("Who built the ligthhousse?") == "Who built the lighthouse?"
+    assert c.correct("Who is the freign minsitre?") == "Who is the foreign minister?"
+
+
+def test_words_run_together_are_split():
+    c = corrector()
+    assert c.correct("How much did the keeper of theharbour pay?") == "How much did the keeper of the harbour pay?"
+    assert c.correct("Howmuch land is part ofthe harbour?") == "How much land is part of the harbour?"
+    assert c.correct("Who built the WorldWar memorial?") == "Who built the World War memorial?"
+    assert c.correct("Who built Brightwater?") == "Who built Brightwater?"  # a known word is not split
+    # run together with a misspelt word
+    assert c.correct("Who built thelighthosue?") == "Who built the lighthouse?"
+    assert c.correct("Who paid the HarbourKeepr?") == "Who paid the Harbour Keeper?"
 
 
 def test_words_of_the_vocabulary_are_never_changed():
@@ -59,7 +107,7 @@ def test_words_far_from_the_vocabulary_are_left_alone():
 def test_digits_short_words_and_capitals():
     c = corrector()
     assert c.correct("Was the B52s card in 2024 or in 20244?") == "Was the B52s card in 2024 or in 20244?"
-    assert c.word("fom") is None  # under four letters: never corrected
+    assert c.word("fo") is None  # under three letters: never corrected
     assert c.correct("UKRANE and Ukrane and ukrane") == "UKRAINE and Ukraine and ukraine"
     assert c.correct("KULEBAA") == "KULEBA"
     assert c.correct("uKrane and kUlebaa") == "Ukraine and Kuleba"  # a capital swapped inwards
@@ -94,14 +142,34 @@ def test_a_candidate_that_is_no_word_must_be_a_word_of_the_index():
 
 def test_perturb_is_seeded_and_slips_one_letter_in_one_or_two_words():
     q = "Which organisation described looted pharmacies and people fighting over food?"
-    assert perturb(q, "a") == perturb(q, "a")
-    outs = {perturb(q, str(seed)) for seed in range(40)}
+    assert perturb(q, "a", mode="simple") == perturb(q, "a", mode="simple")
+    outs = {perturb(q, str(seed), mode="simple") for seed in range(40)}
     assert len(outs) > 30
     for out in outs:
         changed = [(a, b) for a, b in zip(q.split(), out.split(), strict=True) if a != b]
         assert 1 <= len(changed) <= 2
         assert all(len(a) >= 4 and abs(len(a) - len(b)) <= 1 for a, b in changed)
-    assert perturb("Who is he?", "a") == "Who is he?"  # no word of four letters: nothing to slip
+    assert perturb("Who is he?", "a", mode="simple") == "Who is he?"  # no word of four letters: nothing to slip
+
+
+def test_hard_perturbation_has_keyboard_slips_short_words_two_slips_and_merged_words():
+    from typos import NEIGHBOURS
+
+    q = "Which organisation described looted pharmacies and people fighting over food?"
+    assert perturb(q, "a") == perturb(q, "a") != perturb(q, "a", mode="simple")
+    outs = [perturb(q, str(seed)) for seed in range(400)]
+    merged = [out for out in outs if len(out.split()) == len(q.split()) - 1]
+    assert 60 < len(merged) < 140  # a quarter lose a space
+    kept = [out for out in outs if len(out.split()) == len(q.split())]
+    changed = [(a, b) for out in kept for a, b in zip(q.split(), out.split(), strict=True) if a != b]
+    assert any(len(a) == 3 for a, _ in changed)  # "and": three letters are enough
+    assert any(abs(len(a) - len(b)) == 2 or (len(a) == len(b) and sum(x != y for x, y in zip(a, b)) > 2)
+               for a, b in changed)  # two slips in one word
+    single = [(a, b) for a, b in changed if len(a) < 7]  # (a word of 7 letters may take two slips)
+    neighbour = [(x, y) for a, b in single if len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+                 for x, y in zip(a, b) if x != y]
+    assert neighbour and all(y in NEIGHBOURS[x] for x, y in neighbour)  # a key beside the right one
+    assert perturb("Who is he?", "a").lower() != "who is he?"  # three letters: "Who" can slip
 
 
 @pytest.mark.parametrize("question", [
@@ -111,7 +179,7 @@ def test_perturb_is_seeded_and_slips_one_letter_in_one_or_two_words():
 def test_misspelt_question_gets_the_same_top_citation(assistant, question):
     clean = assistant.ask(question)
     assert clean.understood_as is None
-    misspelt = perturb(question, "test", words=2)
+    misspelt = perturb(question, "test", words=2, mode="simple")
     assert misspelt != question
     typo = assistant.ask(misspelt)
     assert typo.question == misspelt and typo.understood_as == question
