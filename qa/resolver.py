@@ -4,18 +4,23 @@ leave the station?" -> "When did Hamish Rourke leave the station?".
 A MiniLM reads ``[CLS] question [SEP] item [SEP] item [SEP] ...`` (the history's items, oldest
 first), once, and its heads say
 - for each question word (its first word piece), and for the [SEP] after the question (the end of
-  the question), a tag: keep it, replace it, replace it with the span and "'s", put the span in
-  before it, or put the span and "'s" in before it (``TAGS``);
-- for each history word (its first word piece), how likely the span that goes in starts and ends
-  there, against [CLS], which stands for "nothing in the history fits" (as an extractive reader);
+  the question), a tag: keep it, replace it, replace it with a span and "'s", put a span in before
+  it, or put a span and "'s" in before it (``TAGS``);
+- for each of those places and each history word (its first word piece), how likely the span that
+  goes in there starts and ends at that word, against [CLS], which stands for "nothing in the
+  history fits" (an extractive reader whose question is the place in the question);
 - on [CLS], ``needs_history``: the probability that the question cannot be understood without the
   conversation.
-The rewrite puts the best history span (within one item, at most ``MAX_SPAN_WORDS`` words, with the
-history's casing) in place of the run of replaced question words, or at the insertion point. When
-no question word is tagged for an edit, or "nothing fits" scores above every span, the question
-stays as typed. No word list or grammar is involved: what goes where is what the model learnt from
-people's rewrites (CANARD). The model, run by onnxruntime, and its training record ship in
-``qa/models/`` (``training/train_resolver.py`` makes them); no torch at query time.
+
+The rewrite (``decode``, ``rewrite``): when the probability that some question word is edited (one
+minus the product of the words' "keep" probabilities) is above one half, the most likely place is
+edited, and any other place whose own probability of an edit is above one half, at most
+``MAX_EDITS``; a run of replaced words is one place. Each place gets its best history span (within
+one item, at most ``MAX_SPAN_WORDS`` words, with the history's casing), unless "nothing fits" scores
+higher, or the question has all the span's words already. Otherwise the question stays as typed.
+No word list or grammar is involved: what goes where is what the model learnt from people's
+rewrites (CANARD). The model, run by onnxruntime, and its training record ship in ``qa/models/``
+(``training/train_resolver.py`` makes them); no torch at query time.
 
 ``history`` is CANARD's format: optionally a document title and a section title, then the
 earlier questions and answers, alternating, oldest first.
@@ -44,6 +49,8 @@ KEPT_FIRST_ITEMS = 2
 TAGS = ("keep", "replace", "replace_possessive", "insert", "insert_possessive")
 #: The longest span put into a question, in words.
 MAX_SPAN_WORDS = 8
+#: The most places of a question edited (the training labels have at most two).
+MAX_EDITS = 2
 
 
 @dataclass(frozen=True)
@@ -86,9 +93,9 @@ class EncodedTurn:
 
 @dataclass(frozen=True)
 class Edit:
-    """What the rewrite does: question words ``[first, last]`` replaced by ``span`` (``last <
-    first``: ``span`` put in before question word ``first``; ``first == len(question words)``: at the
-    end), followed by "'s" when ``possessive``."""
+    """One edit of the question: words ``[first, last]`` replaced by ``span`` (``last < first``:
+    ``span`` put in before question word ``first``; ``first == len(question words)``: at the end),
+    followed by "'s" when ``possessive``."""
 
     first: int
     last: int
@@ -182,54 +189,74 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def best_span(words: list[Word], start: np.ndarray, end: np.ndarray) -> tuple[tuple[int, int], float] | None:
     """The history span (first and last word, within one item, at most ``MAX_SPAN_WORDS``) with the
     highest start + end score, and that score; None without history words."""
+    if not words:
+        return None
+    items = np.array([w.item for w in words])
     best = None
-    for a, wa in enumerate(words):
-        for b in range(a, min(a + MAX_SPAN_WORDS, len(words))):
-            if words[b].item != wa.item:
-                break
-            score = float(start[a] + end[b])
-            if best is None or score > best[1]:
-                best = ((a, b), score)
+    for length in range(min(MAX_SPAN_WORDS, len(words))):
+        n = len(words) - length
+        scores = np.where(items[:n] == items[length:], start[:n] + end[length:], -np.inf)
+        a = int(np.argmax(scores))
+        if best is None or scores[a] > best[1]:
+            best = ((a, a + length), float(scores[a]))
     return best
 
 
-def decode(tags: np.ndarray, start: np.ndarray, end: np.ndarray, null: float, words: list[Word]) -> Edit | None:
-    """The edit the model's outputs say, or None (the question stays as typed).
+def decode(tags: np.ndarray, start: np.ndarray, end: np.ndarray, words: list[Word]) -> list[Edit]:
+    """The edits the model's outputs say, in question order (none: the question stays as typed).
 
     ``tags``: tag probabilities per question word and a last row for the end of the question;
-    ``start``/``end``: the history words' span scores; ``null``: the score of "nothing fits"."""
-    span = best_span(words, start, end)
-    if span is None or span[1] <= null or len(tags) == 0:
-        return None
-    edit = 1.0 - tags[:, 0]
-    where = int(np.argmax(edit))
-    if edit[where] <= 0.5:
-        return None
+    ``start``/``end``: for each of those places (rows), [CLS] ("nothing fits") and then each history
+    word's span score."""
+    n = len(tags) - 1  # question words; the last row is the end of the question
+    edited = 1.0 - tags[:, 0]
+    if not words or 1.0 - np.prod(tags[:, 0]) <= 0.5:
+        return []
     replace = tags[:, 1] + tags[:, 2]
     insert = tags[:, 3] + tags[:, 4]
-    if replace[where] >= insert[where] and where < len(tags) - 1:
-        first = last = where
-        while first > 0 and replace[first - 1] > 0.5:
-            first -= 1
-        while last + 1 < len(tags) - 1 and replace[last + 1] > 0.5:
-            last += 1
-        possessive = tags[first : last + 1, 2].sum() > tags[first : last + 1, 1].sum()
-        return Edit(first, last, bool(possessive), span[0])
-    return Edit(where, where - 1, bool(tags[where, 4] > tags[where, 3]), span[0])
+    taken: set[int] = set()
+    edits: list[Edit] = []
+    texts: set[tuple[int, int]] = set()
+    for k, place in enumerate(np.argsort(-edited, kind="stable")):
+        place = int(place)
+        if (k and edited[place] <= 0.5) or len(edits) == MAX_EDITS:
+            break
+        if place in taken:
+            continue
+        if place < n and replace[place] >= insert[place]:
+            first = last = place
+            while first > 0 and first - 1 not in taken and replace[first - 1] > 0.5:
+                first -= 1
+            while last + 1 < n and last + 1 not in taken and replace[last + 1] > 0.5:
+                last += 1
+            possessive = tags[first : last + 1, 2].sum() > tags[first : last + 1, 1].sum()
+        else:
+            first, last = place, place - 1
+            possessive = tags[place, 4] > tags[place, 3]
+        taken.update(range(first, max(first, last) + 1))
+        span = best_span(words, start[first, 1:], end[first, 1:])
+        if span is None or span[1] <= start[first, 0] + end[first, 0] or span[0] in texts:
+            continue
+        texts.add(span[0])
+        edits.append(Edit(first, last, bool(possessive), span[0]))
+    return sorted(edits, key=lambda e: e.first)
 
 
-def rewrite(question: str, question_words: list[Word], history: list[str], words: list[Word], edit: Edit) -> str:
-    """``question`` with the edit made: the span's text as the history has it."""
-    a, b = (words[i] for i in edit.span)
-    span = history[a.item][a.start : b.end] + ("'s" if edit.possessive else "")
-    if edit.last >= edit.first:
-        s, e = question_words[edit.first].start, question_words[edit.last].end
-        return question[:s] + span + question[e:]
-    if edit.first < len(question_words):
-        s = question_words[edit.first].start
-        return question[:s] + span + " " + question[s:]
-    e = question_words[-1].end
-    return question[:e] + " " + span + question[e:]
+def rewrite(question: str, question_words: list[Word], history: list[str], words: list[Word], edits: list[Edit]) -> str:
+    """``question`` with the edits made: each span's text as the history has it."""
+    for edit in sorted(edits, key=lambda e: e.first, reverse=True):
+        a, b = (words[i] for i in edit.span)
+        span = history[a.item][a.start : b.end] + ("'s" if edit.possessive else "")
+        if edit.last >= edit.first:
+            s, e = question_words[edit.first].start, question_words[edit.last].end
+            question = question[:s] + span + question[e:]
+        elif edit.first < len(question_words):
+            s = question_words[edit.first].start
+            question = question[:s] + span + " " + question[s:]
+        else:
+            e = question_words[-1].end
+            question = question[:e] + " " + span + question[e:]
+    return question
 
 
 class Resolver:
@@ -248,8 +275,8 @@ class Resolver:
 
     def outputs(self, question: str, history: list[str]) -> tuple[EncodedTurn, dict[str, np.ndarray]]:
         """The encoded turn and the model's outputs for it: ``tags`` (a row of tag probabilities per
-        question word, and one for the end of the question), ``start`` and ``end`` (a score per
-        history word), ``null`` (the score of "nothing in the history fits") and ``needs_history``."""
+        question word, and one for the end of the question); ``start`` and ``end`` (a row for each of
+        those places: the score of [CLS], "nothing fits", then of each history word); ``needs_history``."""
         turn = encode_turn(self._tokenizer, question, history)
         feeds = {
             "input_ids": np.array([turn.ids], dtype=np.int64),
@@ -257,28 +284,36 @@ class Resolver:
             "token_type_ids": np.array([turn.type_ids], dtype=np.int64),
         }
         tag_logits, start_logits, end_logits, history_logit = (x[0] for x in self._session.run(None, feeds))
-        q_tokens = [w.token for w in turn.question]
-        tags = softmax(tag_logits[[*q_tokens, turn.end_token]]) if q_tokens else np.zeros((0, len(TAGS)))
-        h_tokens = [w.token for w in turn.words]
+        places = [w.token for w in turn.question] + [turn.end_token]
+        columns = [0] + [w.token for w in turn.words]
+        if start_logits.ndim == 1:  # a model with one span for every place (the first of this design)
+            start_logits = np.broadcast_to(start_logits, (len(turn.ids), len(turn.ids)))
+            end_logits = np.broadcast_to(end_logits, (len(turn.ids), len(turn.ids)))
+        rows = np.array(places)[:, None]
         return turn, {
-            "tags": tags,
-            "start": start_logits[h_tokens],
-            "end": end_logits[h_tokens],
-            "null": float(start_logits[0] + end_logits[0]),
+            "tags": softmax(tag_logits[places]),
+            "start": start_logits[rows, columns],
+            "end": end_logits[rows, columns],
             "needs_history": float(sigmoid(history_logit)),
         }
 
     def resolve_turn(self, question: str, history: list[str]) -> Resolution:
         history = [h for h in (history or []) if isinstance(h, str)]
         turn, out = self.outputs(question, history)
-        edit = decode(out["tags"], out["start"], out["end"], out["null"], turn.words) if turn.question else None
-        if edit is None:
+        edits = decode(out["tags"], out["start"], out["end"], turn.words) if turn.question else []
+        typed = {question[w.start : w.end].lower() for w in turn.question}
+        added, kept = [], []
+        for edit in edits:
+            a, b = (turn.words[i] for i in edit.span)
+            span = [w for w, _, _ in split_words(self._tokenizer, history[a.item][a.start : b.end])]
+            if all(w.lower() in typed for w in span):
+                continue  # the question has these words already: the span adds nothing
+            kept.append(edit)
+            added += span + (["'s"] if edit.possessive else [])
+        if not kept:
             return Resolution(question, question, [], out["needs_history"])
-        resolved = rewrite(question, turn.question, history, turn.words, edit)
-        a, b = (turn.words[i] for i in edit.span)
-        added = [w for w, _, _ in split_words(self._tokenizer, history[a.item][a.start : b.end])]
-        if edit.possessive:
-            added.append("'s")
+        edits = kept
+        resolved = rewrite(question, turn.question, history, turn.words, edits)
         return Resolution(question, resolved, added, out["needs_history"])
 
 

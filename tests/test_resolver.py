@@ -144,71 +144,81 @@ def test_added_words_are_one_run_of_a_history_item_with_its_casing():
 # -- from the model's outputs to the rewrite (made-up outputs, no model) ------------------------
 
 
-def _outputs(question: str, history: list[str], tag: dict[str, str], span: tuple[str, str] | None):
-    """Model outputs that tag the question words in ``tag`` and pick the history span whose first
-    and last words are ``span`` (None: "nothing fits" scores highest)."""
+def _outputs(question: str, history: list[str], tags: dict[str, str], spans: dict[str, tuple[str, str]]):
+    """Model outputs that tag the question words in ``tags`` ("<end>": the end of the question) and
+    give the place of each word in ``spans`` the history span with those first and last words (in
+    the newest item that has both); "nothing fits" scores 1 everywhere."""
     turn = encode_turn(load_tokenizer(), question, history)
-    tags = np.full((len(turn.question) + 1, len(TAGS)), 0.01)
-    tags[:, 0] = 0.96
-    for k, w in enumerate(turn.question):
-        name = tag.get(question[w.start : w.end])
-        if name:
-            tags[k] = 0.01
-            tags[k, TAGS.index(name)] = 0.96
-    if "<end>" in tag:
-        tags[-1] = 0.01
-        tags[-1, TAGS.index(tag["<end>"])] = 0.96
-    start, end = np.zeros(len(turn.words)), np.zeros(len(turn.words))
-    if span is not None:  # in the newest item that has both words
-        text = [(w.item, history[w.item][w.start : w.end]) for w in turn.words]
-        item = max(i for i, t in text if t == span[0] and (i, span[1]) in text)
-        first = text.index((item, span[0]))
-        start[first] = end[first + text[first:].index((item, span[1]))] = 5.0
-    return turn, tags, start, end
+    places = [question[w.start : w.end] for w in turn.question] + ["<end>"]
+    probabilities = np.full((len(places), len(TAGS)), 0.01)
+    probabilities[:, 0] = 0.96
+    for k, word in enumerate(places):
+        if word in tags:
+            probabilities[k] = 0.01
+            probabilities[k, TAGS.index(tags[word])] = 0.96
+    start = np.zeros((len(places), len(turn.words) + 1))
+    end = np.zeros_like(start)
+    start[:, 0] = end[:, 0] = 0.5
+    text = [(w.item, history[w.item][w.start : w.end]) for w in turn.words]
+    for word, (first_word, last_word) in spans.items():
+        item = max(i for i, t in text if t == first_word and (i, last_word) in text)
+        first = text.index((item, first_word))
+        last = first + text[first:].index((item, last_word))
+        start[places.index(word), 1 + first] = end[places.index(word), 1 + last] = 5.0
+    return turn, probabilities, start, end
 
 
-def _rewritten(question, history, tag, span, null=1.0):
-    turn, tags, start, end = _outputs(question, history, tag, span)
-    edit = decode(tags, start, end, null, turn.words)
-    return None if edit is None else rewrite(question, turn.question, history, turn.words, edit)
+def _rewritten(question, history, tags, spans):
+    turn, probabilities, start, end = _outputs(question, history, tags, spans)
+    edits = decode(probabilities, start, end, turn.words)
+    return rewrite(question, turn.question, history, turn.words, edits) if edits else None
 
 
 def test_replaced_words_give_way_to_the_span_with_its_casing():
-    assert (
-        _rewritten("When did he leave the station?", LIGHTHOUSE, {"he": "replace"}, ("Hamish", "Rourke"))
-        == "When did Hamish Rourke leave the station?"
-    )
+    got = _rewritten("When did he leave the station?", LIGHTHOUSE, {"he": "replace"}, {"he": ("Hamish", "Rourke")})
+    assert got == "When did Hamish Rourke leave the station?"
 
 
 def test_a_run_of_replaced_words_is_replaced_once():
-    got = _rewritten("Was the keeper paid?", LIGHTHOUSE, {"the": "replace", "keeper": "replace"}, ("Ada", "Brannock"))
+    tags = {"the": "replace", "keeper": "replace"}
+    got = _rewritten("Was the keeper paid?", LIGHTHOUSE, tags, {"the": ("Ada", "Brannock")})
     assert got == "Was Ada Brannock paid?"
 
 
 def test_a_possessive_tag_puts_apostrophe_s_after_the_span():
-    got = _rewritten("Who was his father?", LIGHTHOUSE, {"his": "replace_possessive"}, ("Hamish", "Rourke"))
+    tags = {"his": "replace_possessive"}
+    got = _rewritten("Who was his father?", LIGHTHOUSE, tags, {"his": ("Hamish", "Rourke")})
     assert got == "Who was Hamish Rourke's father?"
 
 
 def test_an_insertion_goes_before_its_word_or_at_the_end():
-    got = _rewritten("Did it fail?", LIGHTHOUSE, {"fail": "insert"}, ("Skerrow", "Lighthouse"))
-    assert got == "Did it Skerrow Point Lighthouse fail?"
-    got = _rewritten("What happened next?", LIGHTHOUSE, {"<end>": "insert"}, ("Hamish", "Rourke"))
+    got = _rewritten("When was it automated?", LIGHTHOUSE, {"it": "replace"}, {"it": ("Skerrow", "Lighthouse")})
+    assert got == "When was Skerrow Point Lighthouse automated?"
+    got = _rewritten("How long did she stay?", LIGHTHOUSE, {"stay": "insert"}, {"stay": ("Ada", "Brannock")})
+    assert got == "How long did she Ada Brannock stay?"  # the model decides where; no grammar checks it
+    got = _rewritten("What happened next?", LIGHTHOUSE, {"<end>": "insert"}, {"<end>": ("Hamish", "Rourke")})
     assert got == "What happened next Hamish Rourke?"
 
 
+def test_two_places_get_their_own_spans():
+    tags = {"she": "replace", "it": "replace"}
+    spans = {"she": ("Ada", "Brannock"), "it": ("Skerrow", "Lighthouse")}
+    got = _rewritten("When did she leave it?", LIGHTHOUSE, tags, spans)
+    assert got == "When did Ada Brannock leave Skerrow Point Lighthouse?"
+
+
 def test_no_edit_when_nothing_is_tagged_or_nothing_fits():
-    assert _rewritten("When did he leave?", LIGHTHOUSE, {}, ("Hamish", "Rourke")) is None
-    assert _rewritten("When did he leave?", LIGHTHOUSE, {"he": "replace"}, None) is None
-    assert _rewritten("When did he leave?", LIGHTHOUSE, {"he": "replace"}, ("Hamish", "Rourke"), null=20.0) is None
+    assert _rewritten("When did he leave?", LIGHTHOUSE, {}, {"he": ("Hamish", "Rourke")}) is None
+    assert _rewritten("When did he leave?", LIGHTHOUSE, {"he": "replace"}, {}) is None
 
 
 def test_a_span_stays_within_one_history_item():
-    turn, tags, start, end = _outputs("When did he leave?", LIGHTHOUSE, {"he": "replace"}, None)
+    turn, probabilities, start, end = _outputs("When did he leave?", LIGHTHOUSE, {"he": "replace"}, {})
+    he = 2
     last_of_item_6 = max(k for k, w in enumerate(turn.words) if w.item == 6)
-    start[last_of_item_6] = 5.0  # the last word of one item ...
-    end[last_of_item_6 + 1] = 6.0  # ... and the first of the next: not one span
-    edit = decode(tags, start, end, -100.0, turn.words)
+    start[he, 1 + last_of_item_6] = 5.0  # the last word of one item ...
+    end[he, 2 + last_of_item_6] = 6.0  # ... and the first of the next: not one span
+    (edit,) = decode(probabilities, start, end, turn.words)
     a, b = edit.span
     assert turn.words[a].item == turn.words[b].item
     assert isinstance(edit, Edit)

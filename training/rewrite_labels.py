@@ -6,8 +6,8 @@ brings new words; a rewrite that puts "'s" after them ("his" -> "Zappa's") makes
 possessive (the "'s" is not one of the new words). For each edit, the run of its new words that the
 history holds (contiguous, case-insensitive) with the most content words, the longest of equals, is
 looked for at its newest occurrence: the latest history item, and within it the last. The turn's
-edit is the one whose found run holds the most content words; when no edit's words are in the
-history, it is the edit with the most content words, and no span is labelled.
+edits are the (at most two) whose found runs hold the most content words; when no edit's words are
+in the history, the edit with the most content words, with no span.
 
 The stopword list (scikit-learn's, the one ``benchmarks/canard.py`` scores with) only labels data;
 it stays here, in training: the product writes no rewrite from a list.
@@ -44,12 +44,6 @@ class Span:
     item: int
     first: int
     last: int
-
-
-@dataclass(frozen=True)
-class Label:
-    edit: Edit | None  # None: the rewrite brings no content word in (the question stays as typed)
-    span: Span | None  # None: the edit's words are not in the history
 
 
 def edits(question: list[str], rewrite: str, rewrite_words: list[tuple[str, int, int]], stop) -> list[Edit]:
@@ -102,28 +96,34 @@ def found_run(edit: Edit, history: list[list[str]], in_question: set[str], stop)
 
 
 def label(
-    question: list[str], rewrite: str, rewrite_words: list[tuple[str, int, int]], history: list[list[str]], stop
-) -> Label:
-    """The turn's edit and where its words are in the history (``question`` and ``history``:
-    lower-cased words)."""
+    question: list[str],
+    rewrite: str,
+    rewrite_words: list[tuple[str, int, int]],
+    history: list[list[str]],
+    stop,
+    most: int,
+) -> list[tuple[Edit, Span | None]]:
+    """The turn's edits (at most ``most``) and where their words are in the history (``question``
+    and ``history``: lower-cased words); none when the rewrite brings no content word in."""
     found = edits(question, rewrite, rewrite_words, stop)
     in_question = set(question)
     located = [(run, e) for e in found if e.content and (run := found_run(e, history, in_question, stop))]
     if located:
-        (_, span), e = max(located, key=lambda x: x[0][0])
-        return Label(e, span)
+        located.sort(key=lambda x: x[0][0], reverse=True)
+        return [(e, span) for (_, span), e in located[:most]]
     main = max(found, key=lambda e: e.content, default=None)
-    return Label(main if main is not None and main.content > 0 else None, None)
+    return [(main, None)] if main is not None and main.content > 0 else []
 
 
-def question_tags(n_words: int, edit: Edit | None) -> list[int]:
+def question_tags(n_words: int, edits: list[Edit]) -> list[int]:
     """A tag per question word and one more for the end of the question."""
     tags = [KEEP] * (n_words + 1)
-    if edit is None or edit.q_start > n_words:
-        return tags
-    if edit.q_start < edit.q_end:
-        for i in range(edit.q_start, min(edit.q_end, n_words)):
-            tags[i] = REPLACE_POSSESSIVE if edit.possessive else REPLACE
-    else:
-        tags[edit.q_start] = INSERT_POSSESSIVE if edit.possessive else INSERT
+    for edit in edits:
+        if edit.q_start > n_words:
+            continue
+        if edit.q_start < edit.q_end:
+            for i in range(edit.q_start, min(edit.q_end, n_words)):
+                tags[i] = REPLACE_POSSESSIVE if edit.possessive else REPLACE
+        else:
+            tags[edit.q_start] = INSERT_POSSESSIVE if edit.possessive else INSERT
     return tags

@@ -56,8 +56,9 @@ sys.path.insert(0, str(ROOT / "training"))
 
 import canard  # noqa: E402
 import rewrite_labels  # noqa: E402
+import synthetic_follow_ups  # noqa: E402
 
-from qa.resolver import TAGS, encode_turn, load_tokenizer, model_sha256, split_words  # noqa: E402
+from qa.resolver import MAX_EDITS, TAGS, encode_turn, load_tokenizer, model_sha256, split_words  # noqa: E402
 
 DEFAULTS = {
     "seed": 13,
@@ -71,49 +72,54 @@ DEFAULTS = {
     # "standin" (the same after a stand-in title)
     "train_questions": "none",
     "train_limit": 0,  # at most this many of them (0: all)
+    "synthetic": 0,  # synthetic follow-ups whose subject the previous answer names (training/synthetic_follow_ups.py)
     "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
     "frozen_layers": 0,  # the lower encoder layers kept as they are (their outputs computed once and cached)
     "checkpoint_every": 50,
     "bf16": False,  # on 2 shared cores, bf16 autocast measured slower than fp32 for this model
 }
+POINTER_SIZE = 64  # the size of a place's query and a word's key
 TRAIN_QUESTIONS = ROOT.parent / "shared" / "conversations" / "canard-train-questions.jsonl.gz"
+SQUAD_TRAIN = ROOT.parent / "shared" / "squad" / "train.jsonl.gz"
 
 
 def labelled(tokenizer, question: str, history: list[str], rewrite: str, complete: bool) -> dict:
     """One training example: input ids; the question words' first pieces (and the [SEP] after the
-    question) and their tags; the history words' first pieces; the span's first and last word as
-    positions in ``[CLS] + history words`` (0: nothing in the history fits; -1: not labelled, when an
-    incomplete history lacks the words or the model does not read them); needs_history."""
+    question) and their tags; the history words' first pieces; for each edit, its place (the token
+    of its first replaced word, or of the word it goes in before) and its span's first and last word
+    as positions in ``[CLS] + history words`` (0: nothing in the history fits; -1: not labelled, when
+    an incomplete history lacks the words or the model does not read them); needs_history."""
     stop = canard.stopwords()
     turn = encode_turn(tokenizer, question, history)
-    question_words = [w.lower() for w, _, _ in split_words(tokenizer, question)]
     history_words = [split_words(tokenizer, item) for item in history]
     found = rewrite_labels.label(
-        question_words,
+        [w.lower() for w, _, _ in split_words(tokenizer, question)],
         rewrite,
         split_words(tokenizer, rewrite),
         [[w.lower() for w, _, _ in ws] for ws in history_words],
         stop,
+        MAX_EDITS,
     )
-    tags = rewrite_labels.question_tags(len(turn.question), found.edit)
-    start = end = 0 if complete else -1
-    if found.edit is None:
-        start = end = 0  # nothing goes in
-    elif found.span is not None:
-        where = {(w.item, w.start): k for k, w in enumerate(turn.words, 1)}
-        words = history_words[found.span.item]
-        start = where.get((found.span.item, words[found.span.first][1]), -1)
-        end = where.get((found.span.item, words[found.span.last][1]), -1)
-        if start < 0 or end < 0:
-            start = end = -1
+    found = [(e, span) for e, span in found if e.q_start <= len(turn.question)]
+    places = [w.token for w in turn.question] + [turn.end_token]
+    where = {(w.item, w.start): k for k, w in enumerate(turn.words, 1)}
+    spans = []
+    for edit, span in found:
+        start = end = 0 if complete else -1
+        if span is not None:
+            words = history_words[span.item]
+            start = where.get((span.item, words[span.first][1]), -1)
+            end = where.get((span.item, words[span.last][1]), -1)
+            if start < 0 or end < 0:
+                start = end = -1
+        spans.append([places[edit.q_start], start, end])
     return {
         "ids": turn.ids,
         "types": turn.type_ids,
-        "q_tokens": [w.token for w in turn.question] + [turn.end_token],
-        "tags": tags,
+        "q_tokens": places,
+        "tags": rewrite_labels.question_tags(len(turn.question), [e for e, _ in found]),
         "h_tokens": [w.token for w in turn.words],
-        "start": start,
-        "end": end,
+        "spans": spans,
         "needs": int(canard.needs_history_label(tokenizer, question, rewrite)),
     }
 
@@ -186,13 +192,24 @@ class ResolverModel:
                 hidden = self.encoder.config.hidden_size
                 self.dropout = torch.nn.Dropout(0.1)
                 self.tag_head = torch.nn.Linear(hidden, len(TAGS))
-                self.span_head = torch.nn.Linear(hidden, 2)
+                self.span_head = torch.nn.Linear(hidden, 2)  # a start and an end score per word
+                # a place's query and a word's key, for start and end: the span depends on the place
+                self.query = torch.nn.Linear(hidden, 2 * POINTER_SIZE)
+                self.key = torch.nn.Linear(hidden, 2 * POINTER_SIZE)
+                torch.nn.init.zeros_(self.query.weight)  # at first, the same span for every place
+                torch.nn.init.zeros_(self.query.bias)
                 self.history_head = torch.nn.Linear(hidden, 1)
 
             def heads(self, h):
                 h = self.dropout(h)
-                span = self.span_head(h)
-                return self.tag_head(h), span[..., 0], span[..., 1], self.history_head(h[:, 0]).squeeze(-1)
+                base = self.span_head(h)
+                b, t, _ = h.shape
+                q = self.query(h).view(b, t, 2, POINTER_SIZE)
+                k = self.key(h).view(b, t, 2, POINTER_SIZE)
+                scale = POINTER_SIZE**-0.5
+                start = base[:, None, :, 0] + torch.matmul(q[:, :, 0], k[:, :, 0].transpose(1, 2)) * scale
+                end = base[:, None, :, 1] + torch.matmul(q[:, :, 1], k[:, :, 1].transpose(1, 2)) * scale
+                return self.tag_head(h), start, end, self.history_head(h[:, 0]).squeeze(-1)
 
             def forward(self, input_ids, attention_mask, token_type_ids):
                 h = self.encoder(
@@ -240,8 +257,9 @@ def collate(items: list[dict]):
 
 
 def losses(items: list[dict], tag_logits, start_logits, end_logits, history_logit, needs, tag_weight: float):
-    """The tag loss (question words and the end of the question), the span loss (start and end,
-    among [CLS] and the history words; turns without a span label left out) and the needs_history loss."""
+    """The tag loss (question words and the end of the question), the span loss (each edit's start
+    and end at its place, among [CLS] and the history words; edits without a span label left out)
+    and the needs_history loss."""
     import torch
     import torch.nn.functional as F
 
@@ -252,11 +270,12 @@ def losses(items: list[dict], tag_logits, start_logits, end_logits, history_logi
     tag_loss = F.cross_entropy(tag_logits[rows, cols].float(), tags, weight=weights)
     span_terms = []
     for i, x in enumerate(items):
-        if x["start"] < 0:
-            continue
         where = torch.tensor([0, *x["h_tokens"]])
-        for logits, target in ((start_logits, x["start"]), (end_logits, x["end"])):
-            span_terms.append(F.cross_entropy(logits[i, where].float()[None], torch.tensor([target])))
+        for place, start, end in x["spans"]:
+            if start < 0:
+                continue
+            for logits, target in ((start_logits, start), (end_logits, end)):
+                span_terms.append(F.cross_entropy(logits[i, place, where].float()[None], torch.tensor([target])))
     span_loss = torch.stack(span_terms).mean() if span_terms else start_logits.sum() * 0.0
     history_loss = F.binary_cross_entropy_with_logits(history_logit.float(), needs)
     return tag_loss, span_loss, history_loss
@@ -267,12 +286,14 @@ def example_stats(examples: list[dict]) -> dict:
     for x in examples:
         for t in x["tags"]:
             counts[t] += 1
+    spans = [span for x in examples for span in x["spans"]]
     return {
         "examples": len(examples),
         "tags": dict(zip(TAGS, counts, strict=True)),
-        "span_in_history": sum(1 for x in examples if x["start"] > 0),
-        "nothing_fits": sum(1 for x in examples if x["start"] == 0),
-        "span_not_labelled": sum(1 for x in examples if x["start"] < 0),
+        "turns_with_two_edits": sum(1 for x in examples if len(x["spans"]) == 2),
+        "spans_in_history": sum(1 for _, start, _ in spans if start > 0),
+        "nothing_fits": sum(1 for _, start, _ in spans if start == 0),
+        "spans_not_labelled": sum(1 for _, start, _ in spans if start < 0),
     }
 
 
@@ -287,6 +308,12 @@ def load_data(args, tokenizer) -> dict:
     if args.train_questions != "none":
         extra = train_question_examples(tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed)
         stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
+    if args.synthetic > 0:
+        rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_TRAIN, args.synthetic, random.Random(args.seed))
+        synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], complete=True) for r in rows]
+        stats["synthetic"] = example_stats(synthetic)
+        (args.run / "synthetic-sample.json").write_text(json.dumps(rows[:50], indent=2))
+        extra += synthetic
     data = {"canard": examples, "extra": extra, "stats": stats}
     args.run.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
@@ -340,6 +367,10 @@ def train(args) -> None:
     tokenizer = load_tokenizer()
     data = load_data(args, tokenizer)
     model = ResolverModel.build(canard_base())
+    if args.init and not (args.run / "checkpoint.pt").exists():
+        state = torch.load(args.init / "checkpoint.pt", weights_only=False)  # our own file
+        missing, _ = model.load_state_dict(state["model"], strict=False)
+        print(f"initialised from {args.init} (new: {', '.join(missing) or 'nothing'})", file=sys.stderr)
     layers = args.frozen_layers
     states = None
     if layers > 0:  # the frozen layers' outputs, once (with none frozen, the embeddings run each step)
@@ -436,6 +467,7 @@ def train(args) -> None:
             return
     meta = {
         "hyperparameters": {k: getattr(args, k) for k in DEFAULTS},
+        "initialised_from": str(args.init) if args.init else None,
         "data": data["stats"],
         "steps": total,
         "training_seconds": round(time.time() - t_start),
@@ -457,8 +489,10 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
 
     model = ResolverModel.build(canard_base())
     state = torch.load(run / "checkpoint.pt", weights_only=False)
-    model.load_state_dict(state["model"])
-    model.eval()
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    if unexpected or any(not k.startswith(("query.", "key.")) for k in missing):
+        raise SystemExit(f"{run}: the checkpoint does not fit the model ({missing + unexpected})")
+    model.eval()  # a checkpoint without query and key (one span for every place) gets them as zeros
     fp32, int8 = run / "resolver-fp32.onnx", run / "resolver-int8.onnx"
     dummy = (
         torch.ones((1, 16), dtype=torch.long),
@@ -477,8 +511,8 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
             "attention_mask": seq_axes,
             "token_type_ids": seq_axes,
             "tag_logits": seq_axes,
-            "start_logits": seq_axes,
-            "end_logits": seq_axes,
+            "start_logits": {0: "batch", 1: "seq", 2: "seq2"},
+            "end_logits": {0: "batch", 1: "seq", 2: "seq2"},
             "history_logit": {0: "batch"},
         },
         opset_version=17,
@@ -602,6 +636,7 @@ def main() -> None:
     p.add_argument("--canard", type=Path, default=ROOT.parent / "shared" / "conversations" / "canard-dev.jsonl")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "resolver" / "main", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init", type=Path, help="train: start from this run's checkpoint (its heads too, where they fit)")
     p.add_argument(
         "--stage-minutes", type=float, default=0, help="train: stop (resumable) after this long (0: no limit)"
     )
@@ -626,6 +661,8 @@ def main() -> None:
         raise SystemExit("--train-questions: none, questions or standin")
     if args.train_questions != "none" and not TRAIN_QUESTIONS.exists():
         raise SystemExit(f"CANARD train questions not found at {TRAIN_QUESTIONS}")
+    if args.synthetic and not SQUAD_TRAIN.exists():
+        raise SystemExit(f"SQuAD train not found at {SQUAD_TRAIN}")
     if args.stage in ("train", "all"):
         train(args)
     if args.stage in ("export", "all"):
