@@ -144,7 +144,9 @@ class Assistant:
         """Start loading the reader on a thread of its own, when it is not loaded yet: the first
         ask retrieves while it loads (``benchmarks/speed.py``'s cold ``qa ask``)."""
         if self._reader is None and not self._loading_reader.locked():
-            threading.Thread(target=self._load_reader_quietly, name="load-reader", daemon=True).start()
+            # not a daemon: the interpreter waits for it at exit, instead of killing it inside
+            # onnxruntime (which aborts the process: an error's exit code would be lost)
+            threading.Thread(target=self._load_reader_quietly, name="load-reader").start()
 
     def _load_reader_quietly(self) -> None:
         try:
