@@ -2,6 +2,7 @@
 
     python benchmarks/resync.py                  # 300 files: build, re-syncs; 100 files: memory
     python benchmarks/resync.py --runs 5 --files 300 --memory-files 100
+    python benchmarks/resync.py --no-memory --work /tmp/resync   # re-syncs, reusing the library's index
 
 The files are SQuAD paragraphs (``../shared/squad/dev/corpus.jsonl``), five to a file under their
 article's title; without ``../shared``, generated sentences. Every command runs in a child process
@@ -87,9 +88,11 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float]:
 
 def resync(rows: list, src: Path, env: dict, runs: int) -> None:
     index = QA + ["index", str(src), "-q"]
+    reused = (Path(env["CITEQA_DATA"]) / "library" / "manifest.json").exists()
     wall, rss = timed(index, env)
     manifest = json.loads((Path(env["CITEQA_DATA"]) / "library" / "manifest.json").read_text())
-    rows.append(("first `qa index` of the folder", f"{manifest['documents']} files, {manifest['sentences']} sentences",
+    first = "`qa index` of the folder, its index reused (--work)" if reused else "first `qa index` of the folder"
+    rows.append((first, f"{manifest['documents']} files, {manifest['sentences']} sentences",
                  f"{wall:.1f} s", f"{rss:.0f} MiB"))
     small = sorted(src.glob("*.txt"))[len(list(src.glob("*.txt"))) // 2]
     original = small.read_text(encoding="utf-8")
@@ -141,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each re-sync (default 3)")
     parser.add_argument("--no-resync", action="store_true", help="only the memory comparison")
     parser.add_argument("--no-memory", action="store_true", help="only the re-syncs")
+    parser.add_argument("--work", type=Path, help="keep the library and its index here, and reuse them when "
+                        "run again (its first `qa index` is then a re-sync; default: a temporary folder)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="citeqa-resync-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
         env = dict(os.environ, CITEQA_DATA=str(work / "data"), CITEQA_CACHE=str(work / "cache"))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
         if not args.no_memory:
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             memory(rows, src, work, env)
         if not args.no_resync:
             src = work / f"files-{args.files}"
-            write_library(src, args.files)
+            if not (args.work and src.is_dir()):
+                write_library(src, args.files)
             resync(rows, src, env, args.runs)
     source = "SQuAD paragraphs" if SQUAD.is_file() else "generated text (../shared absent)"
     print(f"| what ({source}, {PARAGRAPHS_PER_FILE} a file) | how | wall | peak RSS |")

@@ -90,7 +90,10 @@ class Assistant:
         self.threshold = threshold
         self.top_k = top_k
         self._reader = reader
-        self._loading = threading.Lock()  # the encoder and the reader load once, even when two asks start at once
+        # the encoder and the reader each load once, even when two asks start at once; apart, so
+        # that the reader can load on a thread of its own while the encoder retrieves
+        self._loading_encoder = threading.Lock()
+        self._loading_reader = threading.Lock()
         self._heads: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (doc, sha256) -> its headings
         self._views: dict[tuple[str, str], MarkupView] = {}  # (doc, sha256) -> its sentences as read, lately read
         self._views_lock = threading.Lock()
@@ -120,7 +123,7 @@ class Assistant:
         if self._encoder is None:
             from embeddings import load_encoder
 
-            with self._loading:
+            with self._loading_encoder:
                 if self._encoder is None:
                     self._encoder = load_encoder("onnx")
         return self._encoder
@@ -131,11 +134,25 @@ class Assistant:
         if self._reader is None:
             from qa.reader import Reader
 
-            with self._loading:
+            with self._loading_reader:
                 if self._reader is None:
                     # one thread a run (a second costs more than it saves on one sentence), a run per core
                     self._reader = Reader(threads=1, workers=min(READ_DEPTH, os.cpu_count() or 1))
         return self._reader
+
+    def load_reader_in_background(self) -> None:
+        """Start loading the reader on a thread of its own, when it is not loaded yet: the first
+        ask retrieves while it loads (``benchmarks/speed.py``'s cold ``qa ask``)."""
+        if self._reader is None and not self._loading_reader.locked():
+            # not a daemon: the interpreter waits for it at exit, instead of killing it inside
+            # onnxruntime (which aborts the process: an error's exit code would be lost)
+            threading.Thread(target=self._load_reader_quietly, name="load-reader").start()
+
+    def _load_reader_quietly(self) -> None:
+        try:
+            self.reader
+        except Exception:  # noqa: BLE001 - the ask that needs the reader loads it again and says what failed
+            pass
 
     def close(self) -> None:
         self.store.close()
@@ -229,6 +246,7 @@ class Assistant:
             exclude_docs = set(exclude_docs or ()) | self.outside(docs)
         k = max(1, top_k or self.top_k)
         skip = exclude_sentences or set()
+        self.load_reader_in_background()
         retrieved = self.retrieve(text, max(k, _FEATURE_DEPTH) + len(skip), exclude_docs)
         if skip:
             retrieved = replace(retrieved, hits=[h for h in retrieved.hits if h.sentence_id not in skip])

@@ -104,7 +104,8 @@ class EnglishWords:
         first, last = np.searchsorted(lengths, [len(word) - 2, len(word) + 3])
         shared = np.zeros(last - first, np.int16)
         for ch in set(word):
-            shared += np.minimum(letters[ord(ch) - ord("a"), first:last], word.count(ch))
+            # a letter's count in a word is at most 255 (uint8); a hostile 2,000-letter word shares no more
+            shared += np.minimum(letters[ord(ch) - ord("a"), first:last], min(word.count(ch), 255))
         near = first + np.flatnonzero(lengths[first:last] + len(word) - 2 * shared <= 4)
         rows = self.words[self._by_length[near]]
         codes = rows.view(np.uint8).reshape(len(rows), rows.itemsize)

@@ -86,3 +86,41 @@ def test_ask_scoped_to_documents(assistant):
     r = assistant.ask("Who is the deputy mayor of Mariupol?", docs=["003_a8a4a27f9da3f9ac.txt"])
     assert r.citations and {c.doc for c in r.citations} == {"003_a8a4a27f9da3f9ac.txt"}
     assert assistant.ask("Who is the deputy mayor of Mariupol?").citations[0].doc == "000_897d0385e72439c1.txt"
+
+
+def test_the_reader_loads_while_the_first_question_is_retrieved(seeds_index, monkeypatch):
+    """Cold start: the first ask starts loading the reader on a thread of its own, so that its
+    load overlaps retrieval instead of following it."""
+    import threading
+    import time
+
+    import qa.reader
+
+    real_reader = qa.reader.Reader
+    spans: dict[str, tuple[float, float]] = {}
+
+    class SlowReader(real_reader):
+        def __init__(self, *args, **kwargs):
+            start = time.perf_counter()
+            time.sleep(0.5)
+            super().__init__(*args, **kwargs)
+            spans["reader"] = (start, time.perf_counter())
+            spans["reader thread"] = threading.current_thread().name
+
+    monkeypatch.setattr(qa.reader, "Reader", SlowReader)
+    with Assistant.open(seeds_index) as a:
+        real_retrieve = a.retrieve
+
+        def slow_retrieve(*args, **kwargs):
+            start = time.perf_counter()
+            time.sleep(0.5)
+            out = real_retrieve(*args, **kwargs)
+            spans["retrieve"] = (start, time.perf_counter())
+            return out
+
+        monkeypatch.setattr(a, "retrieve", slow_retrieve)
+        result = a.ask("Who is the deputy mayor of Mariupol?")
+    assert result.citations
+    assert spans["reader thread"] != threading.current_thread().name
+    (reader_start, reader_end), (retrieve_start, retrieve_end) = spans["reader"], spans["retrieve"]
+    assert reader_start < retrieve_end and retrieve_start < reader_end  # the two overlapped
