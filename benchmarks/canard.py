@@ -14,6 +14,7 @@ sha256 of its id, as an integer, are even; otherwise in the checking half.
 
     python benchmarks/canard.py                          # the shipped int8 model, checking half
     python benchmarks/canard.py --model runs/resolver/resolver-fp32.onnx --limit 300
+    python benchmarks/canard.py --examples 50            # every 50th turn: the rewrite beside the person's
 """
 
 from __future__ import annotations
@@ -174,6 +175,21 @@ def print_table(result: dict) -> None:
     print("latency per call, median: " + ", ".join(f"{k} {v} ms" for k, v in result["latency_ms"].items()))
 
 
+def examples_table(model: Path, rows: list[dict], every: int) -> str:
+    """A Markdown table of every ``every``-th turn (the first, the ``every``+1-th, ...): the question as
+    typed, the model's rewrite (with the titles) and the person's."""
+    from qa.resolver import Resolver
+
+    resolver = Resolver(model)
+    lines = ["| # | as typed | the resolver's rewrite | the person's rewrite |", "|---|---|---|---|"]
+    for k in range(0, len(rows), every):
+        r = rows[k]
+        got = resolver.resolve_turn(r["question"], r["history"]).resolved
+        cells = [str(k + 1), r["question"], got if got != r["question"] else "(as typed)", r["rewrite"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--canard", type=Path, default=DEFAULT)
@@ -181,6 +197,8 @@ def main() -> int:
     parser.add_argument("--half", choices=["check", "fit"], default="check")
     parser.add_argument("--limit", type=int, default=0, help="the first N turns of the half (0: all)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--examples", type=int, metavar="EVERY", default=0,
+                        help="instead: a Markdown table of every EVERY-th turn's rewrite beside the person's")
     args = parser.parse_args()
     if not args.canard.exists():
         print(f"error: {args.canard} not found: pass --canard FILE", file=sys.stderr)
@@ -194,6 +212,9 @@ def main() -> int:
     rows = load_canard(args.canard, args.half)
     if args.limit > 0:
         rows = rows[: args.limit]
+    if args.examples > 0:
+        print(examples_table(model, rows, args.examples))
+        return 0
     result = measure(model, rows, threads=[1, None])
     print_table(result)
     if args.json:

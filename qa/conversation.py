@@ -57,6 +57,9 @@ NO_REPEATS: str | None = "span"
 #: Also ask a resolved follow-up as typed, and keep the more confident result. On the quac-dev fit half,
 #: follow-up F1 / overlap: resolved only .324 / .393, as typed only .352 / .434, both pooled .366 / .423.
 POOL_TYPED = True
+#: ... but only when the rewrite's own result is less confident than this (1.0: always, both at once);
+#: chosen on the quac-dev fit half by ``benchmarks/pooling_cut.py`` (docs/conversations.md).
+POOLING_CUT = 1.0
 #: Run those two asks at once (``Assistant.ask`` is safe to call from two threads; onnxruntime, FAISS,
 #: SQLite and numpy let go of the GIL); the result is the same as one after the other. What it saves
 #: depends on an idle core: none measured on the loaded 2-core machine (docs/conversations.md).
@@ -130,7 +133,11 @@ class Conversation:
         is widened to its sentence)."""
         ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
         if POOL_TYPED and asked != typed:
-            result, as_typed = _both(ask, asked, typed)
+            if POOLING_CUT >= 1.0:
+                result, as_typed = _both(ask, asked, typed)
+            else:
+                result = ask(asked)
+                as_typed = ask(typed) if result.confidence < POOLING_CUT else result
             if as_typed.confidence > result.confidence:
                 result = as_typed
         else:

@@ -119,6 +119,31 @@ def test_she_goes_to_the_woman_of_the_conversation():
     _reads_as_a_question(got.question, got.resolved)
 
 
+# Another, written for these tests: a woman, then a man, and a follow-up about each.
+BRIDGE = [
+    "Corran Estuary Bridge",
+    "Design and construction",
+    "Who designed the Corran Estuary bridge?",
+    "The bridge was designed by Ingrid Halvorsen, who won the competition for it in 1961.",
+    "Who built it?",
+    "It was built by the firm of Desmond Achterberg between 1963 and 1967.",
+]
+
+
+def test_he_goes_to_the_man_who_was_just_named():
+    got = resolve_turn("How old was he when the bridge opened?", BRIDGE)
+    assert "Achterberg" in got.resolved and "Halvorsen" not in got.resolved, got.resolved
+    _reads_as_a_question(got.question, got.resolved)
+
+
+def test_she_goes_back_to_the_woman_when_the_history_ties_her_to_the_question():
+    # (Gender alone does not yet outweigh the newest subject: "Where did she study engineering?"
+    # goes to Desmond Achterberg; docs/resolver.md.)
+    got = resolve_turn("When did she win the competition?", BRIDGE)
+    assert "Halvorsen" in got.resolved and "Achterberg" not in got.resolved, got.resolved
+    _reads_as_a_question(got.question, got.resolved)
+
+
 def test_a_question_with_nothing_to_resolve_stays_as_typed():
     for question in (
         "Who was the last keeper of the Skerrow Point lighthouse?",

@@ -73,6 +73,9 @@ DEFAULTS = {
     "train_questions": "none",
     "train_limit": 0,  # at most this many of them (0: all)
     "synthetic": 0,  # synthetic follow-ups whose subject the previous answer names (training/synthetic_follow_ups.py)
+    # with each synthetic follow-up, its twin: the question as asked, in the same history, which has
+    # nothing to resolve (no edit, needs_history 0): what a stand-alone question looks like mid-conversation
+    "standalone_twins": 0,
     "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
     "frozen_layers": 0,  # the lower encoder layers kept as they are (their outputs computed once and cached)
     "checkpoint_every": 50,
@@ -297,6 +300,18 @@ def example_stats(examples: list[dict]) -> dict:
     }
 
 
+def synthetic_rows(limit: int, seed: int) -> list[dict]:
+    """``synthetic_follow_ups`` of SQuAD train, made once per (limit, seed) and kept in ``runs/resolver/``
+    (making them reads all of SQuAD train: minutes)."""
+    cache = ROOT / "runs" / "resolver" / f"synthetic-{limit}-{seed}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_TRAIN, limit, random.Random(seed))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(rows))
+    return rows
+
+
 def load_data(args, tokenizer) -> dict:
     cache = args.run / "data.json"
     if cache.exists():
@@ -309,11 +324,15 @@ def load_data(args, tokenizer) -> dict:
         extra = train_question_examples(tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed)
         stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
     if args.synthetic > 0:
-        rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_TRAIN, args.synthetic, random.Random(args.seed))
+        rows = synthetic_rows(args.synthetic, args.seed)
         synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], complete=True) for r in rows]
         stats["synthetic"] = example_stats(synthetic)
         (args.run / "synthetic-sample.json").write_text(json.dumps(rows[:50], indent=2))
         extra += synthetic
+        if args.standalone_twins:
+            twins = [labelled(tokenizer, r["rewrite"], r["history"], r["rewrite"], complete=True) for r in rows]
+            stats["standalone_twins"] = example_stats(twins)
+            extra += twins
     data = {"canard": examples, "extra": extra, "stats": stats}
     args.run.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
@@ -586,6 +605,8 @@ def export(args) -> None:
         },
         "seed": meta["hyperparameters"]["seed"],
         "hyperparameters": meta["hyperparameters"],
+        # a run started from another run's weights (--init): how each run before it was trained, newest first
+        "initialised_from": lineage(meta),
         "steps": meta["steps"],
         "training_seconds": meta["training_seconds"],
         "finished": meta["finished"],
@@ -611,6 +632,19 @@ def export(args) -> None:
     (out_dir / "resolver.onnx").write_bytes(int8.read_bytes())
     (out_dir / "resolver.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"shipped {out_dir / 'resolver.onnx'} ({int8.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+
+
+def lineage(meta: dict) -> list[dict]:
+    """The runs whose weights this one started from (``--init``), newest first: each one's name,
+    hyperparameters, data, steps and training time (from its ``training.json``)."""
+    out = []
+    init = meta.get("initialised_from")
+    while init:
+        path = Path(init) if Path(init).is_absolute() else ROOT / init
+        before = json.loads((path / "training.json").read_text())
+        out.append({"run": Path(init).name, **{k: before.get(k) for k in ("hyperparameters", "data", "steps", "training_seconds")}})
+        init = before.get("initialised_from")
+    return out
 
 
 def checkpoint_meta(args) -> dict:

@@ -1,0 +1,66 @@
+"""The resolver on follow-ups made from SQuAD dev (articles held out from all training): does a
+pronoun go to the subject most recently in play, and does a question with nothing to resolve stay
+as typed?
+
+The follow-ups are made as ``training/synthetic_follow_ups.py`` makes its training data, from the
+SQuAD dev split instead of train: on one paragraph, B's answer names someone or something, C names
+it too and A does not; the history is [title (half the time), A, A's answer sentence, B, B's answer
+sentence]; the follow-up is C with B's answer replaced by a pronoun. Two measures:
+
+- **newest subject**: the follow-up's rewrite holds every word of B's answer (the newest subject),
+  and the pronoun is gone from where it was: the share of follow-ups;
+- **stays as typed**: C as asked, in the same history, comes back unchanged: the share of questions.
+
+    python benchmarks/follow_ups_squad.py [--model FILE.onnx] [--limit 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+
+import synthetic_follow_ups  # noqa: E402
+
+SQUAD_DEV = ROOT.parent / "shared" / "squad" / "dev.jsonl.gz"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="an exported resolver .onnx (default: the shipped model)")
+    parser.add_argument("--limit", type=int, default=1000, help="at most this many follow-ups")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not SQUAD_DEV.exists():
+        print(f"error: {SQUAD_DEV} not found", file=sys.stderr)
+        return 2
+    from qa.resolver import MODEL_PATH, Resolver, load_tokenizer, split_words
+
+    resolver = Resolver(args.model or MODEL_PATH)
+    tokenizer = load_tokenizer()
+    rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_DEV, args.limit, random.Random(args.seed))
+    newest = kept = 0
+    for r in rows:
+        subject = r["rewrite"]  # C as asked; the subject is what the pronoun replaced
+        typed_words = [w for w, _, _ in split_words(tokenizer, r["question"])]
+        asked_words = [w for w, _, _ in split_words(tokenizer, subject)]
+        name = [w for w in asked_words if w not in typed_words]
+        got = resolver.resolve_turn(r["question"], r["history"]).resolved
+        got_words = [w for w, _, _ in split_words(tokenizer, got)]
+        pronoun = [w for w in typed_words if w not in asked_words]
+        newest += bool(name) and all(w in got_words for w in name) and not any(w in got_words for w in pronoun)
+        kept += resolver.resolve_turn(subject, r["history"]).resolved == subject
+    n = len(rows)
+    print(f"SQuAD dev follow-ups: {n} (history with the title: about half)")
+    print(f"newest subject put in, pronoun gone: {newest / n:.3f}")
+    print(f"stand-alone question kept as typed:  {kept / n:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""When a resolved follow-up is also asked as typed (``qa.conversation.POOLING_CUT``), chosen on the
+fit half of quac-dev by a rule written before the scores were seen.
+
+Every fit-half conversation is asked as ``qa eval`` asks it, with both asks of each rewritten
+follow-up recorded (the rewrite and the question as typed). Then, for each cut ``c``: a follow-up
+keeps the rewrite's result when its confidence is at least ``c`` (one ask), else asks as typed as
+well and keeps the more confident result (``c = 1``: always both, as before; ``c = 0``: the rewrite
+alone). Per cut: follow-up answer F1 and the share whose top citation overlaps a reference, over
+the rewritten follow-ups, and the share of them that needed the second ask.
+
+Rule: the lowest cut whose F1 and overlap are both at least those of always asking both, less
+0.005. The histories are the pooled run's, so the scores of other cuts are close, not exact: the
+check half is measured through the real conversation (``benchmarks/conversation_accuracy.py``).
+
+    python benchmarks/pooling_cut.py            # fit half
+    python benchmarks/pooling_cut.py --half check
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from conversation_accuracy import QUAC, half  # noqa: E402
+
+CUTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+TOLERANCE = 0.005
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--half", choices=("fit", "check"), default="fit")
+    args = parser.parse_args()
+
+    import qa.conversation as conversation
+    from qa import Assistant
+    from qa.evaluation.answers import score_answer
+    from qa.evaluation.conversations import reference_spans
+    from qa.evaluation.corpus import ensure_corpus_index
+    from qa.evaluation.questions import load_question_set
+
+    conversation.POOLING_CUT = 1.0  # always both: every pair is recorded
+    pairs: list[tuple] = []
+    both = conversation._both
+
+    def recording(ask, first, second):
+        out = both(ask, first, second)
+        pairs.append(out)
+        return out
+
+    conversation._both = recording
+    qset = load_question_set(QUAC / "conversations.jsonl")
+    conversations = [c for c in qset.conversations if half(c.id) == args.half]
+    rows = []  # (resolved: (confidence, f1, overlap), typed: (...))
+    with Assistant.open(ensure_corpus_index(QUAC / "corpus.jsonl", quiet=True)) as assistant:
+        for conv in conversations:
+            chat = assistant.conversation(docs=[conv.doc])
+            text = assistant.store.text(conv.doc)
+            for turn in conv.turns:
+                before = len(pairs)
+                chat.ask(turn.question)
+                if len(pairs) == before or not any(a.strip() for a in turn.answers):
+                    continue  # asked once (nothing rewritten), or no reference to score against
+                spans = reference_spans(text, turn.answers)
+                scored = []
+                for result in (conversation._as_sentence(r) for r in pairs[-1]):
+                    answer = result.answer.text if result.answer is not None else None
+                    top = result.citations[0] if result.citations else None
+                    hit = top is not None and any(s < top.end and top.start < e for s, e in spans)
+                    scored.append((result.confidence, score_answer(answer, turn.answers)["f1"], float(hit)))
+                rows.append(tuple(scored))
+    if not rows:
+        print("no rewritten follow-ups with references")
+        return 1
+
+    def at(cut: float) -> tuple[float, float, float]:
+        f1 = overlap = second = 0.0
+        for resolved, typed in rows:
+            pick = resolved
+            if resolved[0] < cut or cut >= 1.0:
+                second += 1
+                pick = typed if typed[0] > resolved[0] else resolved
+            f1 += pick[1]
+            overlap += pick[2]
+        n = len(rows)
+        return f1 / n, overlap / n, second / n
+
+    table = {cut: at(cut) for cut in CUTS}
+    f1_both, overlap_both, _ = table[1.0]
+    chosen = next(c for c in CUTS if table[c][0] >= f1_both - TOLERANCE and table[c][1] >= overlap_both - TOLERANCE)
+    print(f"quac-dev {args.half} half: {len(rows)} rewritten follow-ups with references")
+    print("cut    F1     overlap  asked twice")
+    for cut, (f1, overlap, second) in table.items():
+        print(f"{cut:<6} {f1:.3f}  {overlap:.3f}    {second:.3f}" + ("   <- chosen" if cut == chosen else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
