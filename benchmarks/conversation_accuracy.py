@@ -95,25 +95,32 @@ def main() -> int:
 
 def latency(location, conversations, passes: int) -> int:
     """Warm latency of follow-ups (turns after the first, resolver included) through the API, after one
-    warm-up pass: p50 / p95 in ms, and the first turns' for comparison."""
+    warm-up pass: p50 / p95 in ms, beside the first turns' and single asks' (``Assistant.ask`` of
+    each first question, no conversation) in the same passes; and follow-up p50 / single-ask p50."""
     import numpy as np
 
     from qa import Assistant
 
-    first, later = [], []
+    single, first, later = [], [], []
     with Assistant.open(location) as assistant:
         for n in range(passes + 1):
             for conv in conversations:
-                chat = assistant.conversation(docs=[conv.doc] if conv.doc else None)
+                docs = [conv.doc] if conv.doc else None
+                t = time.perf_counter()
+                assistant.ask(conv.turns[0].question, docs=docs)
+                if n:
+                    single.append((time.perf_counter() - t) * 1000)
+                chat = assistant.conversation(docs=docs)
                 for i, turn in enumerate(conv.turns):
                     t = time.perf_counter()
                     chat.ask(turn.question)
                     ms = (time.perf_counter() - t) * 1000
                     if n:  # pass 0 warms the models up
                         (later if i else first).append(ms)
-    for name, values in (("first turns", first), ("follow-ups", later)):
+    for name, values in (("single asks", single), ("first turns", first), ("follow-ups", later)):
         p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
         print(f"{name}: {len(values)} asks, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"follow-up p50 / single-ask p50: {np.percentile(later, 50) / np.percentile(single, 50):.2f}")
     return 0
 
 

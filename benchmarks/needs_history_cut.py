@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import canard  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-CUTS = [0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.992, 0.994, 0.996, 0.998]
+CUTS = [0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.992, 0.994, 0.996, 0.998, 0.999, 0.9995, 0.9998]
 HELD_BACK_AT_MOST = 0.01
 
 

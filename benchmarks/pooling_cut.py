@@ -1,5 +1,6 @@
-"""When a resolved follow-up is also asked as typed (``qa.conversation.POOLING_CUT``), chosen on the
-fit half of quac-dev by a rule written before the scores were seen.
+"""Whether a rewritten follow-up still needs asking as typed too (``qa.conversation.POOL_TYPED``), or
+only when the rewrite's own answer is unsure: the cut on its confidence below which the typed ask
+would be added, chosen on the fit half of quac-dev by a rule written before the scores were seen.
 
 Every fit-half conversation is asked as ``qa eval`` asks it, with both asks of each rewritten
 follow-up recorded (the rewrite and the question as typed). Then, for each cut ``c``: a follow-up
@@ -44,7 +45,6 @@ def main() -> int:
     from qa.evaluation.corpus import ensure_corpus_index
     from qa.evaluation.questions import load_question_set
 
-    conversation.POOLING_CUT = 1.0  # always both: every pair is recorded
     pairs: list[tuple] = []
     both = conversation._both
 

@@ -39,11 +39,12 @@ from qa.results import Answer, Result
 
 #: A question whose probability of leaning on history is at least this, asked with none, is not
 #: guessed at. The resolver learnt ``needs_history`` on CANARD, where nearly every question gains
-#: words in its rewrite, so stand-alone questions score high too: at 0.5 it held back 95% of a
-#: SQuAD dev sample. The cut is the lowest that holds back at most 1% of stand-alone questions on
-#: fitting data (even lines of the SQuAD dev stride sample, and seeds-dev), re-chosen on the shipped
-#: model: it catches 40% of CANARD's fitting-half questions whose rewrite differs (docs/conversations.md).
-NEEDS_HISTORY = 0.994
+#: words in its rewrite, so stand-alone questions score high too. The cut is the lowest that holds
+#: back at most 1% of stand-alone questions on fitting data (even lines of the SQuAD dev stride
+#: sample, and seeds-dev), re-chosen for each shipped model by ``benchmarks/needs_history_cut.py``:
+#: for the rewriting model it catches 47% of CANARD's fitting-half questions whose rewrite differs
+#: (docs/conversations.md).
+NEEDS_HISTORY = 0.999
 #: How a turn without an answer reads in the history (CANARD's convention, as the resolver was trained).
 NO_ANSWER = "I don't know."
 NOTHING_TO_LEAN_ON = (
@@ -57,9 +58,6 @@ NO_REPEATS: str | None = "span"
 #: Also ask a resolved follow-up as typed, and keep the more confident result. On the quac-dev fit half,
 #: follow-up F1 / overlap: resolved only .324 / .393, as typed only .352 / .434, both pooled .366 / .423.
 POOL_TYPED = True
-#: ... but only when the rewrite's own result is less confident than this (1.0: always, both at once);
-#: chosen on the quac-dev fit half by ``benchmarks/pooling_cut.py`` (docs/conversations.md).
-POOLING_CUT = 1.0
 #: Run those two asks at once (``Assistant.ask`` is safe to call from two threads; onnxruntime, FAISS,
 #: SQLite and numpy let go of the GIL); the result is the same as one after the other. What it saves
 #: depends on an idle core: none measured on the loaded 2-core machine (docs/conversations.md).
@@ -133,11 +131,7 @@ class Conversation:
         is widened to its sentence)."""
         ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
         if POOL_TYPED and asked != typed:
-            if POOLING_CUT >= 1.0:
-                result, as_typed = _both(ask, asked, typed)
-            else:
-                result = ask(asked)
-                as_typed = ask(typed) if result.confidence < POOLING_CUT else result
+            result, as_typed = _both(ask, asked, typed)
             if as_typed.confidence > result.confidence:
                 result = as_typed
         else:

@@ -237,6 +237,16 @@ def test_follow_up_json_says_how_the_question_was_asked(assistant):
     assert chat.turns[-1].resolution.question == "What death toll did he give?"
 
 
+def test_the_readmes_follow_up_is_rewritten_as_a_question_and_answered(assistant):
+    chat = assistant.conversation()
+    chat.ask("Who is the deputy mayor of Mariupol?")
+    result = chat.ask("What death toll did he give?")
+    assert result.resolved is not None and "Orlov" in result.resolved and result.resolved.startswith("What death toll")
+    assert result.resolved.endswith("?") and " he " not in f" {result.resolved} "
+    assert f"understood as: {result.resolved}" in result.notes
+    assert result.answer is not None and "1,207" in result.answer.text
+
+
 def test_asking_at_once_changes_no_result_of_the_seed_conversations(assistant, monkeypatch):
     conversations = _turns(DATA / "conversations-dev.jsonl")
     results = {}

@@ -642,7 +642,8 @@ def lineage(meta: dict) -> list[dict]:
     while init:
         path = Path(init) if Path(init).is_absolute() else ROOT / init
         before = json.loads((path / "training.json").read_text())
-        out.append({"run": Path(init).name, **{k: before.get(k) for k in ("hyperparameters", "data", "steps", "training_seconds")}})
+        kept = ("hyperparameters", "data", "steps", "training_seconds")
+        out.append({"run": Path(init).name, **{k: before.get(k) for k in kept}})
         init = before.get("initialised_from")
     return out
 
