@@ -9,8 +9,14 @@ looked for at its newest occurrence: the latest history item, and within it the 
 edits are the (at most two) whose found runs hold the most content words; when no edit's words are
 in the history, the edit with the most content words, with no span.
 
-The stopword list (scikit-learn's, the one ``benchmarks/canard.py`` scores with) only labels data;
-it stays here, in training: the product writes no rewrite from a list.
+CANARD's people often open a rewrite with what the answer should leave out ("Besides the
+altercation, are there any other ...?"). The model can only copy history spans, not the "Besides",
+so such an opening, when it goes in before the question's first word, is not an edit: without it
+the model learnt to put a bare span in front of the question ("Corran Estuary bridge What else
+...?"). ``EXCLUDING`` lists those openings.
+
+The stopword list (scikit-learn's, the one ``benchmarks/canard.py`` scores with) and ``EXCLUDING``
+only label data; they stay here, in training: the product writes no rewrite from a list.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from difflib import SequenceMatcher
 #: The question-side tags (``qa.resolver.TAGS``): what happens at each question word, and at the end
 #: of the question (where only the insertions apply).
 KEEP, REPLACE, REPLACE_POSSESSIVE, INSERT, INSERT_POSSESSIVE = range(5)
+#: Openings of a rewrite that say what to leave out (lower-cased words).
+EXCLUDING = (("besides",), ("other", "than"), ("in", "addition", "to"), ("apart", "from"), ("aside", "from"))
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ def edits(question: list[str], rewrite: str, rewrite_words: list[tuple[str, int,
                 possessive = True
                 j2 -= 1
         new = tuple(r[j1:j2])
+        if i1 == 0 and any(new[: len(x)] == x for x in EXCLUDING):
+            continue  # "Besides X, ..." before the first word: not something a span can say
         content = sum(1 for w in new if w not in stop and w not in in_question)
         text = rewrite[rewrite_words[j1][1] : rewrite_words[j2 - 1][2]]
         out.append(Edit(i1, i2, new, text, possessive, content))
