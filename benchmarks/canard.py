@@ -116,11 +116,12 @@ def rewrite_matches(tokenizer, resolved: str, rewrite: str) -> bool:
 
 def score_model(resolver, rows: list[dict], titles: bool) -> dict:
     """Term P/R/F1, the share of rewrites that match the person's (``rewrite_matches``; as typed,
-    ``rewrite_match_as_typed``), needs_history AUC and latency of ``resolver`` (a ``qa.resolver.Resolver``)."""
+    ``rewrite_match_as_typed``), the share whose first word is no longer the question's
+    (``first_word_moved``), needs_history AUC and latency of ``resolver`` (a ``qa.resolver.Resolver``)."""
     from sklearn.metrics import roc_auc_score
 
     tokenizer = resolver._tokenizer
-    predicted, gold, needs, labels, seconds, matches, typed = [], [], [], [], [], 0, 0
+    predicted, gold, needs, labels, seconds, matches, typed, opened = [], [], [], [], [], 0, 0, 0
     for r in rows:
         history = r["history"] if titles else without_titles(r["history"])
         t0 = time.perf_counter()
@@ -132,9 +133,12 @@ def score_model(resolver, rows: list[dict], titles: bool) -> dict:
         labels.append(needs_history_label(tokenizer, r["question"], r["rewrite"]))
         matches += rewrite_matches(tokenizer, resolution.resolved, r["rewrite"])
         typed += rewrite_matches(tokenizer, r["question"], r["rewrite"])
+        opened += words_lower(tokenizer, resolution.resolved)[:1] != words_lower(tokenizer, r["question"])[:1]
     out = prf(predicted, gold)
     out["rewrite_match"] = round(matches / len(rows), 4) if rows else 0.0
     out["rewrite_match_as_typed"] = round(typed / len(rows), 4) if rows else 0.0
+    # words put in before the question's first word ("Corran Estuary bridge What else ...?")
+    out["first_word_moved"] = round(opened / len(rows), 4) if rows else 0.0
     out["needs_history_auc"] = round(float(roc_auc_score(labels, needs)), 4) if len(set(labels)) == 2 else None
     out["median_ms"] = round(1000 * statistics.median(seconds), 2)
     out["turns"] = len(rows)

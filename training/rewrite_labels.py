@@ -11,9 +11,9 @@ in the history, the edit with the most content words, with no span.
 
 CANARD's people often open a rewrite with what the answer should leave out ("Besides the
 altercation, are there any other ...?"). The model can only copy history spans, not the "Besides",
-so such an opening, when it goes in before the question's first word, is not an edit: without it
-the model learnt to put a bare span in front of the question ("Corran Estuary bridge What else
-...?"). ``EXCLUDING`` lists those openings.
+so it learns to put a bare span in front of the question ("Corran Estuary bridge What else ...?").
+With ``skip_excluding`` (``train_resolver.py --skip-excluding 1``) such an opening, when it goes in
+before the question's first word, is not an edit. ``EXCLUDING`` lists those openings.
 
 The stopword list (scikit-learn's, the one ``benchmarks/canard.py`` scores with) and ``EXCLUDING``
 only label data; they stay here, in training: the product writes no rewrite from a list.
@@ -54,9 +54,12 @@ class Span:
     last: int
 
 
-def edits(question: list[str], rewrite: str, rewrite_words: list[tuple[str, int, int]], stop) -> list[Edit]:
+def edits(
+    question: list[str], rewrite: str, rewrite_words: list[tuple[str, int, int]], stop, skip_excluding: bool = False
+) -> list[Edit]:
     """The rewrite's edits of the question (lower-cased ``question`` words; the rewrite's words with
-    their offsets). Deletions are not edits: nothing goes in."""
+    their offsets). Deletions are not edits: nothing goes in; with ``skip_excluding``, neither is an
+    ``EXCLUDING`` opening before the first word."""
     r = [w.lower() for w, _, _ in rewrite_words]
     in_question = set(question)
     out = []
@@ -70,7 +73,7 @@ def edits(question: list[str], rewrite: str, rewrite_words: list[tuple[str, int,
                 possessive = True
                 j2 -= 1
         new = tuple(r[j1:j2])
-        if i1 == 0 and any(new[: len(x)] == x for x in EXCLUDING):
+        if skip_excluding and i1 == 0 and any(new[: len(x)] == x for x in EXCLUDING):
             continue  # "Besides X, ..." before the first word: not something a span can say
         content = sum(1 for w in new if w not in stop and w not in in_question)
         text = rewrite[rewrite_words[j1][1] : rewrite_words[j2 - 1][2]]
@@ -112,10 +115,11 @@ def label(
     history: list[list[str]],
     stop,
     most: int,
+    skip_excluding: bool = False,
 ) -> list[tuple[Edit, Span | None]]:
     """The turn's edits (at most ``most``) and where their words are in the history (``question``
     and ``history``: lower-cased words); none when the rewrite brings no content word in."""
-    found = edits(question, rewrite, rewrite_words, stop)
+    found = edits(question, rewrite, rewrite_words, stop, skip_excluding)
     in_question = set(question)
     located = [(run, e) for e in found if e.content and (run := found_run(e, history, in_question, stop))]
     if located:

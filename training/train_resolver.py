@@ -76,6 +76,8 @@ DEFAULTS = {
     # with each synthetic follow-up, its twin: the question as asked, in the same history, which has
     # nothing to resolve (no edit, needs_history 0): what a stand-alone question looks like mid-conversation
     "standalone_twins": 0,
+    # a "Besides X, ..." opening before the question's first word is not an edit (training/rewrite_labels.py)
+    "skip_excluding": 0,
     "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
     "frozen_layers": 0,  # the lower encoder layers kept as they are (their outputs computed once and cached)
     "checkpoint_every": 50,
@@ -86,7 +88,9 @@ TRAIN_QUESTIONS = ROOT.parent / "shared" / "conversations" / "canard-train-quest
 SQUAD_TRAIN = ROOT.parent / "shared" / "squad" / "train.jsonl.gz"
 
 
-def labelled(tokenizer, question: str, history: list[str], rewrite: str, complete: bool) -> dict:
+def labelled(
+    tokenizer, question: str, history: list[str], rewrite: str, complete: bool, skip_excluding: bool = False
+) -> dict:
     """One training example: input ids; the question words' first pieces (and the [SEP] after the
     question) and their tags; the history words' first pieces; for each edit, its place (the token
     of its first replaced word, or of the word it goes in before) and its span's first and last word
@@ -102,6 +106,7 @@ def labelled(tokenizer, question: str, history: list[str], rewrite: str, complet
         [[w.lower() for w, _, _ in ws] for ws in history_words],
         stop,
         MAX_EDITS,
+        skip_excluding,
     )
     found = [(e, span) for e, span in found if e.q_start <= len(turn.question)]
     places = [w.token for w in turn.question] + [turn.end_token]
@@ -127,12 +132,12 @@ def labelled(tokenizer, question: str, history: list[str], rewrite: str, complet
     }
 
 
-def canard_examples(tokenizer, path: Path) -> list[dict]:
+def canard_examples(tokenizer, path: Path, skip_excluding: bool = False) -> list[dict]:
     """The fitting half of canard-dev, each turn with its history as is and without the titles."""
     out = []
     for r in canard.load_canard(path, "fit"):
         for history in (r["history"], canard.without_titles(r["history"])):
-            out.append(labelled(tokenizer, r["question"], history, r["rewrite"], complete=True))
+            out.append(labelled(tokenizer, r["question"], history, r["rewrite"], True, skip_excluding))
     return out
 
 
@@ -147,7 +152,9 @@ def stand_in_title(tokenizer, first: dict) -> list[str]:
     return [" ".join(texts)] if texts else []
 
 
-def train_question_examples(tokenizer, path: Path, variant: str, limit: int, seed: int) -> list[dict]:
+def train_question_examples(
+    tokenizer, path: Path, variant: str, limit: int, seed: int, skip_excluding: bool = False
+) -> list[dict]:
     """CANARD train's turns after the first of their dialog; history: the dialog's earlier questions
     (``variant == "standin"``: after a stand-in title, the words its first rewrite added)."""
     dialogs: dict[str, list[dict]] = {}
@@ -164,7 +171,7 @@ def train_question_examples(tokenizer, path: Path, variant: str, limit: int, see
     random.Random(seed).shuffle(turns)
     if limit > 0:
         turns = turns[:limit]
-    return [labelled(tokenizer, r["question"], history, r["rewrite"], complete=False) for r, history in turns]
+    return [labelled(tokenizer, r["question"], history, r["rewrite"], False, skip_excluding) for r, history in turns]
 
 
 def batches(n: int, batch_size: int, seed: int, lengths: list[int]) -> list[list[int]]:
@@ -317,20 +324,23 @@ def load_data(args, tokenizer) -> dict:
     if cache.exists():
         return json.loads(cache.read_text())
     t0 = time.time()
-    examples = canard_examples(tokenizer, args.canard)
+    skip = bool(args.skip_excluding)
+    examples = canard_examples(tokenizer, args.canard, skip)
     stats = {"canard_fit": example_stats(examples)}
     extra = []
     if args.train_questions != "none":
-        extra = train_question_examples(tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed)
+        extra = train_question_examples(
+            tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed, skip
+        )
         stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
     if args.synthetic > 0:
         rows = synthetic_rows(args.synthetic, args.seed)
-        synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], complete=True) for r in rows]
+        synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], True, skip) for r in rows]
         stats["synthetic"] = example_stats(synthetic)
         (args.run / "synthetic-sample.json").write_text(json.dumps(rows[:50], indent=2))
         extra += synthetic
         if args.standalone_twins:
-            twins = [labelled(tokenizer, r["rewrite"], r["history"], r["rewrite"], complete=True) for r in rows]
+            twins = [labelled(tokenizer, r["rewrite"], r["history"], r["rewrite"], True, skip) for r in rows]
             stats["standalone_twins"] = example_stats(twins)
             extra += twins
     data = {"canard": examples, "extra": extra, "stats": stats}
