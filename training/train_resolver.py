@@ -141,12 +141,12 @@ def canard_examples(tokenizer, path: Path, skip_excluding: bool = False) -> list
     return out
 
 
-def stand_in_title(tokenizer, first: dict) -> list[str]:
+def stand_in_title(tokenizer, first: dict, skip_excluding: bool = False) -> list[str]:
     """What a dialog's first rewrite added to its first question (the subject the article's title
     would name), as a one-item history; empty when it added no content word."""
     question = [w.lower() for w, _, _ in split_words(tokenizer, first["question"])]
     found = rewrite_labels.edits(
-        question, first["rewrite"], split_words(tokenizer, first["rewrite"]), canard.stopwords()
+        question, first["rewrite"], split_words(tokenizer, first["rewrite"]), canard.stopwords(), skip_excluding
     )
     texts = [e.text for e in found if e.content]
     return [" ".join(texts)] if texts else []
@@ -164,7 +164,7 @@ def train_question_examples(
             dialogs.setdefault(r["dialog"], []).append(r)
     turns = []
     for rows in dialogs.values():
-        title = stand_in_title(tokenizer, rows[0]) if variant == "standin" else []
+        title = stand_in_title(tokenizer, rows[0], skip_excluding) if variant == "standin" else []
         for k, r in enumerate(rows):
             if k:
                 turns.append((r, title + [x["question"] for x in rows[:k]]))
