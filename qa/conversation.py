@@ -55,8 +55,9 @@ NOTHING_TO_LEAN_ON = (
 #: sentences already given (item 4); switches for ``benchmarks/conversation_accuracy.py``.
 SENTENCE_ANSWERS = True
 NO_REPEATS: str | None = "span"
-#: Also ask a resolved follow-up as typed, and keep the more confident result. On the quac-dev fit half,
-#: follow-up F1 / overlap: resolved only .324 / .393, as typed only .352 / .434, both pooled .366 / .423.
+#: Also ask a rewritten follow-up as typed, and keep the more confident result. On the quac-dev fit half,
+#: follow-up F1 / overlap with the rewriting resolver: the rewrite only .313 / .397, both .383 / .449; asking
+#: as typed only when the rewrite is unsure saves nothing (benchmarks/pooling_cut.py, docs/conversations.md).
 POOL_TYPED = True
 #: Run those two asks at once (``Assistant.ask`` is safe to call from two threads; onnxruntime, FAISS,
 #: SQLite and numpy let go of the GIL); the result is the same as one after the other. What it saves
