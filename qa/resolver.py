@@ -286,9 +286,6 @@ class Resolver:
         tag_logits, start_logits, end_logits, history_logit = (x[0] for x in self._session.run(None, feeds))
         places = [w.token for w in turn.question] + [turn.end_token]
         columns = [0] + [w.token for w in turn.words]
-        if start_logits.ndim == 1:  # a model with one span for every place (the first of this design)
-            start_logits = np.broadcast_to(start_logits, (len(turn.ids), len(turn.ids)))
-            end_logits = np.broadcast_to(end_logits, (len(turn.ids), len(turn.ids)))
         rows = np.array(places)[:, None]
         return turn, {
             "tags": softmax(tag_logits[places]),
