@@ -46,14 +46,13 @@ def main() -> int:
     from qa.evaluation.questions import load_question_set
 
     pairs: list[tuple] = []
-    both = conversation._both
+    pooled = conversation.pooled
 
-    def recording(ask, first, second):
-        out = both(ask, first, second)
-        pairs.append(out)
-        return out
+    def recording(rewritten, typed):
+        pairs.append((rewritten, typed))
+        return pooled(rewritten, typed)
 
-    conversation._both = recording
+    conversation.pooled = recording
     qset = load_question_set(QUAC / "conversations.jsonl")
     conversations = [c for c in qset.conversations if half(c.id) == args.half]
     rows = []  # (resolved: (confidence, f1, overlap), typed: (...))
