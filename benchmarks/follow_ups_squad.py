@@ -11,6 +11,9 @@ sentence]; the follow-up is C with B's answer replaced by a pronoun. Two measure
   and the pronoun is gone from where it was: the share of follow-ups;
 - **stays as typed**: C as asked, in the same history, comes back unchanged: the share of questions.
 
+The same two measures on **title follow-ups** (``title_follow_ups``): C names the article's subject,
+which only the title (always in the history) names; the follow-up has a pronoun in its place.
+
     python benchmarks/follow_ups_squad.py [--model FILE.onnx] [--limit 1000]
 """
 
@@ -39,27 +42,37 @@ def main() -> int:
     if not SQUAD_DEV.exists():
         print(f"error: {SQUAD_DEV} not found", file=sys.stderr)
         return 2
-    from qa.resolver import MODEL_PATH, Resolver, load_tokenizer, split_words
+    from qa.resolver import MODEL_PATH, Resolver, load_tokenizer
 
     resolver = Resolver(args.model or MODEL_PATH)
     tokenizer = load_tokenizer()
-    rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_DEV, args.limit, random.Random(args.seed))
-    newest = kept = 0
+    for name, make in (("newest subject", synthetic_follow_ups.synthetic_follow_ups),
+                       ("title subject", synthetic_follow_ups.title_follow_ups)):
+        rows = make(SQUAD_DEV, args.limit, random.Random(args.seed))
+        put_in, kept = scores(resolver, tokenizer, rows)
+        print(f"SQuAD dev follow-ups, {name}: {len(rows)}")
+        print(f"  subject put in, pronoun gone:       {put_in:.3f}")
+        print(f"  stand-alone question kept as typed: {kept:.3f}")
+    return 0
+
+
+def scores(resolver, tokenizer, rows: list[dict]) -> tuple[float, float]:
+    """The share of follow-ups whose rewrite has every word the pronoun stood for and not the pronoun;
+    the share of their questions as asked (C) that come back as typed."""
+    from qa.resolver import split_words
+
+    put_in = kept = 0
     for r in rows:
-        subject = r["rewrite"]  # C as asked; the subject is what the pronoun replaced
+        asked = r["rewrite"]  # C as asked; the subject is what the pronoun replaced
         typed_words = [w for w, _, _ in split_words(tokenizer, r["question"])]
-        asked_words = [w for w, _, _ in split_words(tokenizer, subject)]
-        name = [w for w in asked_words if w not in typed_words]
+        asked_words = [w for w, _, _ in split_words(tokenizer, asked)]
+        subject = [w for w in asked_words if w not in typed_words]
         got = resolver.resolve_turn(r["question"], r["history"]).resolved
         got_words = [w for w, _, _ in split_words(tokenizer, got)]
         pronoun = [w for w in typed_words if w not in asked_words]
-        newest += bool(name) and all(w in got_words for w in name) and not any(w in got_words for w in pronoun)
-        kept += resolver.resolve_turn(subject, r["history"]).resolved == subject
-    n = len(rows)
-    print(f"SQuAD dev follow-ups: {n} (history with the title: about half)")
-    print(f"newest subject put in, pronoun gone: {newest / n:.3f}")
-    print(f"stand-alone question kept as typed:  {kept / n:.3f}")
-    return 0
+        put_in += bool(subject) and all(w in got_words for w in subject) and not any(w in got_words for w in pronoun)
+        kept += resolver.resolve_turn(asked, r["history"]).resolved == asked
+    return put_in / len(rows), kept / len(rows)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ TAGS = ("keep", "replace", "replace_possessive", "insert", "insert_possessive")
 MAX_SPAN_WORDS = 8
 #: The most places of a question edited (the training labels have at most two).
 MAX_EDITS = 2
+#: The question is edited when the probability that some word is edited is above this; a second place
+#: is edited when its own probability is above ``PLACE_EDITED``.
+QUESTION_EDITED = 0.5
+PLACE_EDITED = 0.5
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,7 @@ def decode(tags: np.ndarray, start: np.ndarray, end: np.ndarray, words: list[Wor
     word's span score."""
     n = len(tags) - 1  # question words; the last row is the end of the question
     edited = 1.0 - tags[:, 0]
-    if not words or 1.0 - np.prod(tags[:, 0]) <= 0.5:
+    if not words or 1.0 - np.prod(tags[:, 0]) <= QUESTION_EDITED:
         return []
     replace = tags[:, 1] + tags[:, 2]
     insert = tags[:, 3] + tags[:, 4]
@@ -219,7 +223,7 @@ def decode(tags: np.ndarray, start: np.ndarray, end: np.ndarray, words: list[Wor
     texts: set[tuple[int, int]] = set()
     for k, place in enumerate(np.argsort(-edited, kind="stable")):
         place = int(place)
-        if (k and edited[place] <= 0.5) or len(edits) == MAX_EDITS:
+        if (k and edited[place] <= PLACE_EDITED) or len(edits) == MAX_EDITS:
             break
         if place in taken:
             continue

@@ -76,6 +76,9 @@ DEFAULTS = {
     # with each synthetic follow-up, its twin: the question as asked, in the same history, which has
     # nothing to resolve (no edit, needs_history 0): what a stand-alone question looks like mid-conversation
     "standalone_twins": 0,
+    # synthetic follow-ups whose referent the article's title names (training/synthetic_follow_ups.py);
+    # with standalone_twins, their twins too
+    "title_follow_ups": 0,
     # a "Besides X, ..." opening before the question's first word is not an edit (training/rewrite_labels.py)
     "skip_excluding": 0,
     "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
@@ -307,13 +310,15 @@ def example_stats(examples: list[dict]) -> dict:
     }
 
 
-def synthetic_rows(limit: int, seed: int) -> list[dict]:
-    """``synthetic_follow_ups`` of SQuAD train, made once per (limit, seed) and kept in ``runs/resolver/``
-    (making them reads all of SQuAD train: minutes)."""
-    cache = ROOT / "runs" / "resolver" / f"synthetic-{limit}-{seed}.json"
+def synthetic_rows(limit: int, seed: int, kind: str = "synthetic") -> list[dict]:
+    """Synthetic follow-ups of SQuAD train (``kind``: "synthetic", the newest subject, or "title", the
+    title's), made once per (kind, limit, seed) and kept in ``runs/resolver/`` (making them reads all of
+    SQuAD train: minutes)."""
+    cache = ROOT / "runs" / "resolver" / f"{kind}-{limit}-{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    rows = synthetic_follow_ups.synthetic_follow_ups(SQUAD_TRAIN, limit, random.Random(seed))
+    make = synthetic_follow_ups.synthetic_follow_ups if kind == "synthetic" else synthetic_follow_ups.title_follow_ups
+    rows = make(SQUAD_TRAIN, limit, random.Random(seed))
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(rows))
     return rows
@@ -333,15 +338,18 @@ def load_data(args, tokenizer) -> dict:
             tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed, skip
         )
         stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
-    if args.synthetic > 0:
-        rows = synthetic_rows(args.synthetic, args.seed)
+    for kind, limit in (("synthetic", args.synthetic), ("title", args.title_follow_ups)):
+        if limit <= 0:
+            continue
+        rows = synthetic_rows(limit, args.seed, kind)
         synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], True, skip) for r in rows]
-        stats["synthetic"] = example_stats(synthetic)
-        (args.run / "synthetic-sample.json").write_text(json.dumps(rows[:50], indent=2))
+        stats[kind] = example_stats(synthetic)
+        args.run.mkdir(parents=True, exist_ok=True)
+        (args.run / f"{kind}-sample.json").write_text(json.dumps(rows[:50], indent=2))
         extra += synthetic
         if args.standalone_twins:
             twins = [labelled(tokenizer, r["rewrite"], r["history"], r["rewrite"], True, skip) for r in rows]
-            stats["standalone_twins"] = example_stats(twins)
+            stats["standalone_twins" if kind == "synthetic" else f"{kind}_standalone_twins"] = example_stats(twins)
             extra += twins
     data = {"canard": examples, "extra": extra, "stats": stats}
     args.run.mkdir(parents=True, exist_ok=True)
