@@ -28,13 +28,16 @@ import random
 import re
 from pathlib import Path
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as STOPWORDS  # the words that label CANARD's rewrites
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 MALE = {"he", "his", "him", "himself"}
 FEMALE = {"she", "her", "hers", "herself"}
 POSSESSIVE = {"he": "his", "she": "her", "it": "its", "they": "their"}
 OBJECT = {"he": "him", "she": "her", "it": "it", "they": "them"}
 ARTICLES = {"the", "a", "an"}
+#: The words a name may follow in a title follow-up: scikit-learn's stopwords (which label CANARD's rewrites),
+#: and the auxiliaries they lack
+STOPWORDS = ENGLISH_STOP_WORDS | {"did", "does"}
 PREPOSITIONS = {"of", "to", "by", "with", "for", "from", "about", "against", "on", "at", "in", "into", "than"}
 
 
