@@ -46,13 +46,14 @@ def main() -> int:
     from qa.evaluation.questions import load_question_set
 
     pairs: list[tuple] = []
-    pooled = conversation.pooled
+    both = conversation._both
 
-    def recording(rewritten, typed):
-        pairs.append((rewritten, typed))
-        return pooled(rewritten, typed)
+    def recording(ask, first, second):
+        out = both(ask, first, second)
+        pairs.append(out)
+        return out
 
-    conversation.pooled = recording
+    conversation._both = recording
     qset = load_question_set(QUAC / "conversations.jsonl")
     conversations = [c for c in qset.conversations if half(c.id) == args.half]
     rows = []  # (resolved: (confidence, f1, overlap), typed: (...))

@@ -108,44 +108,35 @@ class Conversation:
 
     def ask(self, question: str, top_k: int | None = None) -> Result:
         text, _ = clean_question(question)
-        ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
-        with ThreadPoolExecutor(1, thread_name_prefix="conversation") as pool:
-            # the question as typed is asked in every case (but a rewrite asked alone, without POOL_TYPED):
-            # with ASK_AT_ONCE, on a thread of its own while the resolver reads it
-            early = pool.submit(ask, question) if ASK_AT_ONCE and POOL_TYPED else None
-            as_typed = early.result if early is not None else functools.partial(ask, question)
-            resolution = (self.resolver or resolve_turn)(text, self.history())
-            leans_on_nothing = not self.turns and not self.docs and resolution.needs_history >= NEEDS_HISTORY
-            asked = resolution.resolved
-            found = None
-            if leans_on_nothing:
-                result = withheld(as_typed())
-            else:
-                result, found = self._answer(as_typed, asked if asked != text else None, top_k)
-                notes = list(result.notes)
-                if asked != text:
-                    notes.append(f"understood as: {asked}")
-                result = dataclasses.replace(
-                    result, question=question, resolved=asked if asked != text else None, notes=notes
-                )
+        resolution = (self.resolver or resolve_turn)(text, self.history())
+        leans_on_nothing = not self.turns and not self.docs and resolution.needs_history >= NEEDS_HISTORY
+        asked = resolution.resolved
+        found = None
+        if leans_on_nothing:
+            result = self._nothing_to_lean_on(question, top_k)
+        else:
+            result, found = self._answer(text, asked, top_k)
+            notes = list(result.notes)
+            if asked != text:
+                notes.append(f"understood as: {asked}")
+            result = dataclasses.replace(
+                result, question=question, resolved=asked if asked != text else None, notes=notes
+            )
         self.turns.append(Turn(text, asked, result, resolution, found))
         return result
 
     # -- answering ---------------------------------------------------------
 
-    def _answer(
-        self, as_typed: Callable[[], Result], rewrite: str | None, top_k: int | None
-    ) -> tuple[Result, tuple[str, int, int] | None]:
-        """The result for the question (``as_typed()``, or the ``rewrite`` when the resolver made one;
-        with ``POOL_TYPED`` the more confident of the two), and the span the reader found (before an
-        answer is widened to its sentence)."""
-        if not rewrite:
-            result = as_typed()
+    def _answer(self, typed: str, asked: str, top_k: int | None) -> tuple[Result, tuple[str, int, int] | None]:
+        """The result for the question as asked, and the span the reader found (before an answer
+        is widened to its sentence)."""
+        ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
+        if POOL_TYPED and asked != typed:
+            result, as_typed = _both(ask, asked, typed)
+            if as_typed.confidence > result.confidence:
+                result = as_typed
         else:
-            result = self.assistant.ask(rewrite, top_k=top_k, docs=self.docs)
-            if POOL_TYPED:
-                result = pooled(result, as_typed())
-        asked = rewrite or result.question
+            result = ask(asked)
         skipped = self._repeated(result)
         other = result
         while skipped and len(skipped) <= len(self.turns):  # each earlier answer skipped once at most
@@ -181,6 +172,9 @@ class Conversation:
                 return {answer.citation.sentence_id}
         return set()
 
+    def _nothing_to_lean_on(self, question: str, top_k: int | None) -> Result:
+        return withheld(self.assistant.ask(question, top_k=top_k, docs=self.docs))
+
     def _titles(self) -> list[str]:
         """The title and section heading of the document the conversation is about: the scoped
         document (when the scope is one document), else the last answer's."""
@@ -208,9 +202,14 @@ class Conversation:
             return None
 
 
-def pooled(rewritten: Result, typed: Result) -> Result:
-    """The more confident of a follow-up's two results, its rewrite's and as typed (a tie keeps the rewrite's)."""
-    return typed if typed.confidence > rewritten.confidence else rewritten
+def _both(ask: Callable[[str], Result], first: str, second: str) -> tuple[Result, Result]:
+    """``(ask(first), ask(second))``: at once with ``ASK_AT_ONCE`` (``second`` on a thread of its own,
+    waited for even when ``first`` fails), else one after the other."""
+    if not ASK_AT_ONCE:
+        return ask(first), ask(second)
+    with ThreadPoolExecutor(1, thread_name_prefix="conversation") as pool:
+        other = pool.submit(ask, second)
+        return ask(first), other.result()
 
 
 def withheld(result: Result) -> Result:
