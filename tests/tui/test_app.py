@@ -494,7 +494,7 @@ async def test_the_footer_shows_how_to_quit():
 async def palette(pilot, command: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause(0.2)
-    await pilot.press(*command)
+    await type_text(pilot, command)
     await pilot.pause(0.5)  # the palette searches in the background
     await pilot.press("enter")
     await pilot.pause(0.2)
