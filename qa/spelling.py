@@ -85,6 +85,8 @@ class EnglishWords:
 
     def get(self, word: str, default: int = 0) -> int:
         key = word.encode("utf-8")
+        if len(key) > self.words.itemsize:  # longer than every word (and searching would widen them all)
+            return default
         i = int(self.words.searchsorted(key))
         return int(self.counts[i]) if i < len(self.words) and self.words[i] == key else default
 

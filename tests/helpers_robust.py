@@ -85,8 +85,7 @@ class HashEncoder(BaseEncoder):
         hidden = np.zeros((len(texts), width, DIM), dtype=np.float32)
         mask = np.zeros((len(texts), width), dtype=np.int64)
         for row, ws in enumerate(words):
-            for col, w in enumerate(ws):
-                hidden[row, col] = self._word_vector(w)
+            hidden[row, : len(ws)] = [self._word_vector(w) for w in ws]
             mask[row, : len(ws)] = 1
         if self.log:
             with open(self.log, "a", encoding="utf-8") as f:
@@ -98,8 +97,8 @@ class HashEncoder(BaseEncoder):
         return [m.group().lower() for m in words], [m.span() for m in words]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        hidden, mask = self._hidden_batch(texts)
-        pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        hidden, mask = self._hidden_batch(texts)  # (hidden is 0 where mask is)
+        pooled = hidden.sum(axis=1, dtype=np.float64) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return (pooled / norms).astype(np.float32)
@@ -210,12 +209,42 @@ def _install_kill_points(events: _Events) -> None:
     os.replace = counted(os.replace, "os.replace")
     os.unlink = counted(os.unlink, "os.unlink")
     HashEncoder._hidden_batch = counted(HashEncoder._hidden_batch, "encode")
-    try:  # the Milvus backend's writes
-        from pymilvus import MilvusClient
-    except ImportError:
+
+    def count_milvus_writes(pymilvus) -> None:
+        for name in ("insert", "upsert", "delete", "flush"):
+            setattr(pymilvus.MilvusClient, name, counted(getattr(pymilvus.MilvusClient, name), f"milvus.{name}"))
+
+    # the Milvus backend's writes, counted once it imports pymilvus (importing it takes 2-3 s,
+    # which a run on a local index would spend for nothing)
+    _after_import("pymilvus", count_milvus_writes)
+
+
+def _after_import(module: str, then) -> None:
+    """Call ``then(module)`` once ``module`` is imported (now, if it already is)."""
+    import importlib.abc
+    import importlib.util
+
+    if module in sys.modules:
+        then(sys.modules[module])
         return
-    for name in ("insert", "upsert", "delete", "flush"):
-        setattr(MilvusClient, name, counted(getattr(MilvusClient, name), f"milvus.{name}"))
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != module:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                exec_module = spec.loader.exec_module
+
+                def exec_then(mod):
+                    exec_module(mod)
+                    then(mod)
+
+                spec.loader.exec_module = exec_then
+            return spec
+
+    sys.meta_path.insert(0, Finder())
 
 
 def _install_ask_log(path: str) -> None:

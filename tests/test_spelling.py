@@ -205,3 +205,22 @@ def test_term_counts_of_a_layered_bm25_equal_a_fresh_build():
     terms = _stem(["minister", "ukraine", "food", "spoke", "zzzz"])
     expected = dict(zip(_stem(["minister", "food", "spoke"]), [2, 2, 1], strict=True))
     assert layered.term_counts(terms) == fresh.term_counts(terms) == expected
+
+
+def test_a_word_longer_than_every_english_word_is_looked_up_at_once():
+    """A one-word hostile question (2,000 letters, ``MAX_QUESTION_CHARS``) looks up each of its
+    ~4,000 parts among the English words; a part longer than all of them is not there, and must
+    not cost a copy of the whole word list at its width (13 ms each: a minute a question)."""
+    import time
+
+    from qa.defaults import MAX_QUESTION_CHARS
+    from qa.spelling import english_words
+
+    english = english_words()
+    if not len(english):
+        pytest.skip("symspellpy's word list is not installed")
+    assert english.get("the") > 0 and english.get("x" * MAX_QUESTION_CHARS) == 0
+    start = time.perf_counter()
+    for n in range(1, MAX_QUESTION_CHARS):
+        english.get("x" * n)
+    assert time.perf_counter() - start < 5  # milliseconds when answered at once; ~30 s before

@@ -14,6 +14,24 @@ async def wait_for(pilot, predicate, timeout: float = 60.0, step: float = 0.05) 
     await pilot.pause()
 
 
+async def type_text(pilot, text: str) -> None:
+    """Type ``text`` into the focused widget: the key events of ``pilot.press(*text)``, sent the same way,
+    but without Pilot's wait for the process to go idle after each key (two sleeps of 20 ms or more a
+    key, most of these tests' time); the screen has handled every key when it returns."""
+    import textual.app
+
+    async def no_wait(*args, **kwargs) -> None:
+        return None
+
+    wait = textual.app.wait_for_idle  # used by App._press_keys only
+    textual.app.wait_for_idle = no_wait
+    try:
+        await pilot.press(*text)
+    finally:
+        textual.app.wait_for_idle = wait
+    await pilot.pause()
+
+
 def answered(app, n: int):
     def check() -> bool:
         """n answer cards done"""

@@ -13,7 +13,7 @@ from qa.tui.widgets.conversation_view import AnswerCard, CitationList, Notice, Q
 from qa.tui.widgets.question_input import QuestionInput
 from qa.tui.widgets.render import NO_ANSWER
 from tests.tui.fakes import FakeAssistant, fake_opener
-from tests.tui.helpers import answered, wait_for
+from tests.tui.helpers import answered, type_text, wait_for
 
 SIZE = (120, 36)
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,7 @@ def sources_title(app) -> str:
 
 async def ask(pilot, question: str) -> None:
     await pilot.click(QuestionInput)
-    await pilot.press(*question)
+    await type_text(pilot, question)
     await pilot.press("enter")
 
 
@@ -494,7 +494,7 @@ async def test_the_footer_shows_how_to_quit():
 async def palette(pilot, command: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause(0.2)
-    await pilot.press(*command)
+    await type_text(pilot, command)
     await pilot.pause(0.5)  # the palette searches in the background
     await pilot.press("enter")
     await pilot.pause(0.2)

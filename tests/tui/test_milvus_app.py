@@ -25,7 +25,7 @@ async def test_chat_app_answers_and_shows_sources_from_milvus(tmp_path):
     from qa.tui.app import CiteQAApp
     from qa.tui.widgets.conversation_view import AnswerCard
     from qa.tui.widgets.question_input import QuestionInput
-    from tests.tui.helpers import answered, wait_for
+    from tests.tui.helpers import answered, type_text, wait_for
 
     where = f"milvus:{tmp_path / 'lib.db'}"
     update_index(where, read_documents([ROOT / "seeds"]), HashEncoder, notify=lambda m: None)
@@ -33,7 +33,7 @@ async def test_chat_app_answers_and_shows_sources_from_milvus(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.assistant is not None)
         await pilot.click(QuestionInput)
-        await pilot.press(*"Who spoke on a satellite phone?")
+        await type_text(pilot, "Who spoke on a satellite phone?")
         await pilot.press("enter")
         await wait_for(pilot, answered(app, 1))
         card = app.query_one(AnswerCard)

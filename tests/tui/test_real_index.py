@@ -6,7 +6,7 @@ import pytest
 
 from qa.tui.app import CiteQAApp
 from qa.tui.widgets.conversation_view import AnswerCard
-from tests.tui.helpers import answered, wait_for
+from tests.tui.helpers import answered, type_text, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -25,7 +25,8 @@ async def test_real_answer_cites_the_sentence_it_quotes(opener):
     app = CiteQAApp(opener=opener)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.assistant is not None)
-        await pilot.press(*"How many bodies were buried in a mass grave?", "enter")
+        await type_text(pilot, "How many bodies were buried in a mass grave?")
+        await pilot.press("enter")
         await wait_for(pilot, answered(app, 1))
         result = app.query_one(AnswerCard).result
         assert result.citations, "a cited sentence"
@@ -40,8 +41,10 @@ async def test_real_follow_up_with_he(opener):
     app = CiteQAApp(opener=opener)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.assistant is not None)
-        await pilot.press(*"Who is Sasha Volkov?", "enter")
-        await pilot.press(*"How did he send his message?", "enter")
+        await type_text(pilot, "Who is Sasha Volkov?")
+        await pilot.press("enter")
+        await type_text(pilot, "How did he send his message?")
+        await pilot.press("enter")
         await wait_for(pilot, answered(app, 2))
         follow_up = app.query(AnswerCard)[1].result
         assert any("Sasha Volkov" in note for note in follow_up.notes)
@@ -88,7 +91,8 @@ async def test_index_a_folder_from_the_app_then_ask_it(tmp_path, monkeypatch, as
         assert opened[1] == tmp_path / "data" / "library"  # the folder went into the personal library
         assert progress and progress[-1][0] == progress[-1][1] == 2  # two sentences embedded
         assert "2 sentences" in app.status.text
-        await pilot.press(*"When was the lighthouse built?", "enter")
+        await type_text(pilot, "When was the lighthouse built?")
+        await pilot.press("enter")
         await wait_for(pilot, answered(app, 1))
         result = app.query(AnswerCard)[0].result
         assert result.citations[0].doc == "docs/lighthouse.txt"

@@ -10,7 +10,7 @@ import pytest
 
 from qa.tui.app import CiteQAApp
 from tests.tui.fakes import fake_opener
-from tests.tui.helpers import answered, no_blink, wait_for
+from tests.tui.helpers import answered, no_blink, type_text, wait_for
 
 SIZE = (120, 36)
 
@@ -23,7 +23,8 @@ async def _ready(pilot) -> None:
 async def _asked(pilot, *questions: str) -> None:
     await _ready(pilot)
     for q in questions:
-        await pilot.press(*q, "enter")
+        await type_text(pilot, q)
+        await pilot.press("enter")
     await wait_for(pilot, answered(pilot.app, len(questions)))
     no_blink(pilot.app)
 
