@@ -317,8 +317,8 @@ def synthetic_rows(limit: int, seed: int, kind: str = "synthetic") -> list[dict]
     cache = ROOT / "runs" / "resolver" / f"{kind}-{limit}-{seed}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    make = synthetic_follow_ups.synthetic_follow_ups if kind == "synthetic" else synthetic_follow_ups.title_follow_ups
-    rows = make(SQUAD_TRAIN, limit, random.Random(seed))
+    make = {"synthetic": synthetic_follow_ups.synthetic_follow_ups, "title": synthetic_follow_ups.title_follow_ups}
+    rows = make[kind](SQUAD_TRAIN, limit, random.Random(seed))
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(rows))
     return rows
@@ -329,6 +329,7 @@ def load_data(args, tokenizer) -> dict:
     if cache.exists():
         return json.loads(cache.read_text())
     t0 = time.time()
+    args.run.mkdir(parents=True, exist_ok=True)
     skip = bool(args.skip_excluding)
     examples = canard_examples(tokenizer, args.canard, skip)
     stats = {"canard_fit": example_stats(examples)}
@@ -344,7 +345,6 @@ def load_data(args, tokenizer) -> dict:
         rows = synthetic_rows(limit, args.seed, kind)
         synthetic = [labelled(tokenizer, r["question"], r["history"], r["rewrite"], True, skip) for r in rows]
         stats[kind] = example_stats(synthetic)
-        args.run.mkdir(parents=True, exist_ok=True)
         (args.run / f"{kind}-sample.json").write_text(json.dumps(rows[:50], indent=2))
         extra += synthetic
         if args.standalone_twins:
@@ -352,7 +352,6 @@ def load_data(args, tokenizer) -> dict:
             stats["standalone_twins" if kind == "synthetic" else f"{kind}_standalone_twins"] = example_stats(twins)
             extra += twins
     data = {"canard": examples, "extra": extra, "stats": stats}
-    args.run.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))
     print(f"data: {stats} in {time.time() - t0:.0f} s", file=sys.stderr)
     return data
