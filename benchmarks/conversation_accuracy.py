@@ -47,6 +47,8 @@ def main() -> int:
                         help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
     parser.add_argument("--resolved-only", action="store_true",
                         help="ask follow-ups as resolved only (default: also as typed, the more confident kept)")
+    parser.add_argument("--typed-only", action="store_true",
+                        help="a baseline: no resolver, every question asked as typed")
     parser.add_argument("--one-after-another", action="store_true",
                         help="ask a follow-up as resolved and as typed one after the other, not at once")
     parser.add_argument("--span-answers", action="store_true", help="answer with the reader's span, not its sentence")
@@ -66,6 +68,8 @@ def main() -> int:
     qa.conversation.POOL_TYPED = not args.resolved_only
     qa.conversation.ASK_AT_ONCE = not args.one_after_another
     qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
+    if args.typed_only:
+        qa.conversation.resolve_turn = as_typed
     qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]
     if args.limit:
@@ -91,6 +95,13 @@ def main() -> int:
         print(f"{args.conversations} ({args.half} half, {len(conversations)} conversations, {seconds:.0f} s)")
         print(render_conversations(out))
     return 0
+
+
+def as_typed(question: str, history: list[str]):
+    """A stand-in resolver for ``--typed-only``: the question as typed, leaning on nothing."""
+    from qa.resolver import Resolution
+
+    return Resolution(question, question, [], 0.0)
 
 
 def latency(location, conversations, passes: int) -> int:

@@ -15,11 +15,20 @@ The same two measures on **title follow-ups** (``title_follow_ups``): C names th
 which only the title (always in the history) names; the follow-up has a pronoun in its place.
 
     python benchmarks/follow_ups_squad.py [--model FILE.onnx] [--limit 1000]
+
+``--conversations FILE`` also writes both kinds as conversations A, B, then the follow-up, with
+SQuAD's answers, in the question-set format, to be asked over the dev articles' corpus:
+
+    python benchmarks/follow_ups_squad.py --conversations runs/squad-follow-ups.jsonl
+    python benchmarks/conversation_accuracy.py --conversations runs/squad-follow-ups.jsonl \
+        --corpus ../shared/squad/dev/corpus.jsonl --report runs/squad-follow-ups-report.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import random
 import sys
 from pathlib import Path
@@ -38,6 +47,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="an exported resolver .onnx (default: the shipped model)")
     parser.add_argument("--limit", type=int, default=1000, help="at most this many follow-ups")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--conversations", type=Path, metavar="FILE",
+                        help="also write the follow-ups as conversations (A, B, follow-up) to FILE")
     args = parser.parse_args()
     if not SQUAD_DEV.exists():
         print(f"error: {SQUAD_DEV} not found", file=sys.stderr)
@@ -46,14 +57,38 @@ def main() -> int:
 
     resolver = Resolver(args.model or MODEL_PATH)
     tokenizer = load_tokenizer()
+    conversations = []
     for name, make in (("newest subject", synthetic_follow_ups.synthetic_follow_ups),
                        ("title subject", synthetic_follow_ups.title_follow_ups)):
         rows = make(SQUAD_DEV, args.limit, random.Random(args.seed))
+        conversations += as_conversations(rows, "title" if name.startswith("title") else "newest")
         put_in, kept = scores(resolver, tokenizer, rows)
         print(f"SQuAD dev follow-ups, {name}: {len(rows)}")
         print(f"  subject put in, pronoun gone:       {put_in:.3f}")
         print(f"  stand-alone question kept as typed: {kept:.3f}")
+    if args.conversations:
+        args.conversations.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conversations), "utf-8")
+        print(f"wrote {len(conversations)} conversations to {args.conversations}")
     return 0
+
+
+def as_conversations(rows: list[dict], kind: str) -> list[dict]:
+    """Each follow-up as a conversation in the question-set format: SQuAD's questions A and B, then the
+    follow-up, each with its SQuAD answer; ids ``squad-{kind}-{C's id}``."""
+    wanted = {i for r in rows for i in r["source"]}
+    by_id = {}
+    with gzip.open(SQUAD_DEV, "rt", encoding="utf-8") as f:
+        for line in f:
+            q = json.loads(line)
+            if q["id"] in wanted:
+                by_id[q["id"]] = q
+    out = []
+    for r in rows:
+        a, b, c = (by_id[i] for i in r["source"])
+        turns = [{"question": q["question"], "answers": [x["text"] for x in q["answers"]]} for q in (a, b)]
+        turns.append({"question": r["question"], "answers": [x["text"] for x in c["answers"]]})
+        out.append({"id": f"squad-{kind}-{c['id']}", "turns": turns})
+    return out
 
 
 def scores(resolver, tokenizer, rows: list[dict]) -> tuple[float, float]:

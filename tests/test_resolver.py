@@ -225,6 +225,12 @@ def test_an_insertion_goes_before_its_word_or_at_the_end():
     assert got == "What happened next Hamish Rourke?"
 
 
+def test_words_put_in_before_the_first_word_open_the_question_after_a_colon():
+    tags = {"What": "insert"}
+    got = _rewritten("What else did she do?", LIGHTHOUSE, tags, {"What": ("Skerrow", "Lighthouse")})
+    assert got == "Skerrow Point Lighthouse: What else did she do?"
+
+
 def test_two_places_get_their_own_spans():
     tags = {"she": "replace", "it": "replace"}
     spans = {"she": ("Ada", "Brannock"), "it": ("Skerrow", "Lighthouse")}

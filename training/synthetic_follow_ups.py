@@ -93,7 +93,8 @@ def answer_sentence(r: dict) -> str:
 
 
 def synthetic_follow_ups(path: Path, limit: int, rng: random.Random) -> list[dict]:
-    """Up to ``limit`` follow-ups ``{"question", "history", "rewrite"}``, at most one a paragraph."""
+    """Up to ``limit`` follow-ups ``{"question", "history", "rewrite", "source"}``, at most one a paragraph;
+    ``source`` holds the ids of the SQuAD questions A, B and C."""
     return _made(path, limit, rng, follow_up, always_title=False)
 
 
@@ -120,7 +121,7 @@ def _made(path: Path, limit: int, rng: random.Random, make, always_title: bool) 
             history = [a["question"], answer_sentence(a), b["question"], answer_sentence(b)]
             if always_title or rng.random() < 0.5:
                 history = [a["title"], *history]
-            out.append({"question": made[0], "history": history, "rewrite": made[1]})
+            out.append({"question": made[0], "history": history, "rewrite": made[1], "source": [a["id"], b["id"], c["id"]]})
             break
     return out
 
