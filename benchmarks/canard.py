@@ -15,6 +15,7 @@ sha256 of its id, as an integer, are even; otherwise in the checking half.
     python benchmarks/canard.py                          # the shipped int8 model, checking half
     python benchmarks/canard.py --model runs/resolver/resolver-fp32.onnx --limit 300
     python benchmarks/canard.py --examples 50            # every 50th turn: the rewrite beside the person's
+    python benchmarks/canard.py --breakdown              # where the F1 is lost
 """
 
 from __future__ import annotations
@@ -194,6 +195,51 @@ def examples_table(model: Path, rows: list[dict], every: int) -> str:
     return "\n".join(lines)
 
 
+def breakdown_table(model: Path, rows: list[dict]) -> str:
+    """Where the term F1 is lost, with and without titles: turns by whether the model and the person put
+    words in, and if both did, whether they share one; the words right, wrong and missed in each."""
+    from qa.resolver import Resolver, load_tokenizer
+
+    tokenizer, resolver = load_tokenizer(), Resolver(model)
+    kinds = ("neither puts words in", "the person only", "the model only", "both, sharing words", "both, no word shared")
+    lines = ["| history | turns | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
+    for titles in (True, False):
+        counts = {k: [0, 0, 0, 0] for k in kinds}  # turns, words right, wrong, missed
+        for r in rows:
+            history = r["history"] if titles else without_titles(r["history"])
+            got = added_content_terms(tokenizer, r["question"], resolver.resolve_turn(r["question"], history).added)
+            gold = gold_terms(tokenizer, r["question"], history, r["rewrite"])
+            kind = kinds[0 if not got and not gold else 1 if not got else 2 if not gold else 3 if got & gold else 4]
+            c = counts[kind]
+            c[0], c[1], c[2], c[3] = c[0] + 1, c[1] + len(got & gold), c[2] + len(got - gold), c[3] + len(gold - got)
+        cells = [f"{c[0]}: {c[1]} right, {c[2]} wrong, {c[3]} missed" for c in counts.values()]
+        lines.append(f"| {'with' if titles else 'without'} titles | {len(rows)} | " + " | ".join(cells) + " |")
+    ceiling = {t: labels_ceiling(tokenizer, rows, t)["f1"] for t in (True, False)}
+    lines.append(f"\nThe labels' ceiling (each turn's training label taken as the prediction): F1 {ceiling[True]:.3f} "
+                 f"with titles, {ceiling[False]:.3f} without.")
+    return "\n".join(lines)
+
+
+def labels_ceiling(tokenizer, rows: list[dict], titles: bool) -> dict:
+    """Term P / R / F1 if the model put in exactly its training labels' spans (at most two a turn,
+    ``training/rewrite_labels.py``): the most this way of learning rewrites can reach."""
+    sys.path.insert(0, str(ROOT / "training"))
+    import rewrite_labels
+    from qa.resolver import split_words
+
+    stop = stopwords()
+    predicted, gold = [], []
+    for r in rows:
+        history = r["history"] if titles else without_titles(r["history"])
+        question = [w.lower() for w, _, _ in split_words(tokenizer, r["question"])]
+        items = [[w.lower() for w, _, _ in split_words(tokenizer, h)] for h in history]
+        labels = rewrite_labels.label(question, r["rewrite"], split_words(tokenizer, r["rewrite"]), items, stop, most=2)
+        words = {w for _, span in labels if span is not None for w in items[span.item][span.first : span.last + 1]}
+        predicted.append({w for w in words if w not in stop and w not in set(question)})
+        gold.append(gold_terms(tokenizer, r["question"], history, r["rewrite"]))
+    return prf(predicted, gold)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--canard", type=Path, default=DEFAULT)
@@ -203,6 +249,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--examples", type=int, metavar="EVERY", default=0,
                         help="instead: a Markdown table of every EVERY-th turn's rewrite beside the person's")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="instead: a Markdown table of where the F1 is lost (turns by who put words in)")
     args = parser.parse_args()
     if not args.canard.exists():
         print(f"error: {args.canard} not found: pass --canard FILE", file=sys.stderr)
@@ -218,6 +266,9 @@ def main() -> int:
         rows = rows[: args.limit]
     if args.examples > 0:
         print(examples_table(model, rows, args.examples))
+        return 0
+    if args.breakdown:
+        print(breakdown_table(model, rows))
         return 0
     result = measure(model, rows, threads=[1, None])
     print_table(result)
