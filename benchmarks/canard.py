@@ -201,7 +201,8 @@ def breakdown_table(model: Path, rows: list[dict]) -> str:
     from qa.resolver import Resolver, load_tokenizer
 
     tokenizer, resolver = load_tokenizer(), Resolver(model)
-    kinds = ("neither puts words in", "the person only", "the model only", "both, sharing words", "both, no word shared")
+    kinds = ("neither puts words in", "the person only", "the model only", "both, sharing words",
+             "both, no word shared")
     lines = ["| history | turns | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
     for titles in (True, False):
         counts = {k: [0, 0, 0, 0] for k in kinds}  # turns, words right, wrong, missed
@@ -225,6 +226,7 @@ def labels_ceiling(tokenizer, rows: list[dict], titles: bool) -> dict:
     ``training/rewrite_labels.py``): the most this way of learning rewrites can reach."""
     sys.path.insert(0, str(ROOT / "training"))
     import rewrite_labels
+
     from qa.resolver import split_words
 
     stop = stopwords()

@@ -121,7 +121,8 @@ def _made(path: Path, limit: int, rng: random.Random, make, always_title: bool) 
             history = [a["question"], answer_sentence(a), b["question"], answer_sentence(b)]
             if always_title or rng.random() < 0.5:
                 history = [a["title"], *history]
-            out.append({"question": made[0], "history": history, "rewrite": made[1], "source": [a["id"], b["id"], c["id"]]})
+            source = [a["id"], b["id"], c["id"]]
+            out.append({"question": made[0], "history": history, "rewrite": made[1], "source": source})
             break
     return out
 
