@@ -15,6 +15,15 @@ check half is measured through the real conversation (``benchmarks/conversation_
 
     python benchmarks/pooling_cut.py            # fit half
     python benchmarks/pooling_cut.py --half check
+
+The same over a whole library (``--whole-library``, or conversations without a ``"doc"``: answers
+as the reader's span; overlap only where there is a document), e.g. quac-dev's conversations asked
+over all its documents, or the SQuAD dev follow-ups of ``benchmarks/follow_ups_squad.py --conversations``:
+
+    python benchmarks/pooling_cut.py --whole-library
+
+    python benchmarks/pooling_cut.py --conversations runs/squad-follow-ups.jsonl \
+        --corpus ../shared/squad/dev/corpus.jsonl
 """
 
 from __future__ import annotations
@@ -36,6 +45,10 @@ TOLERANCE = 0.005
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--half", choices=("fit", "check"), default="fit")
+    parser.add_argument("--conversations", type=Path, default=QUAC / "conversations.jsonl")
+    parser.add_argument("--corpus", type=Path, default=QUAC / "corpus.jsonl")
+    parser.add_argument("--whole-library", action="store_true",
+                        help="ask every conversation over the whole corpus, not inside its document")
     args = parser.parse_args()
 
     import qa.conversation as conversation
@@ -54,24 +67,28 @@ def main() -> int:
         return out
 
     conversation._both = recording
-    qset = load_question_set(QUAC / "conversations.jsonl")
+    qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if half(c.id) == args.half]
     rows = []  # (resolved: (confidence, f1, overlap), typed: (...))
-    with Assistant.open(ensure_corpus_index(QUAC / "corpus.jsonl", quiet=True)) as assistant:
+    with Assistant.open(ensure_corpus_index(args.corpus, quiet=True)) as assistant:
         for conv in conversations:
-            chat = assistant.conversation(docs=[conv.doc])
-            text = assistant.store.text(conv.doc)
+            scoped = bool(conv.doc) and not args.whole_library
+            chat = assistant.conversation(docs=[conv.doc] if scoped else None)
+            text = assistant.store.text(conv.doc) if conv.doc else None
             for turn in conv.turns:
                 before = len(pairs)
                 chat.ask(turn.question)
                 if len(pairs) == before or not any(a.strip() for a in turn.answers):
                     continue  # asked once (nothing rewritten), or no reference to score against
-                spans = reference_spans(text, turn.answers)
+                spans = reference_spans(text, turn.answers) if text is not None else []
                 scored = []
-                for result in (conversation._as_sentence(r) for r in pairs[-1]):
+                for result in pairs[-1]:
+                    if scoped and conversation.SENTENCE_ANSWERS:
+                        result = conversation._as_sentence(result)
                     answer = result.answer.text if result.answer is not None else None
                     top = result.citations[0] if result.citations else None
-                    hit = top is not None and any(s < top.end and top.start < e for s, e in spans)
+                    in_doc = top is not None and top.doc == conv.doc
+                    hit = in_doc and any(s < top.end and top.start < e for s, e in spans)
                     scored.append((result.confidence, score_answer(answer, turn.answers)["f1"], float(hit)))
                 rows.append(tuple(scored))
     if not rows:
@@ -93,7 +110,7 @@ def main() -> int:
     table = {cut: at(cut) for cut in CUTS}
     f1_both, overlap_both, _ = table[1.0]
     chosen = next(c for c in CUTS if table[c][0] >= f1_both - TOLERANCE and table[c][1] >= overlap_both - TOLERANCE)
-    print(f"quac-dev {args.half} half: {len(rows)} rewritten follow-ups with references")
+    print(f"{args.conversations.name} {args.half} half: {len(rows)} rewritten follow-ups with references")
     print("cut    F1     overlap  asked twice")
     for cut, (f1, overlap, second) in table.items():
         print(f"{cut:<6} {f1:.3f}  {overlap:.3f}    {second:.3f}" + ("   <- chosen" if cut == chosen else ""))
