@@ -247,9 +247,11 @@ def decode(tags: np.ndarray, start: np.ndarray, end: np.ndarray, words: list[Wor
 
 
 def rewrite(question: str, question_words: list[Word], history: list[str], words: list[Word], edits: list[Edit]) -> str:
-    """``question`` with the edits made: each span's text as the history has it. Words put in before
-    the question's first word open it as its topic, after a colon ("Dorothy Day: Are there any other
-    interesting aspects?"), where CANARD's people wrote "Besides …, " (a word the history lacks)."""
+    """``question`` with the edits made: each span's text as the history has it. Where the question has
+    no place for the words, the rewrite marks them as context: before its first word they open it as
+    its topic, after a colon ("Dorothy Day: Are there any other interesting aspects?"), where CANARD's
+    people wrote "Besides …, "; after its last word they go in brackets ("What happened next (Hamish
+    Rourke)?"), where the people wrote "with …" or "after …" (words the history lacks)."""
     for edit in sorted(edits, key=lambda e: e.first, reverse=True):
         a, b = (words[i] for i in edit.span)
         span = history[a.item][a.start : b.end] + ("'s" if edit.possessive else "")
@@ -261,7 +263,7 @@ def rewrite(question: str, question_words: list[Word], history: list[str], words
             question = question[:s] + span + (": " if edit.first == 0 else " ") + question[s:]
         else:
             e = question_words[-1].end
-            question = question[:e] + " " + span + question[e:]
+            question = question[:e] + " (" + span + ")" + question[e:]
     return question
 
 

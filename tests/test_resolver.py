@@ -222,7 +222,7 @@ def test_an_insertion_goes_before_its_word_or_at_the_end():
     got = _rewritten("How long did she stay?", LIGHTHOUSE, {"stay": "insert"}, {"stay": ("Ada", "Brannock")})
     assert got == "How long did she Ada Brannock stay?"  # the model decides where; no grammar checks it
     got = _rewritten("What happened next?", LIGHTHOUSE, {"<end>": "insert"}, {"<end>": ("Hamish", "Rourke")})
-    assert got == "What happened next Hamish Rourke?"
+    assert got == "What happened next (Hamish Rourke)?"  # words after the last one go in brackets
 
 
 def test_words_put_in_before_the_first_word_open_the_question_after_a_colon():
