@@ -227,7 +227,8 @@ def _kill_after(setup: Setup, scenario: str, index_dir: Path, delay: float) -> b
 
 
 def _plan(n: int, setup: Setup, seed: int) -> list[tuple[str, str, float]]:
-    """``n`` trials: (scenario, "event"|"time", kill point), half by event, half by time.
+    """``n`` trials: (scenario, "event"|"time", kill point), half by event, half by time; each
+    scenario both ways, by turns from one round of scenarios to the next.
 
     Event trials are spread over the whole run and, more densely, around the
     commit (writing vectors, syncing, renaming the manifest, cleaning up)."""
@@ -236,8 +237,9 @@ def _plan(n: int, setup: Setup, seed: int) -> list[tuple[str, str, float]]:
     for i in range(n):
         scenario = SCENARIOS[i % len(SCENARIOS)] if i >= 2 else "update"
         total = setup.events[scenario]
-        if i % 2 == 0:
-            tail = i % 4 == 0
+        round_ = i // len(SCENARIOS)
+        if (i + round_) % 2 == 0:
+            tail = (round_ // 2) % 2 == 0
             commit = setup.commit[scenario]
             point = rng.randint(max(1, commit - 12), min(total, commit + 12)) if tail else rng.randint(1, total)
             plan.append((scenario, "event", point))
