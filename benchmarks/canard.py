@@ -16,6 +16,7 @@ sha256 of its id, as an integer, are even; otherwise in the checking half.
     python benchmarks/canard.py --model runs/resolver/resolver-fp32.onnx --limit 300
     python benchmarks/canard.py --examples 50            # every 50th turn: the rewrite beside the person's
     python benchmarks/canard.py --breakdown              # where the F1 is lost
+    python benchmarks/canard.py --paired runs/resolver/pg/resolver-int8.onnx   # another model's F1 less this one's
 """
 
 from __future__ import annotations
@@ -242,6 +243,40 @@ def labels_ceiling(tokenizer, rows: list[dict], titles: bool) -> dict:
     return prf(predicted, gold)
 
 
+def paired_table(model: Path, other: Path, rows: list[dict], resamples: int = 2000) -> str:
+    """Term F1 of ``other`` less ``model``'s, with and without titles, and its 95% interval by a paired
+    bootstrap over dialogs (a dialog's turns are resampled together; F1 micro-averaged): how far two
+    models' scores may differ by the turns alone."""
+    import random
+
+    from qa.resolver import Resolver, load_tokenizer
+
+    tokenizer = load_tokenizer()
+    resolvers = [Resolver(model), Resolver(other)]
+    lines = [f"{other} against {model}, {len(rows)} turns, paired bootstrap over dialogs ({resamples} resamples):"]
+    for titles in (True, False):
+        by_dialog: dict[str, list[tuple]] = {}
+        for r in rows:
+            history = r["history"] if titles else without_titles(r["history"])
+            gold = gold_terms(tokenizer, r["question"], history, r["rewrite"])
+            got = [added_content_terms(tokenizer, r["question"], m.resolve_turn(r["question"], history).added)
+                   for m in resolvers]
+            by_dialog.setdefault(r["dialog"], []).append((got[0], got[1], gold))
+
+        def difference(dialogs: list[str]) -> float:
+            turns = [t for d in dialogs for t in by_dialog[d]]
+            gold = [t[2] for t in turns]
+            return prf([t[1] for t in turns], gold)["f1"] - prf([t[0] for t in turns], gold)["f1"]
+
+        dialogs = sorted(by_dialog)
+        rng = random.Random(0)
+        spread = sorted(difference(rng.choices(dialogs, k=len(dialogs))) for _ in range(resamples))
+        low, high = spread[int(0.025 * resamples)], spread[int(0.975 * resamples) - 1]
+        name = "with titles" if titles else "without titles"
+        lines.append(f"  {name}: {difference(dialogs):+.4f} [{low:+.4f}, {high:+.4f}]")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--canard", type=Path, default=DEFAULT)
@@ -251,6 +286,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--examples", type=int, metavar="EVERY", default=0,
                         help="instead: a Markdown table of every EVERY-th turn's rewrite beside the person's")
+    parser.add_argument("--paired", type=Path, metavar="OTHER.onnx",
+                        help="instead: OTHER's term F1 less --model's, with a paired bootstrap interval over dialogs")
     parser.add_argument("--breakdown", action="store_true",
                         help="instead: a Markdown table of where the F1 is lost (turns by who put words in)")
     args = parser.parse_args()
@@ -268,6 +305,9 @@ def main() -> int:
         rows = rows[: args.limit]
     if args.examples > 0:
         print(examples_table(model, rows, args.examples))
+        return 0
+    if args.paired:
+        print(paired_table(model, args.paired, rows))
         return 0
     if args.breakdown:
         print(breakdown_table(model, rows))
