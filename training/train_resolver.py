@@ -31,6 +31,11 @@ goes on); checkpoints in ``runs/`` (gitignored):
         --train-limit 8000 --stage-minutes 40
     python training/train_resolver.py export --run runs/resolver/c-standin [--ship]
 
+``soup`` averages the weights of finished runs that share a starting point (a "model soup", Wortsman
+et al., 2022) into ``--run``, which ``export`` then exports like any other:
+
+    python training/train_resolver.py soup --run runs/resolver/soup-pe-pg --average runs/resolver/pe runs/resolver/pg
+
 ``export`` writes fp32 and int8 ONNX, scores the int8 model on the CANARD checking half (with and
 without titles) and writes the run's record (``record.json``); with ``--ship`` it ships the int8
 model in ``qa/models/resolver.onnx`` with that record as ``qa/models/resolver.json``, when its term
@@ -512,6 +517,35 @@ def train(args) -> None:
     (args.run / "training.json").write_text(json.dumps(meta, indent=2))
 
 
+def soup(args) -> None:
+    """``--run``: the uniform average of the ``--average`` runs' weights, and a training record that
+    names each of them with its lineage."""
+    import torch
+
+    if not args.average or len(args.average) < 2:
+        raise SystemExit("soup: name at least two runs with --average")
+    states = [torch.load(run / "checkpoint.pt", weights_only=False)["model"] for run in args.average]  # our own files
+    if any(state.keys() != states[0].keys() for state in states):
+        raise SystemExit("soup: the runs' models differ in shape")
+    averaged = {
+        k: sum(state[k].float() for state in states) / len(states) if states[0][k].is_floating_point() else states[0][k]
+        for k in states[0]
+    }
+    args.run.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": averaged, "step": 0}, args.run / "checkpoint.pt")
+    metas = [json.loads((run / "training.json").read_text()) for run in args.average]
+    kept = ("hyperparameters", "data", "steps", "training_seconds")
+    meta = {
+        **{k: metas[-1][k] for k in kept},  # the record's fields; each run's own are under averaged_from
+        "initialised_from": None,
+        "averaged_from": [{"run": run.name, **{k: m.get(k) for k in kept}, "initialised_from": lineage(m)}
+                          for run, m in zip(args.average, metas, strict=True)],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (args.run / "training.json").write_text(json.dumps(meta, indent=2))
+    print(f"averaged {', '.join(r.name for r in args.average)} into {args.run}", file=sys.stderr)
+
+
 def canard_base() -> Path:
     from embeddings.model import model_dir
 
@@ -624,6 +658,7 @@ def export(args) -> None:
         "hyperparameters": meta["hyperparameters"],
         # a run started from another run's weights (--init): how each run before it was trained, newest first
         "initialised_from": lineage(meta),
+        **({"averaged_from": meta["averaged_from"]} if meta.get("averaged_from") else {}),
         "steps": meta["steps"],
         "training_seconds": meta["training_seconds"],
         "finished": meta["finished"],
@@ -684,7 +719,8 @@ def checkpoint_meta(args) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["train", "export", "all"])
+    p.add_argument("stage", choices=["train", "export", "all", "soup"])
+    p.add_argument("--average", type=Path, nargs="+", help="soup: the finished runs whose weights are averaged")
     p.add_argument("--canard", type=Path, default=ROOT.parent / "shared" / "conversations" / "canard-dev.jsonl")
     p.add_argument("--run", type=Path, default=ROOT / "runs" / "resolver" / "main", help="checkpoints and exports")
     p.add_argument("--threads", type=int, default=1)
@@ -715,6 +751,8 @@ def main() -> None:
         raise SystemExit(f"CANARD train questions not found at {TRAIN_QUESTIONS}")
     if args.synthetic and not SQUAD_TRAIN.exists():
         raise SystemExit(f"SQuAD train not found at {SQUAD_TRAIN}")
+    if args.stage == "soup":
+        soup(args)
     if args.stage in ("train", "all"):
         train(args)
     if args.stage in ("export", "all"):
