@@ -247,3 +247,42 @@ def test_a_small_update_is_embedded_with_the_quick_encoder(seeds_copy, tmp_path)
     report = update_index(index_dir, read_documents([seeds_copy]), lambda: reference,
                           load_quick_encoder=never_load, notify=lambda m: None)
     assert report.sentences_embedded == len(reference.encoded) > QUICK_ENCODER_SENTENCES
+
+
+def test_a_scope_of_a_few_documents_searches_their_sentences_alone(tmp_path, monkeypatch):
+    """Searching only the scope's sentences gives what searching everything and dropping the rest gave."""
+    import numpy as np
+
+    import qa.index.local as local
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    words = "harbour keeper light ship storm island gate tower river bridge".split()
+    for d in range(12):
+        lines = [f"The {words[(d + i) % 10]} met the {words[d * i % 10]} {d} in {1800 + 7 * i + d}." for i in range(15)]
+        (folder / f"doc{d:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    build(folder, tmp_path / "idx")
+    late = "The harbour keeper rang the storm bell.\nThe ferry left at noon.\n"
+    (folder / "late.txt").write_text(late, encoding="utf-8")
+    build(folder, tmp_path / "idx")  # a second generation: the new document may sit in a delta
+    store = open_index(tmp_path / "idx")
+    documents = [d.id for d in store.documents()]
+    query = HashEncoder().encode(["Who met the storm keeper in the harbour?"])
+    for doc in ("doc03.txt", "late.txt"):
+        scope_out = {d for d in documents if d != doc}
+        assert store._kept_sentences(scope_out) is not None
+        fast_dense = store.search_dense(query, 5, scope_out)
+        fast_lexical = store.search_lexical("storm keeper harbour", 5, scope_out)
+        monkeypatch.setattr(local, "SCOPE_FEW_DOCUMENTS", 0)  # the whole index searched, the rest dropped
+        slow_dense = store.search_dense(query, 5, scope_out)
+        slow_lexical = store.search_lexical("storm keeper harbour", 5, scope_out)
+        monkeypatch.undo()
+        assert np.allclose([s for _, s in fast_dense], [s for _, s in slow_dense], atol=1e-5)  # the same top 5
+        slow = dict(slow_dense)
+        assert all(abs(slow[i] - s) < 1e-5 for i, s in fast_dense if i in slow)  # (ties may swap places)
+        assert np.allclose([s for _, s in fast_lexical], [s for _, s in slow_lexical], atol=1e-5)
+        slow = dict(slow_lexical)
+        assert all(abs(slow[i] - s) < 1e-5 for i, s in fast_lexical if i in slow)
+        assert set(store.documents_of(i for i, _ in fast_dense + fast_lexical).values()) == {doc}
+    a_third = {"doc01.txt", "doc02.txt", "doc03.txt", "doc04.txt", "doc05.txt"}
+    assert store._kept_sentences({d for d in documents if d not in a_third}) is None  # searched as before

@@ -43,6 +43,11 @@ def _load_vectors(index_dir: Path, path: Path):
 
 
 
+#: A scope that keeps at most this many documents is searched over their sentences alone
+#: (``LocalIndex._kept_sentences``).
+SCOPE_FEW_DOCUMENTS = 200
+
+
 class LocalIndex:
     """A read-only snapshot of an index directory: the base, less its tombstones, plus the delta."""
 
@@ -235,9 +240,32 @@ class LocalIndex:
                 cache[question] = scores
         return scores
 
+    def _kept_sentences(self, exclude_docs) -> np.ndarray | None:
+        """The ids of the sentences outside ``exclude_docs`` when a scope keeps only a few documents
+        (``SCOPE_FEW_DOCUMENTS`` at most, and at most a quarter of them), else None. Searching those
+        alone costs what the scope holds; searching the whole index and dropping the rest costs what
+        the index holds (1.5 s for one document of 5,000, against 72 ms for the whole library)."""
+        if not exclude_docs:
+            return None
+        every = [r[0] for r in self.db.execute("SELECT id FROM documents")]
+        kept = [d for d in every if d not in exclude_docs]
+        if not kept or len(kept) > SCOPE_FEW_DOCUMENTS or 4 * len(kept) > len(every):
+            return None
+        marks = ",".join("?" * len(kept))
+        rows = self.db.execute(f"SELECT id FROM sentences WHERE doc IN ({marks}) ORDER BY id", kept)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
     def search_lexical(self, question: str, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
         bm25 = self.bm25
         scores = self._lexical(question)
+        kept = self._kept_sentences(exclude_docs)
+        if kept is not None:
+            rows = bm25.rows(kept)
+            known = rows >= 0
+            ids, rows = kept[known], rows[known]
+            mine = scores[rows] if len(scores) else np.zeros(len(rows), np.float32)
+            order = np.argsort(-mine, kind="stable")[:k]
+            return [(int(ids[i]), float(mine[i])) for i in order]
         depth = k
         while True:
             ids, top = bm25.top(scores, depth)
@@ -272,7 +300,15 @@ class LocalIndex:
         return self.bm25.term_counts(terms)
 
     def search_dense(self, query_vector: np.ndarray, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
-        """FAISS's nearest sentences; with ``exclude_docs``, searched deeper until ``k`` are left."""
+        """FAISS's nearest sentences; with ``exclude_docs``, searched deeper until ``k`` are left (or,
+        when the scope keeps a few documents, their sentences' vectors compared with the query)."""
+        kept = self._kept_sentences(exclude_docs)
+        if kept is not None:
+            vectors = self.vectors(kept.tolist())
+            if vectors is not None:
+                sims = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+                order = np.argsort(-sims, kind="stable")[:k]
+                return [(int(kept[i]), float(sims[i])) for i in order]
         depth = k
         if exclude_docs:  # a scope leaving most documents out needs a deeper search
             kept = 1.0 - len(exclude_docs) / max(1, int(self.manifest.get("documents") or 1))
