@@ -47,6 +47,9 @@ def main() -> int:
                         help="instead: warm follow-up latency, PASSES passes over the conversations (e.g. on seeds)")
     parser.add_argument("--resolved-only", action="store_true",
                         help="ask follow-ups as resolved only (default: also as typed, the more confident kept)")
+    parser.add_argument("--typed-over-library", action="store_true",
+                        help="over a whole library, ask the question as typed over the library too, not inside "
+                        "the last answer's document (as before 2026-12-07)")
     parser.add_argument("--typed-only", action="store_true",
                         help="a baseline: no resolver, every question asked as typed")
     parser.add_argument("--one-after-another", action="store_true",
@@ -68,6 +71,7 @@ def main() -> int:
     qa.conversation.POOL_TYPED = not args.resolved_only
     qa.conversation.ASK_AT_ONCE = not args.one_after_another
     qa.conversation.NO_REPEATS = None if args.repeats == "allowed" else args.repeats
+    qa.conversation.TYPED_IN_LAST_DOCUMENT = not args.typed_over_library
     if args.typed_only:
         qa.conversation.resolve_turn = as_typed
     qset = load_question_set(args.conversations)
