@@ -163,8 +163,15 @@ class Conversation:
         return (_as_sentence(result) if SENTENCE_ANSWERS and self.docs else result), found
 
     def _last_answer_doc(self) -> str | None:
-        """The document of the conversation's last answer, if any."""
-        return next((t.result.answer.doc for t in reversed(self.turns) if t.result.answer is not None), None)
+        """The document of the conversation's last answer, if any and still in the index."""
+        doc = next((t.result.answer.doc for t in reversed(self.turns) if t.result.answer is not None), None)
+        if doc is None:
+            return None
+        try:
+            self.assistant.store.document(doc)
+        except KeyError:  # gone from the index since (the library was synced mid-conversation)
+            return None
+        return doc
 
     def _repeated(self, result: Result) -> set[int]:
         """The sentence (index id) of ``result``'s answer when that answer was given before in this

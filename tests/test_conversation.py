@@ -99,6 +99,27 @@ def test_the_resolved_question_is_asked_and_the_typed_one_kept(stub_resolver):
     assert [t.question for t in chat.turns] == ["Who was the first harbour master?", "How many ships did she record?"]
 
 
+def test_over_a_library_the_typed_ask_stays_in_the_last_answers_document(stub_resolver):
+    class Store(StubStore):
+        known = {"a.txt"}
+
+        def document(self, doc):
+            if doc not in self.known:
+                raise KeyError(doc)
+            return doc
+
+    stub = StubAssistant(HARBOUR)
+    stub.store = Store()
+    chat = Conversation(stub)
+    chat.ask("Who was the first harbour master?")  # answered from a.txt
+    chat.ask("How many ships did she record?")
+    assert {q: docs for q, docs, _ in stub.asked[1:]} == {"How many ships did she record? Ada": None,  # the library
+                                                          "How many ships did she record?": ["a.txt"]}
+    Store.known = set()  # a.txt left the index since: the typed ask goes over the library too
+    chat.ask("How many ships did she record?")
+    assert all(docs is None for _, docs, _ in stub.asked[3:])
+
+
 class MeetingAssistant(StubAssistant):
     """A stub whose asks of a follow-up ("she") wait for each other: they get through only when
     both run at once (else the barrier breaks after its timeout)."""
