@@ -303,13 +303,13 @@ class LocalIndex:
     def search_dense(self, query_vector: np.ndarray, k: int, exclude_docs=frozenset()) -> list[tuple[int, float]]:
         """FAISS's nearest sentences; with ``exclude_docs``, searched deeper until ``k`` are left (or,
         when the scope keeps a few documents, their sentences' vectors compared with the query)."""
-        kept = self._kept_sentences(exclude_docs)
-        if kept is not None:
-            vectors = self.vectors(kept.tolist())
+        scope_ids = self._kept_sentences(exclude_docs)
+        if scope_ids is not None:
+            vectors = self.vectors(scope_ids.tolist())
             if vectors is not None:
                 sims = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
                 order = np.argsort(-sims, kind="stable")[:k]
-                return [(int(kept[i]), float(sims[i])) for i in order]
+                return [(int(scope_ids[i]), float(sims[i])) for i in order]
         depth = k
         if exclude_docs:  # a scope leaving most documents out needs a deeper search
             kept = 1.0 - len(exclude_docs) / max(1, int(self.manifest.get("documents") or 1))
