@@ -61,8 +61,8 @@ def main() -> int:
     pairs: list[tuple] = []
     both = conversation._both
 
-    def recording(ask, first, second):
-        out = both(ask, first, second)
+    def recording(first, second):
+        out = both(first, second)
         pairs.append(out)
         return out
 

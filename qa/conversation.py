@@ -140,8 +140,9 @@ class Conversation:
         ask = functools.partial(self.assistant.ask, top_k=top_k, docs=self.docs)
         if POOL_TYPED and asked != typed:
             last = self._last_answer_doc() if TYPED_IN_LAST_DOCUMENT and not self.docs else None
-            ask_typed = functools.partial(self.assistant.ask, top_k=top_k, docs=[last]) if last else ask
-            result, as_typed = _both(lambda q: ask(q) if q == asked else ask_typed(q), asked, typed)
+            typed_docs = [last] if last else self.docs
+            as_typed = functools.partial(self.assistant.ask, typed, top_k=top_k, docs=typed_docs)
+            result, as_typed = _both(functools.partial(ask, asked), as_typed)
             if as_typed.confidence > result.confidence:
                 result = as_typed
         else:
@@ -222,14 +223,14 @@ class Conversation:
             return None
 
 
-def _both(ask: Callable[[str], Result], first: str, second: str) -> tuple[Result, Result]:
-    """``(ask(first), ask(second))``: at once with ``ASK_AT_ONCE`` (``second`` on a thread of its own,
-    waited for even when ``first`` fails), else one after the other."""
+def _both(first: Callable[[], Result], second: Callable[[], Result]) -> tuple[Result, Result]:
+    """``(first(), second())``: at once with ``ASK_AT_ONCE`` (``second`` on a thread of its own, waited
+    for even when ``first`` fails), else one after the other."""
     if not ASK_AT_ONCE:
-        return ask(first), ask(second)
+        return first(), second()
     with ThreadPoolExecutor(1, thread_name_prefix="conversation") as pool:
-        other = pool.submit(ask, second)
-        return ask(first), other.result()
+        other = pool.submit(second)
+        return first(), other.result()
 
 
 def withheld(result: Result) -> Result:
