@@ -107,13 +107,14 @@ class Edit:
     span: tuple[int, int]  # the history words (indices into ``EncodedTurn.words``), first and last
 
 
-def load_tokenizer():
-    """The bundled MiniLM's word-piece tokenizer (the reader's), without padding or truncation."""
+def load_tokenizer(path: Path | str | None = None):
+    """The bundled MiniLM's word-piece tokenizer (the reader's), or the one in ``path`` (a model trained
+    on another base), without padding or truncation."""
     from tokenizers import Tokenizer
 
     from embeddings.model import model_dir
 
-    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(path or model_dir() / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
@@ -154,6 +155,8 @@ def encode_turn(tokenizer, question: str, history: list[str]) -> EncodedTurn:
     The first ``KEPT_FIRST_ITEMS`` items are always read; the others from the newest back while
     they fit in ``MAX_TOKENS``. Each item is cut to ``MAX_ITEM_TOKENS`` word pieces."""
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    if cls is None:  # MPNet's: <s> and </s>
+        cls, sep = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
     q = tokenizer.encode(question, add_special_tokens=False)
     nq = _whole_words(q, MAX_QUESTION_TOKENS)
     question_words = _words(question, q.word_ids[:nq], q.offsets[:nq], 1, -1)
@@ -270,16 +273,17 @@ def rewrite(question: str, question_words: list[Word], history: list[str], words
 class Resolver:
     """The resolver model, run by onnxruntime (``threads``: its thread count, default all cores)."""
 
-    def __init__(self, path: Path | str = MODEL_PATH, threads: int | None = None) -> None:
+    def __init__(self, path: Path | str = MODEL_PATH, threads: int | None = None, tokenizer=None) -> None:
         import onnxruntime as ort
 
-        self._tokenizer = load_tokenizer()
+        self._tokenizer = tokenizer or load_tokenizer()
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}  # MPNet takes no token_type_ids
 
     def outputs(self, question: str, history: list[str]) -> tuple[EncodedTurn, dict[str, np.ndarray]]:
         """The encoded turn and the model's outputs for it: ``tags`` (a row of tag probabilities per
@@ -289,8 +293,9 @@ class Resolver:
         feeds = {
             "input_ids": np.array([turn.ids], dtype=np.int64),
             "attention_mask": np.ones((1, len(turn.ids)), dtype=np.int64),
-            "token_type_ids": np.array([turn.type_ids], dtype=np.int64),
         }
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.array([turn.type_ids], dtype=np.int64)
         tag_logits, start_logits, end_logits, history_logit = (x[0] for x in self._session.run(None, feeds))
         places = [w.token for w in turn.question] + [turn.end_token]
         columns = [0] + [w.token for w in turn.words]

