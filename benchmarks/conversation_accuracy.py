@@ -12,6 +12,7 @@ on ``--half fit``, report on ``--half check``.
     python benchmarks/conversation_accuracy.py --half check --json
     python benchmarks/conversation_accuracy.py --half fit --report runs/quac-fit.jsonl
     python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds
+    python benchmarks/conversation_accuracy.py --half fit --resolver runs/resolver/pg/resolver-int8.onnx
     python benchmarks/conversation_accuracy.py --conversations tests/data/conversations-dev.jsonl --index seeds \
         --latency 20                                                         # warm follow-up latency
 """
@@ -50,6 +51,8 @@ def main() -> int:
     parser.add_argument("--typed-over-library", action="store_true",
                         help="over a whole library, ask the question as typed over the library too, not inside "
                         "the last answer's document (as before 2026-12-07)")
+    parser.add_argument("--resolver", type=Path, metavar="MODEL.onnx",
+                        help="an exported resolver (training/train_resolver.py) instead of the shipped one")
     parser.add_argument("--typed-only", action="store_true",
                         help="a baseline: no resolver, every question asked as typed")
     parser.add_argument("--one-after-another", action="store_true",
@@ -74,6 +77,10 @@ def main() -> int:
     qa.conversation.TYPED_IN_LAST_DOCUMENT = not args.typed_over_library
     if args.typed_only:
         qa.conversation.resolve_turn = as_typed
+    elif args.resolver:
+        from qa.resolver import Resolver
+
+        qa.conversation.resolve_turn = Resolver(args.resolver).resolve_turn
     qset = load_question_set(args.conversations)
     conversations = [c for c in qset.conversations if args.half == "all" or half(c.id) == args.half]
     if args.limit:

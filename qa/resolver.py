@@ -271,12 +271,14 @@ def rewrite(question: str, question_words: list[Word], history: list[str], words
 
 
 class Resolver:
-    """The resolver model, run by onnxruntime (``threads``: its thread count, default all cores)."""
+    """The resolver model, run by onnxruntime (``threads``: its thread count, default all cores). Its
+    tokenizer is the reader's, or the ``tokenizer.json`` beside the model (one trained on another base)."""
 
     def __init__(self, path: Path | str = MODEL_PATH, threads: int | None = None, tokenizer=None) -> None:
         import onnxruntime as ort
 
-        self._tokenizer = tokenizer or load_tokenizer()
+        beside = Path(path).with_name("tokenizer.json")  # a model trained on another base has its own
+        self._tokenizer = tokenizer or load_tokenizer(beside if beside.exists() else None)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:

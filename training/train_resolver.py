@@ -50,6 +50,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -574,6 +575,8 @@ def export_onnx(run: Path, base: str = "", reduce_range: bool = False) -> tuple[
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = ResolverModel.build(canard_base(base))
+    if base:  # qa.resolver.Resolver reads the tokenizer beside the model
+        shutil.copyfile(Path(base) / "tokenizer.json", run / "tokenizer.json")
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
     if unexpected or any(not k.startswith(("query.", "key.")) for k in missing):
