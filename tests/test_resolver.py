@@ -263,3 +263,37 @@ def test_the_model_is_loaded_once():
 def test_odd_histories_do_not_fail(history):
     got = resolve_turn("Why?", history)
     assert "Why" in got.resolved and got.resolved.rstrip().endswith("?")
+
+
+# -- a model trained on another base (training/train_resolver.py --base) ---------------------------
+
+
+def _mpnet_style_tokenizer():
+    """A word-piece tokenizer whose specials are MPNet's (<s>, </s>), as a model trained on it reads."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+
+    words = "<s> </s> [UNK] who was the keeper ? when did he leave station hamish rourke".split()
+    tokenizer = Tokenizer(WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tokenizer
+
+
+def test_a_tokenizer_with_mpnets_specials_opens_and_separates_the_input_with_them():
+    tokenizer = _mpnet_style_tokenizer()
+    turn = encode_turn(tokenizer, "When did he leave?", ["Who was the keeper?", "Hamish Rourke"])
+    opening, separator = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
+    assert turn.ids[0] == opening and opening not in turn.ids[1:]
+    assert turn.ids[turn.end_token] == separator
+    assert turn.ids.count(separator) == 3  # after the question and after each history item
+    assert [tokenizer.id_to_token(turn.ids[w.token]) for w in turn.words] == "who was the keeper hamish rourke".split()
+
+
+def test_a_model_reads_the_tokenizer_beside_it(tmp_path):
+    from qa.resolver import Resolver
+
+    (tmp_path / "resolver.onnx").symlink_to(MODEL_PATH)
+    assert Resolver(tmp_path / "resolver.onnx")._tokenizer.get_vocab_size() == load_tokenizer().get_vocab_size()
+    _mpnet_style_tokenizer().save(str(tmp_path / "tokenizer.json"))
+    assert Resolver(tmp_path / "resolver.onnx")._tokenizer.token_to_id("<s>") == 0
