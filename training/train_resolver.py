@@ -6,7 +6,9 @@ heads: a tag per word piece (``qa.resolver.TAGS``: keep, replace, replace with "
 insert before with "'s"; read on the question's words and the [SEP] after it), span start and end
 logits per word piece (read on the history's words; [CLS]: nothing in the history fits), and
 ``needs_history`` on [CLS]. Its input is built by ``qa.resolver.encode_turn``, the same code that
-builds it at query time; ``qa.resolver.decode`` and ``rewrite`` make the rewrite.
+builds it at query time; ``qa.resolver.decode`` and ``rewrite`` make the rewrite. ``--base DIR``
+trains it from another encoder instead, such as all-mpnet-base-v2 (``training/get_mpnet.sh``; export
+it with ``--reduce-range 1``; the pilot is in docs/resolver.md).
 
 Labels (``training/rewrite_labels.py``): the question aligned with the person's rewrite; the edit
 whose new words, found as a run in the history, hold the most content words; the span at that run's
