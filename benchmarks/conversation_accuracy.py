@@ -52,7 +52,8 @@ def main() -> int:
                         help="over a whole library, ask the question as typed over the library too, not inside "
                         "the last answer's document (as before 2026-12-07)")
     parser.add_argument("--resolver", type=Path, metavar="MODEL.onnx",
-                        help="an exported resolver (training/train_resolver.py) instead of the shipped one")
+                        help="an exported resolver (training/train_resolver.py) instead of the shipped one; the "
+                        "needs_history cut for first turns stays the shipped model's (NEEDS_HISTORY)")
     parser.add_argument("--typed-only", action="store_true",
                         help="a baseline: no resolver, every question asked as typed")
     parser.add_argument("--one-after-another", action="store_true",
