@@ -80,6 +80,7 @@ DEFAULTS = {
     # "standin" (the same after a stand-in title)
     "train_questions": "none",
     "train_limit": 0,  # at most this many of them (0: all)
+    "train_offset": 0,  # skip this many of them first (in the seed's order), e.g. those a teacher trained on
     "synthetic": 0,  # synthetic follow-ups whose subject the previous answer names (training/synthetic_follow_ups.py)
     # with each synthetic follow-up, its twin: the question as asked, in the same history, which has
     # nothing to resolve (no edit, needs_history 0): what a stand-alone question looks like mid-conversation
@@ -96,6 +97,11 @@ DEFAULTS = {
     # runs/base/all-mpnet-base-v2, from training/get_mpnet.sh); empty: the bundled all-MiniLM-L6-v2
     "base": "",
     "bf16": False,  # on 2 shared cores, bf16 autocast measured slower than fp32 for this model
+    # distillation: a finished run (e.g. the MPNet pilot) whose outputs on the CANARD train questions
+    # the model learns too (its tags, every edit's span, labelled or not, and needs_history; KL at T=1),
+    # with this weight beside the hard labels' losses; empty: none
+    "teacher": "",
+    "distill_weight": 1.0,
 }
 POINTER_SIZE = 64  # the size of a place's query and a word's key
 TRAIN_QUESTIONS = ROOT.parent / "shared" / "conversations" / "canard-train-questions.jsonl.gz"
@@ -167,10 +173,11 @@ def stand_in_title(tokenizer, first: dict, skip_excluding: bool = False) -> list
 
 
 def train_question_examples(
-    tokenizer, path: Path, variant: str, limit: int, seed: int, skip_excluding: bool = False
+    tokenizer, path: Path, variant: str, limit: int, seed: int, skip_excluding: bool = False, offset: int = 0
 ) -> list[dict]:
     """CANARD train's turns after the first of their dialog; history: the dialog's earlier questions
-    (``variant == "standin"``: after a stand-in title, the words its first rewrite added)."""
+    (``variant == "standin"``: after a stand-in title, the words its first rewrite added). In the
+    seed's order, the first ``offset`` are skipped and then at most ``limit`` (0: all) are kept."""
     dialogs: dict[str, list[dict]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -183,8 +190,7 @@ def train_question_examples(
             if k:
                 turns.append((r, title + [x["question"] for x in rows[:k]]))
     random.Random(seed).shuffle(turns)
-    if limit > 0:
-        turns = turns[:limit]
+    turns = turns[offset : offset + limit] if limit > 0 else turns[offset:]
     return [labelled(tokenizer, r["question"], history, r["rewrite"], False, skip_excluding) for r, history in turns]
 
 
@@ -308,6 +314,84 @@ def losses(items: list[dict], tag_logits, start_logits, end_logits, history_logi
     return tag_loss, span_loss, history_loss
 
 
+def distill_losses(items: list[dict], taught: list, tag_logits, start_logits, end_logits, history_logit):
+    """The KL divergences from the teacher's distributions (``taught[i]``, or None for an item the
+    teacher did not read) to the model's: tags on the question words, each edit's start and end among
+    [CLS] and the history words, and needs_history (a cross-entropy against the teacher's probability)."""
+    import torch
+    import torch.nn.functional as F
+
+    tag_terms, span_terms, history_terms = [], [], []
+    for i, (x, t) in enumerate(zip(items, taught, strict=True)):
+        if t is None:
+            continue
+        own = F.log_softmax(tag_logits[i, x["q_tokens"]].float(), dim=-1)
+        tag_terms.append(F.kl_div(own, t["tags"].float(), reduction="sum") / len(x["q_tokens"]))
+        where = torch.tensor([0, *x["h_tokens"]])
+        for k, (place, _, _) in enumerate(x["spans"]):
+            for logits, target in ((start_logits, t["starts"][k]), (end_logits, t["ends"][k])):
+                own = F.log_softmax(logits[i, place, where].float(), dim=-1)
+                span_terms.append(F.kl_div(own, target.float(), reduction="sum"))
+        history_terms.append(F.binary_cross_entropy_with_logits(history_logit[i].float(), t["needs"].float()))
+    zero = tag_logits.sum() * 0.0
+    mean = lambda terms: torch.stack(terms).mean() if terms else zero  # noqa: E731
+    return mean(tag_terms), mean(span_terms), mean(history_terms)
+
+
+def teacher_outputs(args, data: dict, path: Path, batch_size: int = 32) -> list:
+    """The teacher's distributions on the run's CANARD train questions (the first of ``data["extra"]``),
+    computed once with its own tokenizer and kept in ``path`` (our own file, under runs/). The two
+    tokenisations must align word piece for word piece (MiniLM's and MPNet's do on these inputs)."""
+    import torch
+
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    t0 = time.time()
+    teacher = Path(args.teacher)
+    base = json.loads((teacher / "training.json").read_text())["hyperparameters"].get("base", "")
+    tokenizer = base_tokenizer(base)
+    examples = train_question_examples(
+        tokenizer,
+        TRAIN_QUESTIONS,
+        args.train_questions,
+        args.train_limit,
+        args.seed,
+        bool(args.skip_excluding),
+        args.train_offset,
+    )
+    for own, theirs in zip(data["extra"], examples):
+        fields = ("q_tokens", "h_tokens", "spans")
+        if len(own["ids"]) != len(theirs["ids"]) or any(own[f] != theirs[f] for f in fields):
+            raise SystemExit(f"--teacher {teacher}: its tokenizer does not align with the model's")
+    model = ResolverModel.build(canard_base(base))
+    model.load_state_dict(torch.load(teacher / "checkpoint.pt", weights_only=False)["model"])  # our own file
+    model.eval()
+    out: list = [None] * len(examples)
+    order = sorted(range(len(examples)), key=lambda j: len(examples[j]["ids"]))
+    with torch.no_grad():
+        for k in range(0, len(order), batch_size):
+            part = order[k : k + batch_size]
+            ids, types, mask, _ = collate([examples[j] for j in part])
+            tags, starts, ends, needs = model(ids, mask, types)
+            for row, j in enumerate(part):
+                x = examples[j]
+                where = torch.tensor([0, *x["h_tokens"]])
+                places = [place for place, _, _ in x["spans"]]
+                out[j] = {
+                    "tags": torch.softmax(tags[row, x["q_tokens"]], -1).half(),
+                    "starts": [torch.softmax(starts[row, p, where], -1).half() for p in places],
+                    "ends": [torch.softmax(ends[row, p, where], -1).half() for p in places],
+                    "needs": torch.sigmoid(needs[row]).half(),
+                }
+            if k % (batch_size * 20) == 0:
+                print(f"teacher: {k + len(part)}/{len(order)} in {time.time() - t0:.0f} s", file=sys.stderr)
+    tmp = path.with_suffix(".tmp")
+    torch.save(out, tmp)
+    os.replace(tmp, path)
+    print(f"teacher: {len(out)} examples in {time.time() - t0:.0f} s", file=sys.stderr)
+    return out
+
+
 def example_stats(examples: list[dict]) -> dict:
     counts = [0] * len(TAGS)
     for x in examples:
@@ -350,7 +434,7 @@ def load_data(args, tokenizer) -> dict:
     extra = []
     if args.train_questions != "none":
         extra = train_question_examples(
-            tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed, skip
+            tokenizer, TRAIN_QUESTIONS, args.train_questions, args.train_limit, args.seed, skip, args.train_offset
         )
         stats["canard_train_questions"] = {"variant": args.train_questions, **example_stats(extra)}
     for kind, limit in (("synthetic", args.synthetic), ("title", args.title_follow_ups)):
@@ -423,6 +507,12 @@ def train(args) -> None:
         state = torch.load(args.init / "checkpoint.pt", weights_only=False)  # our own file
         missing, _ = model.load_state_dict(state["model"], strict=False)
         print(f"initialised from {args.init} (new: {', '.join(missing) or 'nothing'})", file=sys.stderr)
+    taught: list = []
+    if args.teacher:
+        if args.train_questions == "none":
+            raise SystemExit("--teacher: the teacher reads the CANARD train questions (--train-questions)")
+        taught = teacher_outputs(args, data, args.run / "teacher.pt")
+        torch.set_num_threads(args.threads)
     layers = args.frozen_layers
     states = None
     if layers > 0:  # the frozen layers' outputs, once (with none frozen, the embeddings run each step)
@@ -489,6 +579,10 @@ def train(args) -> None:
             outputs = model.upper(h, mask, layers) if model.typed else model(ids, mask, types)
         tag_loss, span_loss, history_loss = losses(items, *outputs, needs, args.tag_weight)
         loss = tag_loss + span_loss + 0.5 * history_loss
+        if taught:
+            per_item = [taught[j] if src == "extra" and j < len(taught) else None for src, j in plan[step]]
+            kd_tags, kd_span, kd_history = distill_losses(items, per_item, *outputs)
+            loss = loss + args.distill_weight * (kd_tags + kd_span + 0.5 * kd_history)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
         optimizer.step()
@@ -550,8 +644,10 @@ def soup(args) -> None:
     meta = {
         **{k: metas[-1][k] for k in kept},  # the record's fields; each run's own are under averaged_from
         "initialised_from": None,
-        "averaged_from": [{"run": run.name, **{k: m.get(k) for k in kept}, "initialised_from": lineage(m)}
-                          for run, m in zip(args.average, metas, strict=True)],
+        "averaged_from": [
+            {"run": run.name, **{k: m.get(k) for k in kept}, "initialised_from": lineage(m)}
+            for run, m in zip(args.average, metas, strict=True)
+        ],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (args.run / "training.json").write_text(json.dumps(meta, indent=2))
