@@ -38,6 +38,11 @@ et al., 2022) into ``--run``, which ``export`` then exports like any other:
 
     python training/train_resolver.py soup --run runs/resolver/soup-pe-pg --average runs/resolver/pe runs/resolver/pg
 
+``--teacher RUN`` distils a finished run (such as the MPNet pilot) into the one trained: the model also
+learns the teacher's distributions on the CANARD train questions (``--train-offset N`` skips the N the
+teacher trained on). The teacher's tokenizer must align with the model's word piece for word piece
+(MiniLM's and MPNet's do); its outputs are computed once into the run's ``teacher.pt``.
+
 ``export`` writes fp32 and int8 ONNX, scores the int8 model on the CANARD checking half (with and
 without titles) and writes the run's record (``record.json``); with ``--ship`` it ships the int8
 model in ``qa/models/resolver.onnx`` with that record as ``qa/models/resolver.json``, when its term
