@@ -517,7 +517,6 @@ def train(args) -> None:
         if args.train_questions == "none":
             raise SystemExit("--teacher: the teacher reads the CANARD train questions (--train-questions)")
         taught = teacher_outputs(args, data, args.run / "teacher.pt")
-        torch.set_num_threads(args.threads)
     layers = args.frozen_layers
     states = None
     if layers > 0:  # the frozen layers' outputs, once (with none frozen, the embeddings run each step)
